@@ -1,0 +1,43 @@
+# Two entry points: `make demo` and `make test`. Both create .venv and install the project first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DEMO_LAKE ?= lake
+DEMO_POSTS ?= 200
+DEMO_SEED ?= 7
+
+export DBT_PROFILES_DIR := $(CURDIR)
+
+.PHONY: setup demo test lint pytest docs clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+setup: $(INSTALLED)
+
+demo: setup
+	$(BIN)/dataproc demo --lake $(DEMO_LAKE) --posts $(DEMO_POSTS) --seed $(DEMO_SEED)
+	DATAPROC_LAKE=$(DEMO_LAKE) $(BIN)/dbt build
+	$(BIN)/dataproc summary --lake $(DEMO_LAKE)
+
+lint: setup
+	$(BIN)/ruff check python tests bench
+	$(BIN)/ruff format --check python tests bench
+	$(BIN)/dataproc demo --lake target/lint-lake --posts 20 --seed 1 --no-images
+	DATAPROC_LAKE=target/lint-lake DATAPROC_DUCKDB=target/lint.duckdb $(BIN)/sqlfluff lint models macros tests/dbt
+
+pytest: setup
+	$(BIN)/pytest -q
+
+test: lint pytest
+
+docs: setup
+	$(BIN)/dbt docs generate
+	$(BIN)/dbt docs serve
+
+clean:
+	rm -rf target logs dataproc.duckdb .duckdb_tmp
