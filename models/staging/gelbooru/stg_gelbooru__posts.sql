@@ -1,0 +1,41 @@
+with raw_posts as (
+    {{ raw_contract_select(source('gelbooru', 'posts')) }}
+),
+
+post_tags as (
+    {{ normalized_tag_lists(
+        relation='raw_posts',
+        key='id',
+        lists={'tags': split_tag_string('tags')},
+    ) }}
+),
+
+posts as (
+    select
+        raw_posts.id as post_id,
+        cast(raw_posts.id as varchar) as post_key,
+        {{ clean_md5('raw_posts.md5') }} as md5,
+        {{ map_rating('gelbooru', 'raw_posts.rating') }} as rating,
+        strptime(raw_posts.created_at, '%a %b %d %H:%M:%S %z %Y') as created_at,
+        raw_posts.width,
+        raw_posts.height,
+        raw_posts.score,
+        post_tags.tags,
+        null as tags_by_category,
+        {{ blank_to_null('raw_posts.source') }} as source_url,
+        {{ url_file_extension('raw_posts.file_url') }} as file_ext,
+        {{ booru_status_flags('raw_posts.status') }},
+        nullif(raw_posts.parent_id, 0) as parent_id,
+        lower(raw_posts.status) as status,
+        raw_posts.file_url
+    from raw_posts
+    left join post_tags
+        on raw_posts.id = post_tags.tag_owner
+)
+
+select
+    {{ shared_post_columns('gelbooru') }},
+    parent_id,
+    status,
+    file_url
+from posts

@@ -1,0 +1,139 @@
+"""Shared pytest fixtures: run dbt against a lake in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+DBT = Path(sys.executable).with_name("dbt")
+
+
+@dataclass
+class DbtResult:
+    returncode: int
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+@dataclass
+class DbtProject:
+    """dbt pointed at one lake and one DuckDB file, isolated from the working tree's outputs."""
+
+    lake: str
+    database: Path
+    work: Path
+    env: dict[str, str]
+
+    def run(self, *args: str, target: str = "local", check: bool = True) -> DbtResult:
+        cmd = [
+            str(DBT),
+            *args,
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--profiles-dir",
+            str(PROJECT_DIR),
+            "--target",
+            target,
+            "--target-path",
+            str(self.work / "target"),
+            "--log-path",
+            str(self.work / "logs"),
+        ]
+        proc = subprocess.run(
+            cmd, cwd=PROJECT_DIR, env=self.env, capture_output=True, text=True, check=False
+        )
+        result = DbtResult(proc.returncode, proc.stdout + proc.stderr)
+        if check and not result.ok:
+            raise AssertionError(f"dbt {' '.join(args)} failed:\n{result.output[-6000:]}")
+        return result
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.database), read_only=True) as con:
+            return con.sql(sql).fetchall()
+
+
+def make_dbt_project(work: Path, lake: str | Path, **extra_env: str) -> DbtProject:
+    """A DbtProject whose database, target and logs live under `work`."""
+    work.mkdir(parents=True, exist_ok=True)
+    database = work / "dataproc.duckdb"
+    env = {
+        **os.environ,
+        "DATAPROC_LAKE": str(lake),
+        "DATAPROC_DUCKDB": str(database),
+        "DATAPROC_TEMP_DIRECTORY": str(work / "duckdb_tmp"),
+        "DATAPROC_MEMORY_LIMIT": "4GB",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **extra_env,
+    }
+    return DbtProject(lake=str(lake), database=database, work=work, env=env)
+
+
+@pytest.fixture
+def dbt_project(tmp_path: Path) -> Callable[..., DbtProject]:
+    """Factory: `dbt_project(lake, **extra_env)` gives a DbtProject with its own database."""
+
+    def make(lake: str | Path, **extra_env: str) -> DbtProject:
+        return make_dbt_project(tmp_path / "dbt", lake, **extra_env)
+
+    return make
+
+
+@dataclass
+class S3Endpoint:
+    """A real S3 HTTP endpoint (moto server) on loopback with one bucket."""
+
+    url: str
+    bucket: str
+    env: dict[str, str]
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.env["AWS_REGION"],
+        )
+
+    def upload_dir(self, local: Path, prefix: str) -> int:
+        """Upload every file under `local` to s3://bucket/prefix/...; returns the file count."""
+        client = self.client()
+        files = sorted(p for p in local.rglob("*") if p.is_file())
+        for path in files:
+            key = f"{prefix}/{path.relative_to(local).as_posix()}"
+            client.upload_file(str(path), self.bucket, key)
+        return len(files)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """Start moto's threaded server on 127.0.0.1 (a free port) and create a bucket."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": url,
+    }
+    endpoint = S3Endpoint(url=url, bucket="dataproc-test", env=env)
+    endpoint.client().create_bucket(Bucket=endpoint.bucket)
+    yield endpoint
+    server.stop()
