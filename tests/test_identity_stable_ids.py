@@ -1,0 +1,249 @@
+"""Stable image IDs across runs, persisted in a local lake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import obstore
+import pyarrow as pa
+import pytest
+from dataproc.identity import IdentitySettings, build_identity, read_redirects
+from dataproc.identity.ids import mint_id
+from dataproc.identity.state import MANIFEST_PATH, load_state
+from dataproc.lake import open_store
+
+SETTINGS = IdentitySettings(max_cluster_size=50, split_threshold=0.95)
+
+Edge = tuple[str, str, str, float]
+
+
+def nodes_table(keys: list[str]) -> pa.Table:
+    return pa.table({"image_key": keys, "source": [key.split(":")[0] for key in keys]})
+
+
+def edges_table(edges: list[Edge]) -> pa.Table:
+    return pa.table(
+        {
+            "left_key": pa.array([e[0] for e in edges], pa.string()),
+            "right_key": pa.array([e[1] for e in edges], pa.string()),
+            "kind": pa.array([e[2] for e in edges], pa.string()),
+            "score": pa.array([e[3] for e in edges], pa.float64()),
+        }
+    )
+
+
+def run(lake: Path, keys: list[str], edges: list[Edge], settings: IdentitySettings = SETTINGS):
+    return build_identity(nodes_table(keys), edges_table(edges), str(lake), settings)
+
+
+def ids_by_key(result) -> dict[str, str]:
+    return dict(
+        zip(
+            result.identity["image_key"].to_pylist(),
+            result.identity["image_id"].to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def state_files(lake: Path) -> dict[str, bytes]:
+    root = lake / "state" / "identity"
+    return {str(p.relative_to(lake)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+BASE_KEYS = ["danbooru:1", "gelbooru:10", "pixiv:5_p0", "danbooru:2", "yandere:20"]
+BASE_EDGES: list[Edge] = [
+    ("danbooru:1", "gelbooru:10", "md5", 1.0),
+    ("danbooru:1", "pixiv:5_p0", "pixiv_id", 1.0),
+    ("yandere:20", "danbooru:2", "embedding", 0.97),
+]
+
+
+def test_first_run_mints_ids_from_smallest_key(tmp_path: Path) -> None:
+    ids = ids_by_key(run(tmp_path, BASE_KEYS, BASE_EDGES))
+    assert ids["danbooru:1"] == ids["gelbooru:10"] == ids["pixiv:5_p0"]
+    assert ids["danbooru:1"] == mint_id("danbooru:1", set())
+    assert ids["danbooru:2"] == ids["yandere:20"] == mint_id("danbooru:2", set())
+    assert ids["danbooru:1"].startswith("img_") and len(ids["danbooru:1"]) == 20
+
+
+def test_rerun_same_input_gives_same_ids_and_byte_identical_state(tmp_path: Path) -> None:
+    first = run(tmp_path, BASE_KEYS, BASE_EDGES)
+    files = state_files(tmp_path)
+    assert MANIFEST_PATH in files and len(files) == 5
+    second = run(tmp_path, list(reversed(BASE_KEYS)), list(reversed(BASE_EDGES)))
+    assert first.committed and not second.committed
+    assert second.identity.equals(first.identity)
+    assert state_files(tmp_path) == files
+
+    # A fresh lake given the same input writes the very same bytes.
+    other = tmp_path / "other"
+    run(other, BASE_KEYS, BASE_EDGES)
+    assert state_files(other) == files
+
+
+def test_new_posts_inherit_cluster_id_and_isolated_post_gets_new_id(tmp_path: Path) -> None:
+    before = ids_by_key(run(tmp_path, BASE_KEYS, BASE_EDGES))
+    keys = [*BASE_KEYS, "zerochan:7", "konachan:3"]
+    edges = [*BASE_EDGES, ("zerochan:7", "gelbooru:10", "md5", 1.0)]
+    after = ids_by_key(run(tmp_path, keys, edges))
+    for key in BASE_KEYS:
+        assert after[key] == before[key]
+    assert after["zerochan:7"] == before["danbooru:1"]
+    assert after["konachan:3"] == mint_id("konachan:3", set())
+    assert after["konachan:3"] not in before.values()
+
+    state = load_state(open_store(str(tmp_path)))
+    assert state.run == 2
+    rows = {row["image_key"]: row for row in state.assignment.to_pylist()}
+    assert rows["danbooru:1"]["assigned_run"] == 1 and rows["zerochan:7"]["assigned_run"] == 2
+    assert state.redirects.num_rows == 0
+
+
+def _younger_key_with_smaller_id(older_id: str) -> str:
+    """A key whose minted ID sorts before `older_id`, so age, not string order, must decide."""
+    for n in range(1000):
+        key = f"gelbooru:{9000 + n}"
+        if mint_id(key, set()) < older_id:
+            return key
+    raise AssertionError("no candidate key found")
+
+
+def test_bridge_post_merges_clusters_and_older_id_survives(tmp_path: Path) -> None:
+    old = ids_by_key(run(tmp_path, BASE_KEYS, BASE_EDGES))
+    older_id = old["danbooru:1"]
+    young_key = _younger_key_with_smaller_id(older_id)
+    keys = [*BASE_KEYS, young_key, "yandere:30"]
+    edges = [*BASE_EDGES, (young_key, "yandere:30", "md5", 1.0)]
+    young_id = ids_by_key(run(tmp_path, keys, edges))[young_key]
+    assert young_id < older_id  # the string tie-break would pick the younger one
+
+    bridged = run(
+        tmp_path,
+        [*keys, "danbooru:99"],
+        [
+            *edges,
+            ("danbooru:99", "yandere:30", "source_url", 1.0),
+            ("danbooru:99", "pixiv:5_p0", "pixiv_id", 1.0),
+        ],
+    )
+    ids = ids_by_key(bridged)
+    members = ["danbooru:1", "gelbooru:10", "pixiv:5_p0", young_key, "yandere:30", "danbooru:99"]
+    assert {ids[key] for key in members} == {older_id}
+    assert ids["danbooru:2"] == old["danbooru:2"]
+    assert read_redirects(str(tmp_path)).to_pylist() == [
+        {"retired_id": young_id, "image_id": older_id, "retired_run": 3}
+    ]
+    runs = {
+        row["image_key"]: row["assigned_run"]
+        for row in load_state(open_store(str(tmp_path))).assignment.to_pylist()
+    }
+    assert (runs["danbooru:1"], runs[young_key], runs["danbooru:99"]) == (1, 3, 3)
+    assert (
+        bridged.identity.filter(pa.compute.equal(bridged.identity["image_id"], older_id))[
+            "cluster_size"
+        ].to_pylist()
+        == [6] * 6
+    )
+
+
+def test_split_majority_part_keeps_id_and_other_parts_get_new_ids(tmp_path: Path) -> None:
+    keys = ["a:1", "a:2", "a:3", "a:4", "a:5"]
+    edges: list[Edge] = [
+        ("a:1", "a:2", "md5", 1.0),
+        ("a:2", "a:3", "embedding", 0.96),
+        ("a:3", "a:4", "md5", 1.0),
+        ("a:4", "a:5", "md5", 1.0),
+    ]
+    old_id = ids_by_key(run(tmp_path, keys, edges))["a:1"]
+    # The near-duplicate edge is gone: {a:1, a:2} and {a:3, a:4, a:5} split apart.
+    ids = ids_by_key(run(tmp_path, keys, [e for e in edges if e[2] == "md5"]))
+    assert ids["a:3"] == ids["a:4"] == ids["a:5"] == old_id  # the majority keeps the ID
+    assert ids["a:1"] == ids["a:2"] != old_id
+    # a:1 seeded the old ID, so the new part's ID must not reuse that value.
+    assert ids["a:1"] == mint_id("a:1", {old_id})
+    assert read_redirects(str(tmp_path)).num_rows == 0
+
+
+def test_split_tie_goes_to_part_with_smallest_old_member(tmp_path: Path) -> None:
+    keys = ["b:1", "b:2", "b:3", "b:4"]
+    edges: list[Edge] = [
+        ("b:3", "b:4", "md5", 1.0),
+        ("b:1", "b:2", "md5", 1.0),
+        ("b:2", "b:3", "embedding", 0.96),
+    ]
+    old_id = ids_by_key(run(tmp_path, keys, edges))["b:1"]
+    ids = ids_by_key(run(tmp_path, keys, edges[:2]))
+    assert ids["b:1"] == ids["b:2"] == old_id
+    assert ids["b:3"] == ids["b:4"] != old_id
+
+
+def test_absent_keys_stay_in_history_and_come_back_under_the_survivor(tmp_path: Path) -> None:
+    first = ids_by_key(run(tmp_path, BASE_KEYS, BASE_EDGES))
+    # danbooru:2 disappears; yandere:20 merges with the danbooru:1 cluster.
+    keys = [k for k in BASE_KEYS if k != "danbooru:2"]
+    edges = [BASE_EDGES[0], BASE_EDGES[1], ("yandere:20", "gelbooru:10", "md5", 1.0)]
+    second = run(tmp_path, keys, edges)
+    assert "danbooru:2" not in ids_by_key(second)
+    state = load_state(open_store(str(tmp_path)))
+    history = {row["image_key"]: row["image_id"] for row in state.assignment.to_pylist()}
+    assert history["danbooru:2"] == first["danbooru:2"]  # kept as it was
+    assert read_redirects(str(tmp_path)).to_pylist() == [
+        {"retired_id": first["danbooru:2"], "image_id": first["danbooru:1"], "retired_run": 2}
+    ]
+    # Back in its old company, it resolves through the redirect to the survivor.
+    back = [*edges, ("danbooru:2", "yandere:20", "embedding", 0.97)]
+    third = ids_by_key(run(tmp_path, [*keys, "danbooru:2"], back))
+    assert third["danbooru:2"] == third["yandere:20"] == first["danbooru:1"]
+
+
+def test_retired_id_is_never_revived(tmp_path: Path) -> None:
+    first = ids_by_key(run(tmp_path, BASE_KEYS, BASE_EDGES))
+    merged = [*BASE_EDGES, ("yandere:20", "gelbooru:10", "md5", 1.0)]
+    run(tmp_path, BASE_KEYS, merged)  # danbooru:2's ID is retired into danbooru:1's
+    # Split off again, {danbooru:2, yandere:20} is the minority part: it gets a brand-new ID.
+    alone = ids_by_key(run(tmp_path, BASE_KEYS, BASE_EDGES))
+    assert alone["danbooru:2"] == alone["yandere:20"]
+    assert alone["danbooru:2"] not in {first["danbooru:1"], first["danbooru:2"]}
+
+
+def test_killed_commit_leaves_previous_state(tmp_path: Path, monkeypatch) -> None:
+    first = run(tmp_path, BASE_KEYS, BASE_EDGES)
+    before = state_files(tmp_path)
+    real_put = obstore.put
+
+    def put_but_die_on_manifest(store, path, data, **kwargs):
+        if path == MANIFEST_PATH:
+            raise RuntimeError("killed")
+        return real_put(store, path, data, **kwargs)
+
+    monkeypatch.setattr(obstore, "put", put_but_die_on_manifest)
+    with pytest.raises(RuntimeError, match="killed"):
+        run(tmp_path, [*BASE_KEYS, "konachan:3"], BASE_EDGES)
+    monkeypatch.undo()
+
+    assert state_files(tmp_path)[MANIFEST_PATH] == before[MANIFEST_PATH]
+    assert load_state(open_store(str(tmp_path))).run == 1
+    again = run(tmp_path, BASE_KEYS, BASE_EDGES)
+    assert not again.committed and again.identity.equals(first.identity)
+    retried = run(tmp_path, [*BASE_KEYS, "konachan:3"], BASE_EDGES)
+    assert retried.state.run == 2
+    assert sorted(state_files(tmp_path)) == sorted(
+        [MANIFEST_PATH]
+        + [
+            f"state/identity/runs/000002/{n}.parquet"
+            for n in ("assignment", "ids", "redirects", "splits")
+        ]
+    )
+
+
+def test_guard_split_is_reported_in_state(tmp_path: Path) -> None:
+    keys = [f"d:{i}" for i in range(6)]
+    edges: list[Edge] = [(f"d:{i}", f"d:{i + 1}", "embedding", 0.9 + i / 100) for i in range(5)]
+    result = run(tmp_path, keys, edges, IdentitySettings(max_cluster_size=3, split_threshold=0.92))
+    assert result.identity["was_split"].to_pylist() == [True] * 6
+    # >= 0.92 keeps d:2..d:5 (4 keys, still too big); 0.94 and 0.93 fit, 0.92 is cut.
+    assert result.identity["cluster_size"].to_pylist() == [1, 1, 1, 3, 3, 3]
+    splits = load_state(open_store(str(tmp_path))).splits
+    assert splits["image_key"].to_pylist() == keys
+    assert set(splits["component_key"].to_pylist()) == {"d:0"}
