@@ -1,0 +1,127 @@
+-- How many keys each source has at each step, from staged posts to images and rejections, plus
+-- the staged image keys that are neither an image member nor rejected (`unaccounted`, which
+-- must be 0). One row per (source, step); source `all` totals every source.
+{%- set steps = [
+    'staged_posts',
+    'staged_image_keys',
+    'prefilter_rejected',
+    'prefilter_kept',
+    'image_members',
+    'images',
+    'rejected',
+    'unaccounted',
+] %}
+
+with
+
+staged_posts as (
+    select
+        image_key,
+        source,
+        post_id
+    from {{ ref('int_posts_unioned') }}
+),
+
+prefilter_decisions as (
+    select
+        image_key,
+        reason
+    from {{ ref('int_posts_prefilter_decisions') }}
+),
+
+-- The images mart is the pipeline's output: a key counts as kept when an image lists it.
+image_members as (
+    select
+        image_id,
+        unnest(member_keys) as image_key
+    from {{ ref('images') }}
+),
+
+rejected_keys as (
+    select distinct
+        image_key,
+        source
+    from {{ ref('rejections') }}
+    where image_key is not null
+),
+
+-- Every key the funnel follows: staged posts, and rejected keys that never were posts
+-- (an image without a post, for instance).
+tracked_keys as (
+    select
+        image_key,
+        source
+    from staged_posts
+    union
+    select
+        image_key,
+        source
+    from rejected_keys
+),
+
+key_status as (
+    select
+        tracked_keys.source,
+        tracked_keys.image_key,
+        staged_posts.image_key is not null as is_staged,
+        staged_posts.source || ':' || staged_posts.post_id as post_ref,
+        prefilter_decisions.reason as prefilter_reason,
+        image_members.image_id,
+        coalesce(tracked_keys.image_key in (
+            select rejected_keys.image_key from rejected_keys
+        ), false) as is_rejected
+    from tracked_keys
+    left join staged_posts on tracked_keys.image_key = staged_posts.image_key
+    left join prefilter_decisions on tracked_keys.image_key = prefilter_decisions.image_key
+    left join image_members on tracked_keys.image_key = image_members.image_key
+),
+
+-- Each key once under its source and once under `all`.
+scoped_keys as (
+    select
+        source as scope,
+        is_staged,
+        post_ref,
+        prefilter_reason,
+        image_id,
+        is_rejected
+    from key_status
+    union all
+    select
+        'all' as scope,
+        is_staged,
+        post_ref,
+        prefilter_reason,
+        image_id,
+        is_rejected
+    from key_status
+),
+
+scope_counts as (
+    select
+        scope,
+        count(distinct post_ref) as staged_posts,
+        count(*) filter (where is_staged) as staged_image_keys,
+        count(*) filter (where prefilter_reason is not null) as prefilter_rejected,
+        count(*) filter (where is_staged and prefilter_reason is null) as prefilter_kept,
+        count(*) filter (where image_id is not null) as image_members,
+        count(distinct image_id) as images,
+        count(*) filter (where is_rejected) as rejected,
+        count(*) filter (
+            where is_staged and image_id is null and not is_rejected
+        ) as unaccounted
+    from scoped_keys
+    group by scope
+)
+
+{% for name in steps -%}
+    select
+        scope as source,  -- noqa: RF04
+        {{ loop.index }} as step,
+        '{{ name }}' as stage,  -- noqa: RF04
+        {{ name }} as n
+    from scope_counts
+    {% if not loop.last -%}
+        union all
+    {% endif -%}
+{% endfor %}
