@@ -27,8 +27,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check python tests bench
 	$(BIN)/ruff format --check python tests bench
-	$(BIN)/dataproc demo --lake target/lint-lake --posts 20 --seed 1 --no-images
-	DATAPROC_LAKE=target/lint-lake DATAPROC_DUCKDB=target/lint.duckdb $(BIN)/sqlfluff lint models macros tests/dbt
+	DATAPROC_DUCKDB=target/lint.duckdb $(BIN)/sqlfluff lint models macros tests/dbt
 
 pytest: setup
 	$(BIN)/pytest -q

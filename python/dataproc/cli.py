@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 app = typer.Typer(help="dataproc: anime-image metadata into a clean, versioned training dataset.")
 
+LakeOption = Annotated[str, typer.Option(help="Lake root: a directory or s3://bucket/prefix.")]
+
 
 @app.command()
 def demo(
-    lake: str = typer.Option("lake", help="Lake root: a directory or s3://bucket/prefix."),
-    posts: int = typer.Option(100, min=1, help="Posts per source."),
-    seed: int = typer.Option(0, help="Random seed; the same seed gives a byte-identical lake."),
-    images: bool = typer.Option(True, "--images/--no-images", help="Metadata-only with --no-images."),
+    lake: LakeOption = "lake",
+    posts: Annotated[int, typer.Option(min=1, help="Posts per source.")] = 100,
+    seed: Annotated[int, typer.Option(help="The same seed gives a byte-identical lake.")] = 0,
+    images: Annotated[
+        bool, typer.Option("--images/--no-images", help="--no-images writes metadata only.")
+    ] = True,
 ) -> None:
     """Write a realistic, deterministic demo lake for all five sources."""
     from dataproc.demo import generate_lake
@@ -25,8 +30,10 @@ def demo(
 
 @app.command()
 def summary(
-    lake: str = typer.Option("lake", help="Lake root the build read."),
-    database: Path = typer.Option(Path("dataproc.duckdb"), help="The DuckDB file dbt built."),
+    lake: LakeOption = "lake",
+    database: Annotated[Path, typer.Option(help="The DuckDB file dbt built.")] = Path(
+        "dataproc.duckdb"
+    ),
 ) -> None:
     """Print where the outputs are and example ad hoc queries."""
     from dataproc.summary import describe_build

@@ -96,7 +96,8 @@ def open_store(root: str, env: Mapping[str, str] | None = None):
 
     if is_s3(root):
         bucket, prefix = split_s3_url(root)
-        return S3Store(bucket, prefix=prefix or None, config=S3Settings.from_env(env).obstore_config())
+        config = S3Settings.from_env(env).obstore_config()
+        return S3Store(bucket, prefix=prefix or None, config=config)
     Path(root).mkdir(parents=True, exist_ok=True)
     return LocalStore(str(Path(root).resolve()))
 
