@@ -10,6 +10,7 @@ import typer
 app = typer.Typer(help="dataproc: anime-image metadata into a clean, versioned training dataset.")
 
 LakeOption = Annotated[str, typer.Option(help="Lake root: a directory or s3://bucket/prefix.")]
+DatabaseOption = Annotated[Path, typer.Option(help="The DuckDB file dbt built.")]
 
 
 @app.command()
@@ -31,14 +32,29 @@ def demo(
 @app.command()
 def summary(
     lake: LakeOption = "lake",
-    database: Annotated[Path, typer.Option(help="The DuckDB file dbt built.")] = Path(
-        "dataproc.duckdb"
-    ),
+    database: DatabaseOption = Path("dataproc.duckdb"),
 ) -> None:
     """Print where the outputs are and example ad hoc queries."""
     from dataproc.summary import describe_build
 
     typer.echo(describe_build(lake, database))
+
+
+evaluate_app = typer.Typer(help="Measure pipeline quality against the demo lake's ground truth.")
+app.add_typer(evaluate_app, name="eval")
+
+
+@evaluate_app.command("identity")
+def evaluate_identity(
+    lake: LakeOption = "lake",
+    database: DatabaseOption = Path("dataproc.duckdb"),
+) -> None:
+    """Pairwise precision and recall of image_id clusters, overall and per transform kind."""
+    from dataproc.evaluate import score_identity
+    from dataproc.evaluate.ground_truth import read_assignment, read_pictures
+
+    pictures, transforms = read_pictures(lake)
+    typer.echo(score_identity(read_assignment(database), pictures, transforms).describe())
 
 
 if __name__ == "__main__":
