@@ -1,14 +1,17 @@
--- The images identity clusters: every post that passed the prefilter.
+-- The images identity clusters: kept posts whose image is in the lake, or every kept post when
+-- `require_images` is off (metadata-only lakes).
+{%- set candidates = ref('int_posts_with_images') if var('require_images') else ref('int_posts_kept') %}
+
 with
 
-kept_posts as (
+candidate_posts as (
     select
         image_key,
         source
-    from {{ ref('int_posts_kept') }}
+    from {{ candidates }}
 )
 
 select
     image_key,
     source
-from kept_posts
+from candidate_posts
