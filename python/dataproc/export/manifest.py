@@ -1,0 +1,115 @@
+"""The manifest of a published version: what it holds, how it was made, and its parent.
+
+`manifest.json` is written last and is the commit point. Fields:
+
+    format, format_version    "dataproc-export", 1
+    dataset, version          dataset name and `v<NNNN>`
+    parent_version            the previous complete version, or null for the first
+    created_at                UTC time of the commit (ISO-8601)
+    dbt_invocation_id         the dbt run that published it, or null outside dbt
+    git_commit                the project commit, or null when unknown
+    rows                      number of images (metadata rows)
+    counts                    {rows, images, metadata_files, shard_files}
+    layout                    {rows_per_part, shards, shard_size, image_columns}
+    files                     [{path, kind, rows, bytes, sha256}], paths relative to the version
+    schema                    [{name, type, nullable}] of the metadata parquet
+    config                    the config snapshot the caller passed
+
+Only `created_at` and `dbt_invocation_id` differ between two publishes of the same inputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from dataproc.export.jsonrow import canonical_json
+
+FORMAT = "dataproc-export"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One data file of a version: its version-relative path, kind, rows, size and sha256."""
+
+    path: str
+    kind: str
+    rows: int
+    bytes: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: str, kind: str, rows: int, data: bytes) -> FileEntry:
+        return cls(path, kind, rows, len(data), hashlib.sha256(data).hexdigest())
+
+
+def schema_fields(schema: pa.Schema) -> list[dict[str, Any]]:
+    """The schema as `[{name, type, nullable}]`, types in Arrow's own notation."""
+    return [
+        {"name": field.name, "type": str(field.type), "nullable": field.nullable}
+        for field in schema
+    ]
+
+
+@dataclass(frozen=True)
+class ManifestFacts:
+    """Everything a manifest records besides its files and schema."""
+
+    dataset: str
+    version: str
+    parent_version: str | None
+    dbt_invocation_id: str | None
+    git_commit: str | None
+    rows_per_part: int
+    shards: bool
+    shard_size: int
+    image_columns: dict[str, str]
+    config: dict[str, Any]
+
+
+def build_manifest(
+    facts: ManifestFacts,
+    files: list[FileEntry],
+    schema: pa.Schema,
+    rows: int,
+    created_at: dt.datetime,
+) -> dict[str, Any]:
+    """The manifest as a dict, with files sorted by path."""
+    metadata = [entry for entry in files if entry.kind == "metadata"]
+    shard_files = [entry for entry in files if entry.kind == "shard"]
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "dataset": facts.dataset,
+        "version": facts.version,
+        "parent_version": facts.parent_version,
+        "created_at": created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+        "dbt_invocation_id": facts.dbt_invocation_id,
+        "git_commit": facts.git_commit,
+        "rows": rows,
+        "counts": {
+            "rows": rows,
+            "images": sum(entry.rows for entry in shard_files),
+            "metadata_files": len(metadata),
+            "shard_files": len(shard_files),
+        },
+        "layout": {
+            "rows_per_part": facts.rows_per_part,
+            "shards": facts.shards,
+            "shard_size": facts.shard_size if facts.shards else None,
+            "image_columns": facts.image_columns,
+        },
+        "files": [asdict(entry) for entry in sorted(files, key=lambda entry: entry.path)],
+        "schema": schema_fields(schema),
+        "config": facts.config,
+    }
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """The manifest as indented canonical JSON (readable, and stable for equal content)."""
+    return canonical_json(manifest, indent=2)

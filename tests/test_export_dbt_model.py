@@ -1,0 +1,80 @@
+"""The export dbt Python model as dbt-duckdb calls it: `model(dbt, session)` with ref and meta."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import duckdb
+import pyarrow as pa
+from dataproc.lake import open_store
+from test_export_lakes import write_export_lake
+
+MODEL_FILE = Path(__file__).resolve().parents[1] / "models" / "exports" / "export_dataset.py"
+
+
+def _load_model() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("export_dataset", MODEL_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Config:
+    """dbt's `dbt.config`: callable to set config, `.get` to read it."""
+
+    def __init__(self, meta: dict) -> None:
+        self.values = {"meta": meta}
+
+    def __call__(self, **kwargs) -> None:
+        self.values.update(kwargs)
+
+    def get(self, key: str, default=None):
+        return self.values.get(key, default)
+
+
+class _Dbt:
+    def __init__(self, relations: dict, meta: dict) -> None:
+        self.relations = relations
+        self.config = _Config(meta)
+
+    def ref(self, name: str):
+        return self.relations[name]
+
+
+def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
+    lake = tmp_path / "lake"
+    built = write_export_lake(open_store(str(lake)))
+    monkeypatch.setenv("DATAPROC_LAKE", str(lake))
+    meta = {
+        "dataset": "anime",
+        "shards": "True",
+        "shard_size": "5",
+        "rows_per_part": "100000",
+        "pipeline_vars": '{"merge_seed": 0}',
+    }
+    session = duckdb.connect()
+    session.register("export_rows_arrow", built.rows)
+    dbt = _Dbt({"export_rows": session.sql("select * from export_rows_arrow")}, meta)
+
+    result = _load_model().model(dbt, session)
+
+    assert dbt.config.get("materialized") == "table"
+    assert isinstance(result, pa.Table)
+    assert result.to_pylist() == [
+        {
+            "dataset": "anime",
+            "version": "v0001",
+            "parent_version": None,
+            "rows": 7,
+            "files": 3,
+            "manifest_path": f"{lake}/exports/anime/v0001/manifest.json",
+        }
+    ]
+    manifest = json.loads((lake / "exports" / "anime" / "v0001" / "manifest.json").read_text())
+    assert manifest["config"]["pipeline_vars"] == {"merge_seed": 0}
+    assert manifest["layout"]["shard_size"] == 5
+    assert manifest["dbt_invocation_id"]

@@ -1,0 +1,254 @@
+"""Publishing versions to a local lake, read back with HF datasets, webdataset and DuckDB."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import duckdb
+import obstore
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from dataproc.export import (
+    ImageFetchError,
+    VersionExistsError,
+    complete_versions,
+    publish,
+    read_latest,
+    write_version,
+)
+from dataproc.export.manifest import ManifestFacts
+from dataproc.export.rows import DEFAULT_IMAGE_COLUMNS, ImageColumns, prepare_rows
+from dataproc.export.versions import VersionPlan
+from dataproc.lake import open_store
+from PIL import Image
+from test_export_lakes import IMAGE_SPECS, SHARD_URI, lake_files, write_export_lake
+
+DATASET = "anime-demo"
+CONFIG = {"dataset": DATASET, "shard_size": 3, "prefilter": {"min_side": 256}}
+
+
+def _publish(lake: Path, rows: pa.Table, **overrides):
+    options = {
+        "lake": str(lake),
+        "dataset": DATASET,
+        "config_snapshot": CONFIG,
+        "invocation_id": "inv-1",
+        "git_commit": "0" * 40,
+        "shards": True,
+        "shard_size": 3,
+        "rows_per_part": 4,
+        **overrides,
+    }
+    return publish(rows, **options)
+
+
+def _version_dir(lake: Path, version: str) -> Path:
+    return lake / "exports" / DATASET / version
+
+
+def _manifest(lake: Path, version: str) -> dict:
+    return json.loads((_version_dir(lake, version) / "manifest.json").read_text("utf-8"))
+
+
+@pytest.fixture
+def lake(tmp_path: Path):
+    root = tmp_path / "lake"
+    built = write_export_lake(open_store(str(root)))
+    return root, built
+
+
+def test_publish_reads_back_with_datasets_webdataset_and_duckdb(lake, tmp_path, monkeypatch):
+    root, built = lake
+    result = _publish(root, built.rows)
+    assert (result.version, result.parent_version, result.rows) == ("v0001", None, 7)
+    version = _version_dir(root, "v0001")
+    parts = sorted((version / "metadata").glob("*.parquet"))
+    shards = sorted((version / "shards").glob("*.tar"))
+    assert [p.name for p in parts] == ["part-00000.parquet", "part-00001.parquet"]
+    assert [p.name for p in shards] == ["shard-00000.tar", "shard-00001.tar", "shard-00002.tar"]
+    assert any(row["image_offset"] > 0 for row in built.rows.to_pylist())
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    import datasets
+
+    loaded = datasets.load_dataset(
+        "parquet",
+        data_files=str(version / "metadata" / "*.parquet"),
+        split="train",
+        cache_dir=str(tmp_path / "hf_cache"),
+    )
+    expected_ids = sorted(spec[0] for spec in IMAGE_SPECS)
+    assert loaded.num_rows == 7
+    assert loaded["image_id"] == expected_ids
+    prompts = dict(zip(loaded["image_id"], loaded["prompt"], strict=True))
+    assert prompts == {spec[0]: spec[3] for spec in IMAGE_SPECS}
+    first = loaded[0]
+    assert first["sections"]["count"] == ["1girl"]
+    assert first["member_keys"] == ["danbooru:1000", "zerochan:2000"]
+
+    import webdataset
+
+    samples = list(webdataset.WebDataset([str(p) for p in shards], shardshuffle=False))
+    assert [s["__key__"] for s in samples] == expected_ids
+    for sample in samples:
+        key = sample["__key__"]
+        ext = next(spec[1] for spec in IMAGE_SPECS if spec[0] == key)
+        assert sample[ext] == built.images[key]
+        with Image.open(io.BytesIO(sample[ext])) as image:
+            image.load()
+            assert image.width > 0
+        assert sample["txt"].decode("utf-8") == prompts[key]
+        record = json.loads(sample["json"])
+        assert record["image_id"] == key and record["prompt"] == prompts[key]
+        assert list(record) == sorted(record)
+
+    count = duckdb.sql(
+        f"select count(*), count(distinct image_id) "
+        f"from read_parquet('{version}/metadata/*.parquet')"
+    ).fetchone()
+    assert count == (7, 7)
+
+
+def test_manifest_describes_every_file(lake):
+    root, built = lake
+    _publish(root, built.rows)
+    manifest = _manifest(root, "v0001")
+    version = _version_dir(root, "v0001")
+    assert manifest["dataset"] == DATASET and manifest["version"] == "v0001"
+    assert manifest["parent_version"] is None
+    assert manifest["dbt_invocation_id"] == "inv-1" and manifest["git_commit"] == "0" * 40
+    assert manifest["config"] == CONFIG
+    assert manifest["counts"] == {"rows": 7, "images": 7, "metadata_files": 2, "shard_files": 3}
+    on_disk = sorted(p.relative_to(version).as_posix() for p in version.rglob("*") if p.is_file())
+    assert on_disk == sorted([f["path"] for f in manifest["files"]] + ["manifest.json"])
+    for entry in manifest["files"]:
+        data = (version / entry["path"]).read_bytes()
+        assert entry["bytes"] == len(data)
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert [f["rows"] for f in manifest["files"]] == [4, 3, 3, 3, 1]
+    assert [field["name"] for field in manifest["schema"]] == built.rows.column_names
+    parquet_schema = pq.read_schema(version / "metadata" / "part-00000.parquet")
+    assert parquet_schema.names == built.rows.column_names
+    assert json.loads((root / "exports" / DATASET / "latest").read_text()) == {
+        "dataset": DATASET,
+        "manifest": "v0001/manifest.json",
+        "version": "v0001",
+    }
+
+
+def test_versions_increment_with_parent(lake):
+    root, built = lake
+    _publish(root, built.rows)
+    second = _publish(root, built.rows.slice(0, 5), shards=False, invocation_id="inv-2")
+    assert (second.version, second.parent_version, second.rows) == ("v0002", "v0001", 5)
+    manifest = _manifest(root, "v0002")
+    assert manifest["parent_version"] == "v0001"
+    assert manifest["counts"]["shard_files"] == 0
+    assert not (_version_dir(root, "v0002") / "shards").exists()
+    assert read_latest(open_store(str(root)), DATASET) == "v0002"
+    assert complete_versions(open_store(str(root)), DATASET) == [1, 2]
+
+
+def test_refuses_to_overwrite_a_version(lake):
+    root, built = lake
+    _publish(root, built.rows)
+    before = lake_files(root)
+    store = open_store(str(root))
+    stale = VersionPlan(DATASET, number=1, parent=None, leftovers=())
+    facts = ManifestFacts(DATASET, "v0001", None, "x", None, 4, True, 3, {}, {})
+    columns = ImageColumns.from_names(DEFAULT_IMAGE_COLUMNS)
+    table = prepare_rows(built.rows, columns, with_images=True)
+    with pytest.raises(VersionExistsError, match="never overwritten"):
+        write_version(store, stale, table, facts, columns)
+    assert lake_files(root) == before
+
+
+def test_failed_export_commits_nothing_and_keeps_latest(lake):
+    root, built = lake
+    _publish(root, built.rows)
+    latest_before = (root / "exports" / DATASET / "latest").read_bytes()
+    # The last image (in image_id order) points at a missing object: the first shards are
+    # written before the failure, then removed again.
+    uris = built.rows["image_uri"].to_pylist()
+    last = built.rows["image_id"].to_pylist().index(max(built.rows["image_id"].to_pylist()))
+    uris[last] = "images/danbooru/missing.png"
+    broken = built.rows.set_column(
+        built.rows.schema.get_field_index("image_uri"), "image_uri", pa.array(uris)
+    )
+    with pytest.raises(ImageFetchError, match="missing.png"):
+        _publish(root, broken)
+    v2 = _version_dir(root, "v0002")
+    assert not (v2 / "manifest.json").exists()
+    assert not [p for p in v2.rglob("*") if p.is_file()]
+    assert (root / "exports" / DATASET / "latest").read_bytes() == latest_before
+    assert complete_versions(open_store(str(root)), DATASET) == [1]
+
+
+def test_leftovers_of_a_killed_publish_are_cleared(lake):
+    root, built = lake
+    _publish(root, built.rows)
+    store = open_store(str(root))
+    obstore.put(store, f"exports/{DATASET}/v0002/metadata/part-00000.parquet", b"partial")
+    obstore.put(store, f"exports/{DATASET}/v0002/shards/shard-00009.tar", b"partial")
+    assert complete_versions(store, DATASET) == [1]
+    assert read_latest(store, DATASET) == "v0001"
+    result = _publish(root, built.rows)
+    assert (result.version, result.parent_version) == ("v0002", "v0001")
+    v2 = _version_dir(root, "v0002")
+    assert not (v2 / "shards" / "shard-00009.tar").exists()
+    assert pq.read_table(v2 / "metadata" / "part-00000.parquet").num_rows == 4
+    assert read_latest(store, DATASET) == "v0002"
+
+
+def test_same_rows_give_byte_identical_files(tmp_path):
+    lakes = [tmp_path / "a", tmp_path / "b"]
+    for index, root in enumerate(lakes):
+        built = write_export_lake(open_store(str(root)))
+        rows = built.rows if index == 0 else built.rows.take(pa.array([3, 0, 6, 1, 5, 2, 4]))
+        _publish(root, rows, invocation_id=f"inv-{index}")
+    first, second = (lake_files(root) for root in lakes)
+    assert first.keys() == second.keys()
+    manifest = f"exports/{DATASET}/v0001/manifest.json"
+    for path in first:
+        if path != manifest:
+            assert first[path] == second[path], path
+    volatile = {"created_at", "dbt_invocation_id"}
+    one, two = (
+        {k: v for k, v in json.loads(files[manifest]).items() if k not in volatile}
+        for files in (first, second)
+    )
+    assert one == two
+
+
+def test_image_bytes_come_from_ranged_reads_of_the_shard(lake):
+    root, built = lake
+    _publish(root, built.rows, shard_size=100)
+    shard = (_version_dir(root, "v0001") / "shards" / "shard-00000.tar").read_bytes()
+    with tarfile.open(fileobj=io.BytesIO(shard)) as tar:
+        members = tar.getmembers()
+        assert all(
+            (m.mtime, m.uid, m.gid, m.uname, m.gname, m.mode) == (0, 0, 0, "", "", 0o644)
+            for m in members
+        )
+        names = [m.name for m in members]
+        from_shard = [r for r in built.rows.to_pylist() if r["image_uri"] == SHARD_URI]
+        for row in from_shard:
+            member = tar.extractfile(f"{row['image_id']}.{row['image_ext']}")
+            assert member is not None and member.read() == built.images[row["image_id"]]
+    assert len(names) == 3 * 7
+
+
+def test_empty_rows_publish_a_schema_only_version(tmp_path):
+    root = tmp_path / "lake"
+    built = write_export_lake(open_store(str(root)))
+    result = _publish(root, built.rows.slice(0, 0))
+    assert (result.version, result.rows, result.files) == ("v0001", 0, 1)
+    part = _version_dir(root, "v0001") / "metadata" / "part-00000.parquet"
+    assert pq.read_schema(part).names == built.rows.column_names

@@ -1,0 +1,177 @@
+"""Export building blocks: row checks, tar and JSON determinism, names, settings, writer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import tarfile
+from decimal import Decimal
+
+import obstore
+import pyarrow as pa
+import pytest
+from dataproc.export import ExportSettings, InvalidRowsError, VersionExistsError
+from dataproc.export.jsonrow import canonical_json, json_value
+from dataproc.export.layout import check_dataset_name, parse_version, version_name
+from dataproc.export.metadata import parquet_bytes, split_rows
+from dataproc.export.rows import DEFAULT_IMAGE_COLUMNS, ImageColumns, prepare_rows
+from dataproc.export.settings import config_snapshot
+from dataproc.export.tarshard import tar_bytes
+from dataproc.export.versions import read_latest, write_latest
+from dataproc.export.writer import VersionWriter
+from dataproc.lake import open_store
+
+COLUMNS = ImageColumns.from_names(DEFAULT_IMAGE_COLUMNS)
+
+
+def _rows(**overrides) -> pa.Table:
+    data = {
+        "image_id": ["img_b", "img_a"],
+        "prompt": ["two", "one"],
+        "image_uri": ["images/x/2.png", "images/x/1.png"],
+        "image_offset": [0, 0],
+        "image_length": [10, 20],
+        "image_ext": ["png", "webp"],
+    }
+    data.update(overrides)
+    return pa.table(data)
+
+
+def test_prepare_rows_sorts_and_drops_schema_metadata():
+    table = _rows().replace_schema_metadata({"writer": "x"})
+    prepared = prepare_rows(table, COLUMNS, with_images=True)
+    assert prepared["image_id"].to_pylist() == ["img_a", "img_b"]
+    assert prepared["prompt"].to_pylist() == ["one", "two"]
+    assert prepared.schema.metadata is None
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+    assert prepare_rows(reader, COLUMNS, with_images=True).equals(prepared)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"image_id": ["img_a", "img_a"]}, "more than once"),
+        ({"image_id": ["img_a", None]}, "null"),
+        ({"image_id": ["img.a", "img_b"]}, "letters, digits"),
+        ({"image_id": ["../img", "img_b"]}, "letters, digits"),
+        ({"prompt": ["x", None]}, "'prompt' has 1 null"),
+        ({"image_ext": ["png", "bmp"]}, "extension outside"),
+        ({"image_ext": ["png", "PNG"]}, "extension outside"),
+        ({"image_length": [10, 0]}, "length of 0"),
+        ({"image_offset": [-1, 0]}, "negative offset"),
+        ({"image_offset": ["0", "0"]}, "must be an integer"),
+    ],
+)
+def test_prepare_rows_rejects_broken_rows(overrides, message):
+    with pytest.raises(InvalidRowsError, match=message):
+        prepare_rows(_rows(**overrides), COLUMNS, with_images=True)
+
+
+def test_image_columns_are_needed_only_for_shards():
+    table = pa.table({"image_id": ["img_a"], "prompt": ["p"]})
+    assert prepare_rows(table, COLUMNS, with_images=False).num_rows == 1
+    with pytest.raises(InvalidRowsError, match="no 'image_uri' column"):
+        prepare_rows(table, COLUMNS, with_images=True)
+    with pytest.raises(InvalidRowsError, match="no 'prompt' column"):
+        prepare_rows(pa.table({"image_id": ["img_a"]}), COLUMNS, with_images=False)
+
+
+def test_tar_bytes_are_deterministic_with_pinned_headers():
+    members = [("img_a.png", b"\x89PNG data"), ("img_a.txt", "ミク".encode())]
+    first, second = tar_bytes(members), tar_bytes(list(members))
+    assert first == second
+    with tarfile.open(fileobj=io.BytesIO(first)) as tar:
+        infos = tar.getmembers()
+        assert [i.name for i in infos] == ["img_a.png", "img_a.txt"]
+        assert {(i.mtime, i.uid, i.gid, i.uname, i.gname, i.mode, i.type) for i in infos} == {
+            (0, 0, 0, "", "", 0o644, tarfile.REGTYPE)
+        }
+        assert tar.extractfile("img_a.txt").read().decode() == "ミク"
+
+
+def test_json_values_are_plain_and_canonical():
+    value = {
+        "b": float("nan"),
+        "a": dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        "d": Decimal("1.10"),
+        "e": b"\x00\x01",
+        "m": [("k", 1)],
+        "t": "初音",
+    }
+    assert json_value(value) == {
+        "b": None,
+        "a": "2020-01-02T03:04:05+00:00",
+        "d": "1.10",
+        "e": "AAE=",
+        "m": [["k", 1]],
+        "t": "初音",
+    }
+    text = canonical_json(value)
+    assert text == canonical_json(dict(reversed(list(value.items()))))
+    assert text.startswith(b'{"a":') and "初音".encode() in text
+    with pytest.raises(TypeError):
+        json_value(object())
+    assert not math.isnan(json_value(1.5))
+
+
+def test_parquet_parts_are_deterministic_and_split_by_rows():
+    table = pa.table({"image_id": [f"img_{i:02d}" for i in range(10)]})
+    parts = list(split_rows(table, 4))
+    assert [p.num_rows for p in parts] == [4, 4, 2]
+    assert parquet_bytes(parts[0]) == parquet_bytes(table.slice(0, 4).combine_chunks())
+    assert [p.num_rows for p in split_rows(table.slice(0, 0), 4)] == [0]
+    with pytest.raises(ValueError):
+        list(split_rows(table, 0))
+
+
+def test_names():
+    assert version_name(1) == "v0001" and version_name(12345) == "v12345"
+    assert parse_version("v0042") == 42 and parse_version("v42") is None
+    assert parse_version("latest") is None
+    for bad in ["", "Anime", "a/b", "../x", "a..b", "-x"]:
+        with pytest.raises(ValueError):
+            check_dataset_name(bad)
+    assert check_dataset_name("anime_v2.1-demo") == "anime_v2.1-demo"
+
+
+def test_settings_from_rendered_meta():
+    meta = {"dataset": "anime", "shards": "False", "shard_size": "500", "rows_per_part": 7}
+    assert ExportSettings.from_meta(meta) == ExportSettings("anime", False, 500, 7)
+    defaults = ExportSettings.from_meta({"dataset": "anime"})
+    assert (defaults.shards, defaults.shard_size) == (True, 1000)
+    for bad in [{}, {"dataset": "anime", "shards": "maybe"}, {"dataset": "a", "shard_size": "0"}]:
+        with pytest.raises(ValueError):
+            ExportSettings.from_meta(bad)
+
+
+def test_config_snapshot_decodes_json_text():
+    meta = {"dataset": "anime", "pipeline_vars": '{"merge_seed": 0, "sources": ["a"]}'}
+    assert config_snapshot(meta) == {
+        "dataset": "anime",
+        "pipeline_vars": {"merge_seed": 0, "sources": ["a"]},
+    }
+    assert config_snapshot({"x": "[not json"}) == {"x": "[not json"}
+
+
+def test_writer_never_replaces_an_object(tmp_path):
+    store = open_store(str(tmp_path / "lake"))
+    obstore.put(store, "exports/d/v0001/shards/shard-00000.tar", b"theirs")
+    writer = VersionWriter(store, "exports/d/v0001")
+    with pytest.raises(VersionExistsError, match="already holds 1 object"):
+        writer.ensure_empty()
+    writer.put("metadata/part-00000.parquet", "metadata", 1, b"mine")
+    with pytest.raises(VersionExistsError, match="another publisher"):
+        writer.put("shards/shard-00000.tar", "shard", 1, b"mine")
+    writer.discard()
+    remaining = tmp_path / "lake" / "exports" / "d" / "v0001" / "shards" / "shard-00000.tar"
+    assert remaining.read_bytes() == b"theirs"
+    assert not list((tmp_path / "lake" / "exports" / "d" / "v0001" / "metadata").glob("*"))
+
+
+def test_latest_never_moves_back(tmp_path):
+    store = open_store(str(tmp_path / "lake"))
+    assert read_latest(store, "d") is None
+    assert write_latest(store, "d", 3)
+    assert not write_latest(store, "d", 2)
+    assert read_latest(store, "d") == "v0003"
