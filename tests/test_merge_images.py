@@ -1,0 +1,284 @@
+"""The `images` mart built end to end on a small demo lake.
+
+Checks that the merge keeps the identity's promises (posts showing the same picture with the
+same md5, or linked by URL / pixiv_id, are one image), loses and duplicates no member, pivots
+every enabled source's staging fields into `<source>__<field>` columns, and that its chosen
+fields are consistent with its members. The demo lake's ground truth
+(`ground_truth/pictures.parquet`: image_key, picture_id, transform) says which keys show the
+same picture.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import DbtProject, make_dbt_project
+from dataproc.demo import generate_lake
+
+SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
+RATINGS = {"general", "sensitive", "questionable", "explicit"}
+# Everything up to the mart, with the unit and data tests of those models.
+BUILD_IMAGES = ("build", "--select", "+images", "--indirect-selection", "cautious")
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    lake = tmp_path_factory.mktemp("merge") / "lake"
+    generate_lake(str(lake), posts=80, seed=5, images=False)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def built(demo_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
+    project = make_dbt_project(tmp_path_factory.mktemp("merge_build"), demo_lake)
+    project.run(*BUILD_IMAGES)
+    return project
+
+
+def truth_sql(project: DbtProject) -> str:
+    return f"read_parquet('{project.lake}/ground_truth/pictures.parquet')"
+
+
+def image_of_sql() -> str:
+    """image_key -> image_id, read back from the mart's member lists."""
+    return "(select unnest(member_keys) as image_key, image_id from marts.images)"
+
+
+def columns_of(project: DbtProject, schema: str, table: str) -> list[str]:
+    return [
+        name
+        for (name,) in project.query(
+            "select column_name from information_schema.columns "
+            f"where table_schema = '{schema}' and table_name = '{table}' order by ordinal_position"
+        )
+    ]
+
+
+def test_every_kept_post_is_a_member_exactly_once(built: DbtProject) -> None:
+    kept = built.query("select count(*) from intermediate.int_posts_kept")[0][0]
+    members = built.query(
+        "select count(*), count(distinct image_key) from "
+        "(select unnest(member_keys) as image_key from marts.images)"
+    )[0]
+    assert kept > 0
+    assert members == (kept, kept)
+    missing = built.query(
+        f"select image_key from intermediate.int_posts_kept "
+        f"except select image_key from {image_of_sql()}"
+    )
+    assert missing == []
+
+
+def test_member_lists_are_consistent(built: DbtProject) -> None:
+    bad = built.query(
+        """
+        select image_id from marts.images
+        where n_members != len(member_keys)
+            or member_keys != list_sort(member_keys)
+            or sources != list_sort(list_distinct(
+                list_transform(member_keys, k -> split_part(k, ':', 1))))
+            or not list_contains(member_keys, best_image_key)
+        """
+    )
+    assert bad == []
+
+
+def test_md5_duplicates_across_sites_share_an_image(built: DbtProject) -> None:
+    pairs = built.query(
+        f"""
+        with kept as (
+            select posts.image_key, posts.source, posts.md5, truth.picture_id
+            from intermediate.int_posts_kept as posts
+            inner join {truth_sql(built)} as truth using (image_key)
+            where posts.md5 is not null
+        ),
+        image_of as {image_of_sql()}
+        select a.image_key, b.image_key, ia.image_id, ib.image_id
+        from kept as a
+        inner join kept as b
+            on a.md5 = b.md5 and a.picture_id = b.picture_id
+            and a.source < b.source
+        inner join image_of as ia on ia.image_key = a.image_key
+        inner join image_of as ib on ib.image_key = b.image_key
+        """
+    )
+    assert len(pairs) >= 5, "the demo lake should hold cross-site md5 duplicates"
+    split = [pair for pair in pairs if pair[2] != pair[3]]
+    assert split == []
+
+
+def test_linked_duplicates_share_an_image(built: DbtProject) -> None:
+    pairs = built.query(
+        f"""
+        with truth as (select image_key, picture_id from {truth_sql(built)}),
+        kept as (select image_key from intermediate.int_posts_kept),
+        image_of as {image_of_sql()}
+        select links.kind, links.image_key, links.target_image_key,
+            ia.image_id, ib.image_id
+        from intermediate.int_posts_links as links
+        inner join kept as ka on ka.image_key = links.image_key
+        inner join kept as kb on kb.image_key = links.target_image_key
+        inner join truth as ta on ta.image_key = links.image_key
+        inner join truth as tb on tb.image_key = links.target_image_key
+        inner join image_of as ia on ia.image_key = links.image_key
+        inner join image_of as ib on ib.image_key = links.target_image_key
+        where ta.picture_id = tb.picture_id
+        """
+    )
+    kinds = {kind for kind, *_ in pairs}
+    assert {"pixiv_id", "source_url"} <= kinds, f"link kinds found: {kinds}"
+    split = [pair for pair in pairs if pair[3] != pair[4]]
+    assert split == []
+
+
+def test_every_source_has_its_prefixed_columns(built: DbtProject) -> None:
+    mart = set(columns_of(built, "marts", "images"))
+    for source in SOURCES:
+        staged = columns_of(built, "staging", f"stg_{source}__posts")
+        expected = {f"{source}__{name}" for name in staged if name != "source"}
+        assert expected, source
+        assert expected <= mart, sorted(expected - mart)
+    assert {"danbooru__fav_count", "pixiv__total_bookmarks", "zerochan__primary_tag"} <= mart
+
+
+def test_prefixed_columns_come_from_a_member_of_that_source(built: DbtProject) -> None:
+    for source in SOURCES:
+        counts = built.query(
+            f"""
+            select
+                count(*) filter (where list_contains(sources, '{source}')),
+                count({source}__image_key),
+                count(*) filter (
+                    where {source}__image_key is not null
+                    and not list_contains(member_keys, {source}__image_key))
+            from marts.images
+            """
+        )[0]
+        with_source, filled, foreign = counts
+        assert with_source > 0, source
+        assert filled == with_source, source
+        assert foreign == 0, source
+
+
+def test_chosen_fields_are_well_formed(built: DbtProject) -> None:
+    min_confidence = 0.5
+    ratings = {r for (r,) in built.query("select distinct rating from marts.images")}
+    assert ratings - {None} <= RATINGS
+    assert ratings & RATINGS
+    bad_tags = built.query(
+        f"""
+        select image_id from marts.images
+        where tags != list_transform(tag_confidences, t -> t.tag)
+            or list_any_value(list_filter(tag_confidences, t -> t.confidence < {min_confidence}))
+                is not null
+            or len(tags) != len(list_distinct(tags))
+        """
+    )
+    assert bad_tags == []
+    # created_at is chosen whenever a member has one (zerochan has none).
+    undated = built.query(
+        """
+        with member_dates as (
+            select members.image_id, count(posts.created_at) as n_dated
+            from (select image_id, unnest(member_keys) as image_key from marts.images) as members
+            inner join intermediate.int_posts_kept as posts using (image_key)
+            group by members.image_id
+        )
+        select count(*) from marts.images inner join member_dates using (image_id)
+        where (created_at is null) != (n_dated = 0)
+        """
+    )[0][0]
+    assert undated == 0
+    filled = built.query(
+        "select count(*), count(artist), count(*) filter (where len(tags) > 0), "
+        "count(*) filter (where len(characters) > 0) from marts.images"
+    )[0]
+    total, artists, tagged, with_characters = filled
+    assert tagged > 0.9 * total
+    assert artists > 0.3 * total
+    assert with_characters > 0
+
+
+def test_pixiv_artist_is_learned_from_merged_danbooru_posts(built: DbtProject) -> None:
+    learned = built.query("select count(*) from intermediate.int_account_artists")[0][0]
+    assert learned > 0
+    # A pixiv-only image whose uploader was learned elsewhere gets that artist.
+    credited = built.query(
+        """
+        select count(*) from marts.images as images
+        inner join staging.stg_pixiv__posts as pixiv
+            on images.pixiv__image_key = pixiv.image_key
+        inner join intermediate.int_account_artists as accounts
+            on accounts.source = 'pixiv' and accounts.account = pixiv.user_id::varchar
+        where images.sources = ['pixiv'] and images.artist = accounts.artist
+        """
+    )[0][0]
+    assert credited > 0
+
+
+def picks(project: DbtProject) -> dict[str, tuple]:
+    rows = project.query(
+        "select image_id, rating, artist, characters, copyrights, created_at "
+        "from intermediate.int_image_field_picks"
+    )
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_sample_mode_repeats_with_its_seed(built: DbtProject) -> None:
+    def run_sample(seed: int) -> dict[str, tuple]:
+        built.run(
+            "run",
+            "--select",
+            "int_image_field_picks",
+            "--vars",
+            f"{{merge_mode: sample, merge_seed: {seed}}}",
+        )
+        return picks(built)
+
+    argmax = picks(built)
+    first, again, other = run_sample(1), run_sample(1), run_sample(2)
+    built.run("run", "--select", "int_image_field_picks")
+    assert picks(built) == argmax
+    assert first == again
+    assert first.keys() == other.keys() == argmax.keys()
+    assert first != other
+    assert first != argmax
+
+
+def test_fewer_sources_pivot_only_those(
+    demo_lake: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    work = tmp_path_factory.mktemp("merge_two_sources")
+    lake = work / "lake"
+    shutil.copytree(demo_lake, lake, ignore=shutil.ignore_patterns("state"))
+    project = make_dbt_project(work, lake)
+    project.run(*BUILD_IMAGES, "--vars", "{enabled_sources: [danbooru, pixiv]}")
+    columns = columns_of(project, "marts", "images")
+    prefixes = {name.split("__", 1)[0] for name in columns if "__" in name}
+    assert prefixes == {"danbooru", "pixiv"}
+    sources = {s for (s,) in project.query("select distinct unnest(sources) from marts.images")}
+    assert sources == {"danbooru", "pixiv"}
+
+
+def test_every_mart_column_is_documented(built: DbtProject) -> None:
+    """Fixed columns are described in _images__models.yml; `<source>__<column>` columns by the
+    staging model's description of `<column>`."""
+    manifest = json.loads((built.work / "target" / "manifest.json").read_text())
+    nodes = {node["name"]: node for node in manifest["nodes"].values()}
+
+    def described(model: str) -> set[str]:
+        columns = nodes[model]["columns"]
+        return {name for name, column in columns.items() if column.get("description")}
+
+    mart_docs = described("images")
+    staging_docs = {source: described(f"stg_{source}__posts") for source in SOURCES}
+    undocumented = []
+    for name in columns_of(built, "marts", "images"):
+        source, _, column = name.partition("__")
+        if name in mart_docs or (source in staging_docs and column in staging_docs[source]):
+            continue
+        undocumented.append(name)
+    assert undocumented == []
