@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from dataproc.embed.cli import app as embedder_app
+
 app = typer.Typer(help="dataproc: anime-image metadata into a clean, versioned training dataset.")
 
 LakeOption = Annotated[str, typer.Option(help="Lake root: a directory or s3://bucket/prefix.")]
@@ -40,6 +42,7 @@ def summary(
     typer.echo(describe_build(lake, database))
 
 
+app.add_typer(embedder_app, name="embedder", help="The open_clip embedding sidecar.")
 evaluate_app = typer.Typer(help="Measure pipeline quality against the demo lake's ground truth.")
 app.add_typer(evaluate_app, name="eval")
 

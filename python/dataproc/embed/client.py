@@ -1,0 +1,209 @@
+"""Embed image refs through sidecars, or in-process when none is configured.
+
+`embed_refs(refs, settings)` is the one call the pipeline needs. With `DATAPROC_EMBEDDER_URLS`
+set, refs are cut into chunks that are sent concurrently to all sidecars; a chunk that fails
+(connection refused, timeout, 5xx) goes to the next replica, with exponential backoff once every
+replica has been tried. Results come back in input order. With no URL, the same engine runs in
+this process.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import fields
+from typing import Any, Protocol
+
+import httpx
+import pyarrow as pa
+
+from dataproc.embed.ipc import ARROW_STREAM_MEDIA_TYPE, ipc_to_table, table_to_ipc
+from dataproc.embed.model import ModelInfo
+from dataproc.embed.refs import ImageRef, Refs, as_refs, refs_to_table
+from dataproc.embed.results import result_schema
+from dataproc.embed.settings import EmbedSettings
+
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class EmbedderError(RuntimeError):
+    """Sidecars refused a request (auth, limits), disagree on the model, or none could serve."""
+
+
+class EmbedBackend(Protocol):
+    """What the pipeline uses: the model's identity, and refs -> embeddings table."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def embed(self, refs: Refs) -> pa.Table: ...
+
+    def close(self) -> None: ...
+
+
+class RemoteEmbedder:
+    """A client for one or more sidecars serving the same model."""
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        *,
+        token: str | None = None,
+        chunk_size: int = 256,
+        timeout_s: float = 600.0,
+        retries: int = 3,
+        backoff_s: float = 0.5,
+        requests_per_url: int = 2,
+    ) -> None:
+        if not urls:
+            raise ValueError("RemoteEmbedder needs at least one URL")
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
+        self._urls = [url.rstrip("/") for url in urls]
+        self._chunk_size = chunk_size
+        self._rounds = retries + 1
+        self._backoff_s = backoff_s
+        self._workers = len(self._urls) * requests_per_url
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)),
+            limits=httpx.Limits(max_connections=self._workers),
+        )
+        self._info: ModelInfo | None = None
+
+    @property
+    def info(self) -> ModelInfo:
+        """The served model, from `/info` on every reachable replica (they must agree)."""
+        if self._info is None:
+            self._info = self._fetch_info()
+        return self._info
+
+    def embed(self, refs: Refs) -> pa.Table:
+        """One row per ref, in input order; chunks run concurrently over all replicas.
+
+        Every row must carry the model tag that `info` reported, so a replica restarted with
+        other weights cannot slip vectors of another model into the result.
+        """
+        refs = as_refs(refs)
+        if not refs:
+            return result_schema(self.info.dim).empty_table()
+        size = self._chunk_size
+        chunks = [refs[start : start + size] for start in range(0, len(refs), size)]
+        workers = min(len(chunks), self._workers)
+        with ThreadPoolExecutor(workers, thread_name_prefix="embed-client") as pool:
+            futures = [pool.submit(self._embed_chunk, i, c) for i, c in enumerate(chunks)]
+            tables = _results_or_cancel(futures)
+        table = pa.concat_tables(tables)
+        tags = set(table.column("model_tag").unique().to_pylist())
+        if tags != {self.info.model_tag}:
+            raise EmbedderError(
+                f"sidecars serve different models: {sorted(tags | {self.info.model_tag})}"
+            )
+        return table
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> RemoteEmbedder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _embed_chunk(self, index: int, chunk: list[ImageRef]) -> pa.Table:
+        """Send one chunk, starting at replica `index % n` and failing over round-robin."""
+        body = table_to_ipc(refs_to_table(chunk))
+        headers = {"content-type": ARROW_STREAM_MEDIA_TYPE, "accept": ARROW_STREAM_MEDIA_TYPE}
+        failures: list[str] = []
+        n = len(self._urls)
+        for attempt in range(self._rounds * n):
+            if attempt and attempt % n == 0:
+                time.sleep(self._backoff_s * 2 ** (attempt // n - 1))
+            url = self._urls[(index + attempt) % n]
+            try:
+                response = self._http.post(f"{url}/embed", content=body, headers=headers)
+            except httpx.TransportError as error:
+                failures.append(f"{url}: {type(error).__name__}: {error}")
+                continue
+            if response.status_code in RETRYABLE_STATUS:
+                failures.append(f"{url}: HTTP {response.status_code} {response.text[:200]}")
+                continue
+            if response.status_code != 200:
+                raise EmbedderError(
+                    f"{url} refused the request: HTTP {response.status_code} {response.text[:500]}"
+                )
+            return _checked(ipc_to_table(response.content), chunk, url)
+        raise EmbedderError(f"no sidecar could embed chunk {index}: " + "; ".join(failures[-4:]))
+
+    def _fetch_info(self) -> ModelInfo:
+        infos: dict[str, ModelInfo] = {}
+        failures: list[str] = []
+        for url in self._urls:
+            try:
+                response = self._http.get(f"{url}/info")
+            except httpx.TransportError as error:
+                failures.append(f"{url}: {type(error).__name__}")
+                continue
+            if response.status_code != 200:
+                failures.append(f"{url}: HTTP {response.status_code}")
+                continue
+            infos[url] = info_from_dict(response.json())
+        if not infos:
+            raise EmbedderError("no sidecar answered /info: " + "; ".join(failures))
+        tags = {info.model_tag for info in infos.values()}
+        if len(tags) > 1:
+            raise EmbedderError(f"sidecars serve different models: {sorted(tags)}")
+        return next(iter(infos.values()))
+
+
+def info_from_dict(payload: dict[str, Any]) -> ModelInfo:
+    """A `ModelInfo` from `/info` JSON (extra keys, such as limits, are ignored)."""
+    return ModelInfo(**{f.name: payload[f.name] for f in fields(ModelInfo)})
+
+
+def _checked(table: pa.Table, chunk: list[ImageRef], url: str) -> pa.Table:
+    """The sidecar's answer, after checking it has exactly the chunk's keys in order."""
+    if table.column("image_key").to_pylist() != [ref.image_key for ref in chunk]:
+        raise EmbedderError(f"{url} answered rows that do not match the request")
+    return table
+
+
+def _results_or_cancel(futures: list[Future[pa.Table]]) -> list[pa.Table]:
+    """Results in submission order; on the first failure the not-yet-started ones are cancelled."""
+    try:
+        return [future.result() for future in futures]
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
+def open_embedder(settings: EmbedSettings) -> EmbedBackend:
+    """Sidecars when `settings.urls` is set, else the engine in this process."""
+    if settings.urls:
+        return RemoteEmbedder(
+            settings.urls,
+            token=settings.token,
+            chunk_size=settings.chunk_size,
+            timeout_s=settings.timeout_s,
+            retries=settings.retries,
+            backoff_s=settings.backoff_s,
+        )
+    from dataproc.embed.engine import build_embedder
+
+    return build_embedder(settings)
+
+
+def embed_refs(refs: Refs, settings: EmbedSettings | None = None) -> pa.Table:
+    """Embed `refs` with whichever backend `settings` (default: from the environment) names.
+
+    Loads the model (or connects) for this call only; to embed many chunks, keep one backend
+    from `open_embedder` and call its `embed` per chunk.
+    """
+    backend = open_embedder(settings or EmbedSettings.from_env())
+    try:
+        return backend.embed(refs)
+    finally:
+        backend.close()

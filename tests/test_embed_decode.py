@@ -1,0 +1,209 @@
+"""Decoding: every bad image class becomes an error row, every odd valid image is embedded."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from dataproc.embed.decode import decode_image, load_first_frame, open_image, to_rgb
+from dataproc.embed.engine import Embedder
+from dataproc.embed.model import TINY_MODEL, LoadedModel, ensure_demo_checkpoint, load_model
+from dataproc.embed.refs import ImageRef
+from dataproc.lake import open_store
+from PIL import Image
+
+
+def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def photo(width: int = 320, height: int = 240, seed: int = 0) -> Image.Image:
+    """A smooth, JPEG-friendly RGB picture."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    phase = rng.uniform(0, 6, size=3)
+    channels = [127 + 120 * np.sin(x / (17 + 9 * i) + y / 23 + phase[i]) for i in range(3)]
+    return Image.fromarray(np.stack(channels, axis=-1).astype(np.uint8))
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def huge_png_header(width: int = 60000, height: int = 60000) -> bytes:
+    """A PNG that declares `width` x `height` RGB but carries almost no data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 1024)
+    signature = b"\x89PNG\r\n\x1a\n"
+    return signature + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def animation(fmt: str) -> bytes:
+    frames = [Image.new("RGB", (96, 96), colour) for colour in ("red", "blue", "lime")]
+    return encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def sixteen_bit_gradient() -> bytes:
+    ramp = np.linspace(0, 65535, 256, dtype=np.float64).round().astype(np.uint16)
+    image = Image.fromarray(np.tile(ramp, (64, 1)))
+    assert image.mode == "I;16"
+    return encode(image, "PNG")
+
+
+def palette_with_transparency() -> bytes:
+    image = Image.new("P", (80, 80), 0)
+    image.putpalette([0, 0, 0, 200, 30, 30] + [0] * (254 * 3))
+    image.paste(1, (20, 20, 60, 60))
+    return encode(image, "PNG", transparency=0)
+
+
+def half_transparent_rgba() -> bytes:
+    image = photo(120, 90).convert("RGBA")
+    alpha = np.zeros((90, 120), dtype=np.uint8)
+    alpha[:, 60:] = 255
+    image.putalpha(Image.fromarray(alpha))
+    return encode(image, "PNG")
+
+
+def cmyk_jpeg() -> bytes:
+    return encode(Image.new("CMYK", (100, 80), (0, 255, 255, 0)), "JPEG", quality=95)
+
+
+BAD = {
+    "truncated.jpg": (lambda: encode(photo(), "JPEG")[:1500], "truncated"),
+    "zero.jpg": (lambda: b"", "empty"),
+    "page.jpg": (lambda: b"<!DOCTYPE html><html><body>403 Forbidden</body></html>", "not_an_image"),
+    "bomb.png": (huge_png_header, "decompression_bomb"),
+}
+ODD = {
+    "cmyk.jpg": cmyk_jpeg,
+    "gray16.png": sixteen_bit_gradient,
+    "palette.png": palette_with_transparency,
+    "anim.gif": lambda: animation("GIF"),
+    "anim.webp": lambda: animation("WEBP"),
+    "rgba.png": half_transparent_rgba,
+}
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
+    weights = ensure_demo_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.pt", seed=0)
+    return load_model(TINY_MODEL, str(weights), device="cpu")
+
+
+def write_lake(root: Path, files: dict[str, bytes]) -> list[ImageRef]:
+    refs = []
+    for name, data in files.items():
+        path = root / "images" / "test" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        refs.append(ImageRef(name, f"images/test/{name}", 0, len(data)))
+    return refs
+
+
+def embed_files(
+    model: LoadedModel, root: Path, files: dict[str, bytes], **options: int
+) -> dict[str, dict]:
+    refs = write_lake(root, files)
+    with Embedder(model, open_store(str(root)), str(root), batch_size=4, **options) as embedder:
+        table = embedder.embed(refs)
+    assert table.column("image_key").to_pylist() == [r.image_key for r in refs]
+    return {row["image_key"]: row for row in table.to_pylist()}
+
+
+def test_bad_images_become_error_rows_and_good_ones_survive(
+    model: LoadedModel, tmp_path: Path
+) -> None:
+    files = {name: make() for name, (make, _) in BAD.items()}
+    files["good.png"] = encode(photo(), "PNG")
+    rows = embed_files(model, tmp_path, files)
+    for name, (_, reason) in BAD.items():
+        assert rows[name]["error"] == reason, name
+        assert rows[name]["embedding"] is None, name
+    assert rows["good.png"]["error"] is None
+    assert len(rows["good.png"]["embedding"]) == 64
+
+
+def test_unusual_valid_images_are_embedded(model: LoadedModel, tmp_path: Path) -> None:
+    rows = embed_files(model, tmp_path, {name: make() for name, make in ODD.items()})
+    for name, row in rows.items():
+        assert row["error"] is None, (name, row["error"])
+        vector = np.asarray(row["embedding"], dtype=np.float32)
+        assert np.isfinite(vector).all(), name
+        assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5, name
+    assert (rows["anim.gif"]["width"], rows["anim.gif"]["height"]) == (96, 96)
+
+
+def test_missing_object_is_an_error_row(model: LoadedModel, tmp_path: Path) -> None:
+    store = open_store(str(tmp_path))
+    refs = [ImageRef("gone", "images/test/gone.png", 0, 100)]
+    with Embedder(model, store, str(tmp_path), batch_size=2, decode_workers=1) as embedder:
+        row = embedder.embed(refs).to_pylist()[0]
+    assert row["error"] == "missing"
+
+
+def test_pixel_limit_is_configurable_and_reports_the_declared_size(
+    model: LoadedModel, tmp_path: Path
+) -> None:
+    files = {"large.png": encode(photo(1200, 1000), "PNG"), "small.png": encode(photo(), "PNG")}
+    rows = embed_files(model, tmp_path, files, max_pixels=1_000_000, decode_workers=2)
+    assert rows["large.png"]["error"] == "decompression_bomb"
+    assert (rows["large.png"]["width"], rows["large.png"]["height"]) == (1200, 1000)
+    assert rows["small.png"]["error"] is None
+
+
+def decoded_rgb(data: bytes) -> np.ndarray:
+    return np.asarray(to_rgb(load_first_frame(open_image(data, 50_000_000))))
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_animations_use_their_first_frame(fmt: str) -> None:
+    pixels = decoded_rgb(animation(fmt))
+    assert pixels.shape == (96, 96, 3)
+    red, green, blue = (int(v) for v in pixels[48, 48])
+    assert red > 200 and green < 60 and blue < 60
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped() -> None:
+    pixels = decoded_rgb(sixteen_bit_gradient())
+    row = pixels[10, :, 0].astype(int)
+    assert row[0] == 0 and row[-1] == 255
+    assert abs(row[128] - 128) <= 1
+    assert np.all(np.diff(row) >= 0)
+
+
+def test_transparency_is_composited_on_white() -> None:
+    palette = decoded_rgb(palette_with_transparency())
+    assert tuple(palette[5, 5]) == (255, 255, 255)
+    assert tuple(palette[40, 40]) == (200, 30, 30)
+    rgba = decoded_rgb(half_transparent_rgba())
+    assert tuple(rgba[45, 10]) == (255, 255, 255)
+    assert tuple(rgba[45, 100]) != (255, 255, 255)
+
+
+def test_cmyk_jpeg_becomes_rgb() -> None:
+    red, green, blue = (int(v) for v in decoded_rgb(cmyk_jpeg())[40, 50])
+    assert red > 200 and green < 60 and blue < 60
+
+
+def test_large_jpeg_reports_original_size(model: LoadedModel) -> None:
+    data = encode(photo(2400, 1800), "JPEG")
+    decoded = decode_image(data, model.pixels.prepare, 64, 50_000_000)
+    assert decoded.error is None
+    assert (decoded.width, decoded.height) == (2400, 1800)
+    assert decoded.pixels is not None and tuple(decoded.pixels.shape) == (3, 64, 64)
+
+
+def test_error_table_types(model: LoadedModel, tmp_path: Path) -> None:
+    refs = write_lake(tmp_path, {"zero.jpg": b""})
+    with Embedder(model, open_store(str(tmp_path)), str(tmp_path), batch_size=2) as embedder:
+        table = embedder.embed(refs)
+    assert table.schema.field("embedding").type == pa.list_(pa.float32(), 64)
+    assert table.column("embedding").null_count == 1
