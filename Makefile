@@ -6,6 +6,8 @@ INSTALLED := $(VENV)/.installed
 DEMO_LAKE ?= lake
 DEMO_POSTS ?= 200
 DEMO_SEED ?= 7
+# Seeded weights of the small demo model (see the clip_* vars in dbt_project.yml).
+DEMO_WEIGHTS := .dataproc/weights/dataproc-tiny-seed0.pt
 
 export DBT_PROFILES_DIR := $(CURDIR)
 
@@ -19,7 +21,11 @@ $(INSTALLED): pyproject.toml
 
 setup: $(INSTALLED)
 
-demo: setup
+$(DEMO_WEIGHTS): python/dataproc/embed/model_configs/dataproc-tiny.json | $(INSTALLED)
+	rm -f $(DEMO_WEIGHTS)
+	$(BIN)/dataproc embedder checkpoint $(DEMO_WEIGHTS) --seed 0
+
+demo: setup $(DEMO_WEIGHTS)
 	$(BIN)/dataproc demo --lake $(DEMO_LAKE) --posts $(DEMO_POSTS) --seed $(DEMO_SEED)
 	DATAPROC_LAKE=$(DEMO_LAKE) $(BIN)/dbt build
 	$(BIN)/dataproc summary --lake $(DEMO_LAKE)

@@ -13,6 +13,8 @@ import duckdb
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# The demo model's seeded weights, at the path the `clip_pretrained` var names by default.
+DEMO_WEIGHTS = PROJECT_DIR / ".dataproc" / "weights" / "dataproc-tiny-seed0.pt"
 DBT = Path(sys.executable).with_name("dbt")
 
 
@@ -65,6 +67,9 @@ class DbtProject:
 
 def make_dbt_project(work: Path, lake: str | Path, **extra_env: str) -> DbtProject:
     """A DbtProject whose database, target and logs live under `work`."""
+    from dataproc.embed.model import ensure_demo_checkpoint
+
+    ensure_demo_checkpoint(DEMO_WEIGHTS, seed=0)
     work.mkdir(parents=True, exist_ok=True)
     database = work / "dataproc.duckdb"
     env = {

@@ -1,0 +1,259 @@
+"""Near-duplicate edges between images from their embeddings (identity edge kind (c)).
+
+Definition (what a full run computes): for every key q, take the keys the index finds with exact
+cosine >= threshold, keep q's `k` best of them (highest cosine, ties by lower key), and emit the
+undirected pair {q, neighbour}. A pair appears once, with left_key < right_key, and its score is
+the exact cosine of the two input vectors, so it never depends on index approximation.
+
+Incremental runs equal a full run. With a persisted index, a later call adds only keys the index
+lacks. A key's k best above the threshold can only change if a new key scores >= threshold with
+it (a new key below the threshold can only displace neighbours that were below it too). So a run
+re-queries the new keys and every key a new key reaches at the threshold, and reuses the stored
+neighbour rows of all other keys. Any change to the build settings, k, the threshold, or keys
+that left the input makes the run start from scratch instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from dataproc.neighbors.search import DirectedPairs, neighbors_above, top_k
+from dataproc.neighbors.settings import IndexSettings
+from dataproc.neighbors.state import (
+    PAIRS_SCHEMA,
+    IndexState,
+    load_index_state,
+    save_index_state,
+)
+from dataproc.neighbors.vectors import Embeddings, embeddings_from_table
+
+EDGE_KIND = "embedding"
+EDGE_SCHEMA = pa.schema(
+    [
+        ("left_key", pa.string()),
+        ("right_key", pa.string()),
+        ("kind", pa.string()),
+        ("score", pa.float64()),
+    ]
+)
+
+
+@dataclass
+class NeighborRun:
+    """Edges of one run and what the run did, for logging and accounting.
+
+    Attributes:
+        edges: EDGE_SCHEMA table, sorted by (left_key, right_key).
+        keys: number of embeddings in the input.
+        added: keys inserted into the index by this run.
+        queried: keys whose neighbours were searched by this run.
+        rebuilt: why the index was built from scratch ("" when an existing one was extended).
+        generation: committed generation of the persisted index (0 when not persisted).
+    """
+
+    edges: pa.Table
+    keys: int
+    added: int
+    queried: int
+    rebuilt: str
+    generation: int = 0
+
+
+def near_duplicate_edges(
+    embeddings: pa.Table,
+    threshold: float,
+    *,
+    k: int = 10,
+    settings: IndexSettings | None = None,
+    store: Any = None,
+    model_tag: str | None = None,
+) -> pa.Table:
+    """Near-duplicate pairs among `embeddings` (image_key, embedding) with cosine >= threshold.
+
+    `embeddings` must hold every embedding of one model tag that identity should consider (not
+    just the new ones). With `store` (an obstore store rooted at the lake) and `model_tag`, the
+    index persists under `state/index/<model_tag>/` and later calls extend it; without them the
+    index lives in memory for this call only. The result is the same either way.
+
+    Returns a table `left_key`, `right_key`, `kind` ('embedding'), `score` (float64 cosine),
+    with left_key < right_key, one row per pair, sorted by (left_key, right_key).
+    """
+    return find_near_duplicates(
+        embeddings, threshold, k=k, settings=settings, store=store, model_tag=model_tag
+    ).edges
+
+
+def find_near_duplicates(
+    embeddings: pa.Table,
+    threshold: float,
+    *,
+    k: int = 10,
+    settings: IndexSettings | None = None,
+    store: Any = None,
+    model_tag: str | None = None,
+) -> NeighborRun:
+    """`near_duplicate_edges` with a report of what the run did (see `NeighborRun`)."""
+    settings = settings or IndexSettings()
+    if not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be a cosine in [-1, 1], got {threshold}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if (store is None) != (model_tag is None):
+        raise ValueError("pass both store and model_tag to persist the index, or neither")
+    vectors = embeddings_from_table(embeddings)
+    search = {"k": k, "threshold": float(threshold), "max_candidates": settings.max_candidates}
+    previous = load_index_state(store, model_tag) if store is not None else None
+    state, row_of_label, rebuilt = _reusable_state(previous, vectors, settings, search)
+    new_rows = _add_missing(state, row_of_label, vectors, settings)
+    added = len(new_rows)
+    row_of_label = np.concatenate([row_of_label, new_rows])
+    reuse_pairs = state.pairs is not None and state.search == search
+    directed, queried = _directed_pairs(
+        state, row_of_label, vectors, new_rows if reuse_pairs else None, threshold, k, settings
+    )
+    changed = bool(added or rebuilt or not reuse_pairs)
+    state.pairs = _pairs_table(vectors, directed)
+    state.search = search
+    if store is not None and changed:
+        save_index_state(store, model_tag, state)
+    edges = undirected_edges(vectors, directed)
+    return NeighborRun(
+        edges=edges,
+        keys=len(vectors),
+        added=added,
+        queried=queried,
+        rebuilt=rebuilt,
+        generation=state.generation,
+    )
+
+
+def _reusable_state(
+    previous: IndexState | None,
+    vectors: Embeddings,
+    settings: IndexSettings,
+    search: dict[str, Any],
+) -> tuple[IndexState, np.ndarray, str]:
+    """The state to extend, each label's row in `vectors`, and why it was rebuilt ("" if not)."""
+    reason = ""
+    if previous is None:
+        reason = "no index"
+    elif previous.build != settings.build_params():
+        reason = "build settings changed"
+    elif int(previous.index.ndim) != vectors.ndim:
+        reason = "dimension changed"
+    if not reason:
+        row_of_label = vectors.rows_of(previous.keys)
+        if (row_of_label < 0).any():
+            reason = "keys left the input"
+        else:
+            return previous, row_of_label, ""
+    empty = IndexState(
+        index=settings.new_index(vectors.ndim),
+        keys=pa.array([], pa.string()),
+        build=settings.build_params(),
+        pairs=None,
+        search=search,
+        generation=previous.generation if previous is not None else 0,
+    )
+    return empty, np.empty(0, np.int64), reason
+
+
+def _add_missing(
+    state: IndexState, row_of_label: np.ndarray, vectors: Embeddings, settings: IndexSettings
+) -> np.ndarray:
+    """Insert rows whose key the index lacks; labels continue after the largest, in key order."""
+    present = np.zeros(len(vectors), dtype=bool)
+    present[row_of_label] = True
+    new_rows = np.flatnonzero(~present)
+    if len(new_rows):
+        first = len(state.keys)
+        labels = np.arange(first, first + len(new_rows), dtype=np.uint64)
+        state.index.add(labels, vectors.matrix[new_rows], threads=settings.build_threads)
+        state.keys = pa.concat_arrays([state.keys, vectors.keys.take(pa.array(new_rows))])
+    return new_rows
+
+
+def _directed_pairs(
+    state: IndexState,
+    row_of_label: np.ndarray,
+    vectors: Embeddings,
+    new_rows: np.ndarray | None,
+    threshold: float,
+    k: int,
+    settings: IndexSettings,
+) -> tuple[DirectedPairs, int]:
+    """Each key's k best neighbours above the threshold, and how many keys were queried.
+
+    With `new_rows` None every key is queried. Otherwise the new keys are queried first, then the
+    old keys they reach at the threshold, and stored rows of all remaining keys are reused.
+    """
+    start = 2 * k + 1
+    if new_rows is None:
+        everything = np.arange(len(vectors), dtype=np.int64)
+        found = neighbors_above(
+            state.index, row_of_label, vectors, everything, threshold, settings, start
+        )
+        return top_k(found, k), len(everything)
+    from_new = neighbors_above(
+        state.index, row_of_label, vectors, new_rows, threshold, settings, start
+    )
+    reached = np.setdiff1d(np.unique(from_new.neighbor), new_rows)
+    from_reached = neighbors_above(
+        state.index, row_of_label, vectors, reached, threshold, settings, start
+    )
+    requeried = np.union1d(new_rows, reached)
+    stored = _stored_pairs(state.pairs, vectors)
+    kept = stored.take(~np.isin(stored.query, requeried))
+    fresh = top_k(DirectedPairs.concat([from_new, from_reached]), k)
+    return DirectedPairs.concat([kept, fresh]), len(requeried)
+
+
+def _stored_pairs(pairs: pa.Table | None, vectors: Embeddings) -> DirectedPairs:
+    """Stored directed rows as row numbers of `vectors`."""
+    if pairs is None or not len(pairs):
+        return DirectedPairs.empty()
+    return DirectedPairs(
+        vectors.rows_of(pairs.column("query_key")),
+        vectors.rows_of(pairs.column("neighbor_key")),
+        pairs.column("score").to_numpy(),
+    )
+
+
+def _pairs_table(vectors: Embeddings, pairs: DirectedPairs) -> pa.Table:
+    """Directed rows as a key table (PAIRS_SCHEMA), sorted by (query, neighbour)."""
+    order = np.lexsort((pairs.neighbor, pairs.query))
+    ranked = pairs.take(order)
+    return pa.table(
+        {
+            "query_key": vectors.keys.take(pa.array(ranked.query, pa.int64())),
+            "neighbor_key": vectors.keys.take(pa.array(ranked.neighbor, pa.int64())),
+            "score": pa.array(ranked.score, pa.float64()),
+        },
+        schema=PAIRS_SCHEMA,
+    )
+
+
+def undirected_edges(vectors: Embeddings, pairs: DirectedPairs) -> pa.Table:
+    """One EDGE_SCHEMA row per unordered pair, left_key < right_key, sorted by both keys.
+
+    Rows are in key order, so the smaller row is the smaller key. Both directions of a pair carry
+    the same exact score, so deduplication cannot pick between two values.
+    """
+    left = np.minimum(pairs.query, pairs.neighbor)
+    right = np.maximum(pairs.query, pairs.neighbor)
+    code = left * max(len(vectors), 1) + right
+    _, first = np.unique(code, return_index=True)
+    left, right, score = left[first], right[first], pairs.score[first]
+    return pa.table(
+        {
+            "left_key": vectors.keys.take(pa.array(left, pa.int64())),
+            "right_key": vectors.keys.take(pa.array(right, pa.int64())),
+            "kind": pa.repeat(pa.scalar(EDGE_KIND, pa.string()), len(left)),
+            "score": pa.array(score, pa.float64()),
+        },
+        schema=EDGE_SCHEMA,
+    )

@@ -1,0 +1,125 @@
+"""Checkpointed embeddings: a killed run resumes with no recompute and no duplicates."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from dataproc.embed.engine import Embedder
+from dataproc.embed.model import TINY_MODEL, LoadedModel, ensure_demo_checkpoint, load_model
+from dataproc.embeddings import EmbeddingCheckpoints, embed_incrementally
+from dataproc.embeddings.progress import Progress
+from dataproc.lake import open_store
+from PIL import Image
+
+
+class Killed(RuntimeError):
+    """Stands in for the process dying mid-run."""
+
+
+class CountingEmbedder:
+    """The real engine, counting embedded images and dying after `die_after` chunks."""
+
+    def __init__(self, inner: Embedder, die_after: int | None = None) -> None:
+        self.inner = inner
+        self.die_after = die_after
+        self.chunks = 0
+        self.images = 0
+
+    @property
+    def info(self):
+        return self.inner.info
+
+    def embed(self, refs: pa.Table) -> pa.Table:
+        if self.die_after is not None and self.chunks == self.die_after:
+            raise Killed(f"killed after {self.chunks} chunks")
+        self.chunks += 1
+        self.images += len(refs)
+        return self.inner.embed(refs)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
+    weights = ensure_demo_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.pt", seed=0)
+    return load_model(TINY_MODEL, str(weights), device="cpu")
+
+
+def image_lake(root: Path, count: int) -> pa.Table:
+    """`count` distinct PNGs (plus one HTML file named .jpg) and their refs."""
+    rng = np.random.default_rng(0)
+    keys, uris, lengths = [], [], []
+    for index in range(count):
+        path = root / "images" / "src" / f"{index}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 256, size=(48, 64, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(path)
+        keys.append(f"src:{index}")
+        uris.append(f"images/src/{index}.png")
+        lengths.append(path.stat().st_size)
+    bad = root / "images" / "src" / "bad.jpg"
+    bad.write_bytes(b"<html>not an image</html>")
+    keys.append("src:bad")
+    uris.append("images/src/bad.jpg")
+    lengths.append(bad.stat().st_size)
+    return pa.table({"image_key": keys, "uri": uris, "offset": [0] * len(keys), "length": lengths})
+
+
+def run(refs, backend, root: Path, tag: str) -> pa.Table:
+    checkpoints = EmbeddingCheckpoints(open_store(str(root)), tag)
+    quiet = Progress(total=len(refs), stream=io.StringIO())
+    return embed_incrementally(refs, backend, checkpoints, chunk_rows=4, progress=quiet)
+
+
+def test_killed_run_resumes_without_recompute_or_duplicates(
+    model: LoadedModel, tmp_path: Path
+) -> None:
+    refs = image_lake(tmp_path, 13)
+    store = open_store(str(tmp_path))
+    tag = model.info.model_tag
+    with Embedder(model, store, str(tmp_path), batch_size=4) as engine:
+        dying = CountingEmbedder(engine, die_after=2)
+        with pytest.raises(Killed):
+            run(refs, dying, tmp_path, tag)
+        assert len(EmbeddingCheckpoints(store, tag).chunk_paths()) == 2
+
+        resumed = CountingEmbedder(engine)
+        table = run(refs, resumed, tmp_path, tag)
+        # 14 refs in chunks of 4: two chunks survived the kill, the rest was embedded once
+        assert resumed.images == len(refs) - 8
+        assert table["image_key"].to_pylist() == sorted(refs["image_key"].to_pylist())
+        assert table.filter(pa.compute.field("image_key") == "src:bad")["error"].to_pylist() == [
+            "not_an_image"
+        ]
+
+        again = CountingEmbedder(engine)
+        assert run(refs, again, tmp_path, tag).equals(table)
+        assert again.images == 0
+
+    with Embedder(model, store, str(tmp_path / "fresh"), batch_size=4) as engine:
+        fresh_refs = image_lake(tmp_path / "fresh", 13)
+        fresh = run(fresh_refs, CountingEmbedder(engine), tmp_path / "fresh", tag)
+    assert fresh["embedding"].equals(table["embedding"])
+
+
+def test_only_new_images_are_embedded_and_tags_are_kept_apart(
+    model: LoadedModel, tmp_path: Path
+) -> None:
+    refs = image_lake(tmp_path, 6)
+    store = open_store(str(tmp_path))
+    with Embedder(model, store, str(tmp_path), batch_size=4) as engine:
+        first = CountingEmbedder(engine)
+        run(refs.slice(0, 4), first, tmp_path, model.info.model_tag)
+        second = CountingEmbedder(engine)
+        table = run(refs, second, tmp_path, model.info.model_tag)
+        assert (first.images, second.images) == (4, len(refs) - 4)
+        assert len(table) == len(refs)
+
+        other = CountingEmbedder(engine)
+        run(refs, other, tmp_path, "another-model@0000")
+        assert other.images == len(refs)

@@ -1,0 +1,291 @@
+"""Near-duplicate edges: the definition, determinism, incremental runs, and link verification.
+
+Every edge set is checked against a brute-force reference written here from the definition:
+for each key, its k best other keys by exact cosine among those >= threshold (ties by key),
+as undirected pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from dataproc.lake import open_store
+from dataproc.neighbors import (
+    EDGE_SCHEMA,
+    IndexSettings,
+    find_near_duplicates,
+    load_index_state,
+    near_duplicate_edges,
+    verify_pairs,
+)
+from dataproc.neighbors.synthetic import (
+    duplicate_groups,
+    embeddings_table,
+    noisy_copies,
+    normalize_rows,
+)
+
+THRESHOLD = 0.95
+NDIM = 48
+
+
+def reference_edges(
+    keys: list[str], vectors: np.ndarray, threshold: float, k: int
+) -> dict[tuple[str, str], float]:
+    """Brute-force edges {(left_key, right_key): cosine} straight from the definition."""
+    x = vectors.astype(np.float64)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    cos = x @ x.T
+    edges: dict[tuple[str, str], float] = {}
+    for i, key in enumerate(keys):
+        others = [j for j in range(len(keys)) if j != i and cos[i, j] >= threshold]
+        # Rounded so that identical vectors tie whatever the matrix product's rounding.
+        for j in sorted(others, key=lambda j: (-round(cos[i, j], 12), keys[j]))[:k]:
+            pair = (min(key, keys[j]), max(key, keys[j]))
+            edges[pair] = float(cos[i, j])
+    return edges
+
+
+def as_dict(edges: pa.Table) -> dict[tuple[str, str], float]:
+    rows = edges.to_pylist()
+    return {(r["left_key"], r["right_key"]): r["score"] for r in rows}
+
+
+def assert_matches_reference(edges: pa.Table, reference: dict[tuple[str, str], float]) -> None:
+    got = as_dict(edges)
+    assert set(got) == set(reference)
+    for pair, score in reference.items():
+        assert got[pair] == pytest.approx(score, abs=1e-9)
+
+
+def dataset(seed: int = 7, sizes: tuple[int, ...] = (2, 3, 4, 5) * 10, solo: int = 1500):
+    keys, vectors, groups = duplicate_groups(list(sizes), solo, NDIM, seed)
+    order = np.random.default_rng(seed).permutation(len(keys))  # arrival order is not key order
+    return [keys[i] for i in order], vectors[order], groups
+
+
+def test_edges_connect_exactly_the_copies() -> None:
+    keys, vectors, groups = dataset()
+    edges = near_duplicate_edges(embeddings_table(keys, vectors), THRESHOLD, k=10)
+
+    expected = {(a, b) for group in groups for a in group for b in group if a < b}
+    assert set(as_dict(edges)) == expected
+    assert_matches_reference(edges, reference_edges(keys, vectors, THRESHOLD, k=10))
+    assert edges.schema == EDGE_SCHEMA
+    assert set(edges.column("kind").to_pylist()) == {"embedding"}
+    rows = list(
+        zip(
+            edges.column("left_key").to_pylist(), edges.column("right_key").to_pylist(), strict=True
+        )
+    )
+    assert all(left < right for left, right in rows)
+    assert rows == sorted(rows)
+
+
+def test_threshold_is_inclusive_and_exact() -> None:
+    rng = np.random.default_rng(3)
+    base = normalize_rows(rng.standard_normal((4, NDIM)))
+    # An orthonormal direction per base vector, to place partners at an exact cosine.
+    ortho = rng.standard_normal((4, NDIM))
+    ortho -= (ortho * base).sum(axis=1, keepdims=True) * base
+    ortho = normalize_rows(ortho)
+    cosines = np.array([0.902, 0.899, 0.97, 0.5])
+    partners = base * cosines[:, None] + ortho * np.sqrt(1 - cosines**2)[:, None]
+    keys = [f"a{i}" for i in range(4)] + [f"b{i}" for i in range(4)]
+    vectors = np.concatenate([base, partners]).astype(np.float32)
+    edges = near_duplicate_edges(embeddings_table(keys, vectors), 0.9, k=5)
+    assert set(as_dict(edges)) == {("a0", "b0"), ("a2", "b2")}
+    assert as_dict(edges)[("a0", "b0")] == pytest.approx(0.902, abs=1e-6)
+
+
+def test_k_caps_neighbours_of_dense_groups() -> None:
+    keys, vectors, _ = dataset(sizes=(9, 6, 2), solo=300)
+    k = 3
+    edges = near_duplicate_edges(embeddings_table(keys, vectors), THRESHOLD, k=k)
+    reference = reference_edges(keys, vectors, THRESHOLD, k)
+    assert_matches_reference(edges, reference)
+    # A 9-member group has 36 pairs; with k=3 far fewer survive, but the group stays linked.
+    group = {(a, b) for a, b in reference if a.startswith("dup0000")}
+    assert 9 <= len(group) < 36
+
+
+def test_exact_duplicates_beyond_k_tie_by_key(tmp_path) -> None:
+    keys, vectors, _ = dataset(sizes=(3, 2), solo=200)
+    # Six byte-identical embeddings (the same file on several sites), arriving in two batches.
+    same = [f"same:{c}" for c in "fbdaec"]
+    keys += same
+    twin = normalize_rows(np.random.default_rng(2).standard_normal((1, NDIM)))
+    vectors = np.concatenate([vectors, np.repeat(twin, 6, axis=0)])
+    table = embeddings_table(keys, vectors)
+    k = 2
+    edges = near_duplicate_edges(table, THRESHOLD, k=k)
+    assert_matches_reference(edges, reference_edges(keys, vectors, THRESHOLD, k))
+    # Each duplicate keeps the two smallest other keys: a-b, a-c, b-c plus a and b from d, e, f.
+    assert {p for p in as_dict(edges) if p[0].startswith("same")} == {
+        ("same:a", "same:b"),
+        ("same:a", "same:c"),
+        ("same:b", "same:c"),
+        ("same:a", "same:d"),
+        ("same:b", "same:d"),
+        ("same:a", "same:e"),
+        ("same:b", "same:e"),
+        ("same:a", "same:f"),
+        ("same:b", "same:f"),
+    }
+    store = open_store(str(tmp_path / "lake"))
+    late = [i for i, key in enumerate(keys) if key in ("same:a", "same:c")]
+    early = [i for i in range(len(keys)) if i not in late]
+    find_near_duplicates(table.take(pa.array(early)), THRESHOLD, k=k, store=store, model_tag="m")
+    assert find_near_duplicates(table, THRESHOLD, k=k, store=store, model_tag="m").edges.equals(
+        edges
+    )
+
+
+def test_identical_builds_give_identical_edges_and_index(tmp_path) -> None:
+    keys, vectors, _ = dataset()
+    table = embeddings_table(keys, vectors)
+    stores = [open_store(str(tmp_path / name)) for name in ("one", "two")]
+    runs = [find_near_duplicates(table, THRESHOLD, store=s, model_tag="m") for s in stores]
+    assert runs[0].edges.equals(runs[1].edges)
+    files = [
+        sorted(p.name for p in (tmp_path / n / "state/index/m").iterdir()) for n in ("one", "two")
+    ]
+    assert files[0] == files[1]
+    for name in files[0]:
+        one = (tmp_path / "one/state/index/m" / name).read_bytes()
+        assert one == (tmp_path / "two/state/index/m" / name).read_bytes(), name
+    # Row order of the input does not matter either.
+    shuffled = table.take(pa.array(np.random.default_rng(1).permutation(len(table))))
+    assert near_duplicate_edges(shuffled, THRESHOLD).equals(runs[0].edges)
+
+
+def test_incremental_batches_equal_one_batch(tmp_path) -> None:
+    # Dense groups larger than k: new members displace old members' neighbours, so old keys
+    # must be searched again for the result to equal a full run.
+    keys, vectors, _ = dataset(sizes=(12, 9, 5, 3, 2, 2), solo=800)
+    k = 4
+    table = embeddings_table(keys, vectors)
+    first = np.random.default_rng(11).permutation(len(keys))[: len(keys) // 2]
+    store = open_store(str(tmp_path / "lake"))
+
+    run1 = find_near_duplicates(
+        table.take(pa.array(first)), THRESHOLD, k=k, store=store, model_tag="m"
+    )
+    run2 = find_near_duplicates(table, THRESHOLD, k=k, store=store, model_tag="m")
+    full = near_duplicate_edges(table, THRESHOLD, k=k)
+
+    assert run2.edges.equals(full)
+    assert_matches_reference(full, reference_edges(keys, vectors, THRESHOLD, k))
+    assert (run1.added, run1.rebuilt) == (len(first), "no index")
+    assert (run2.added, run2.rebuilt, run2.generation) == (len(keys) - len(first), "", 2)
+    # Only the new keys and the old keys they reach were searched again.
+    assert len(keys) - len(first) < run2.queried < len(keys)
+
+
+def test_labels_continue_in_key_order_of_the_new_batch(tmp_path) -> None:
+    keys, vectors, _ = dataset(solo=200)
+    table = embeddings_table(keys, vectors)
+    store = open_store(str(tmp_path / "lake"))
+    find_near_duplicates(table.slice(0, 100), THRESHOLD, store=store, model_tag="m")
+    find_near_duplicates(table, THRESHOLD, store=store, model_tag="m")
+
+    state = load_index_state(store, "m")
+    assert state is not None
+    labelled = state.keys.to_pylist()
+    assert labelled[:100] == sorted(keys[:100])
+    assert labelled[100:] == sorted(keys[100:])
+    assert len(state.index) == len(keys)
+    # Label i holds the vector of labelled[i].
+    row = {key: i for i, key in enumerate(keys)}
+    probe = [0, 99, 100, len(keys) - 1]
+    stored = np.stack([state.index.get(label) for label in probe]).astype(np.float32)
+    original = vectors[[row[labelled[label]] for label in probe]]
+    np.testing.assert_allclose(stored, original, atol=1e-3)  # f16 storage
+
+
+def test_rerun_without_new_keys_writes_nothing(tmp_path) -> None:
+    keys, vectors, _ = dataset(solo=300)
+    table = embeddings_table(keys, vectors)
+    store = open_store(str(tmp_path / "lake"))
+    first = find_near_duplicates(table, THRESHOLD, store=store, model_tag="m")
+    again = find_near_duplicates(table, THRESHOLD, store=store, model_tag="m")
+    assert (again.added, again.queried, again.generation) == (0, 0, first.generation)
+    assert again.edges.equals(first.edges)
+
+
+def test_changed_parameters_or_removed_keys_start_over(tmp_path) -> None:
+    keys, vectors, _ = dataset(sizes=(8, 4, 2), solo=300)
+    table = embeddings_table(keys, vectors)
+    store = open_store(str(tmp_path / "lake"))
+    find_near_duplicates(table, THRESHOLD, k=10, store=store, model_tag="m")
+
+    narrower = find_near_duplicates(table, THRESHOLD, k=2, store=store, model_tag="m")
+    assert (narrower.rebuilt, narrower.queried) == ("", len(keys))
+    assert_matches_reference(narrower.edges, reference_edges(keys, vectors, THRESHOLD, 2))
+
+    denser = IndexSettings(connectivity=24)
+    rebuilt = find_near_duplicates(
+        table, THRESHOLD, k=2, settings=denser, store=store, model_tag="m"
+    )
+    assert rebuilt.rebuilt == "build settings changed"
+    assert rebuilt.edges.equals(narrower.edges)
+
+    kept = [i for i, key in enumerate(keys) if not key.startswith("dup0000")]
+    fewer = find_near_duplicates(
+        table.take(pa.array(kept)), THRESHOLD, k=2, settings=denser, store=store, model_tag="m"
+    )
+    assert fewer.rebuilt == "keys left the input"
+    assert not any("dup0000" in key for pair in as_dict(fewer.edges) for key in pair)
+    assert_matches_reference(
+        fewer.edges, reference_edges([keys[i] for i in kept], vectors[kept], THRESHOLD, 2)
+    )
+
+
+def test_invalid_inputs_are_rejected() -> None:
+    keys, vectors, _ = dataset(solo=10)
+    table = embeddings_table(keys, vectors)
+    with pytest.raises(ValueError, match="duplicate image_key"):
+        near_duplicate_edges(pa.concat_tables([table, table.slice(0, 1)]), THRESHOLD)
+    zero = vectors.copy()
+    zero[3] = 0
+    with pytest.raises(ValueError, match="zero vectors"):
+        near_duplicate_edges(embeddings_table(keys, zero), THRESHOLD)
+    nulls = table.set_column(1, "embedding", pa.array([None] * len(keys), table.schema[1].type))
+    with pytest.raises(ValueError, match="null embedding"):
+        near_duplicate_edges(nulls, THRESHOLD)
+    with pytest.raises(ValueError, match="threshold"):
+        near_duplicate_edges(table, 1.5)
+    with pytest.raises(ValueError, match="model tag"):
+        find_near_duplicates(table, THRESHOLD, store=object(), model_tag="../escape")
+
+
+def test_empty_input_gives_empty_edges() -> None:
+    empty = embeddings_table([], np.zeros((0, NDIM), np.float32))
+    edges = near_duplicate_edges(empty, THRESHOLD)
+    assert edges.schema == EDGE_SCHEMA
+    assert len(edges) == 0
+
+
+def test_verify_pairs_scores_links() -> None:
+    rng = np.random.default_rng(5)
+    base = normalize_rows(rng.standard_normal((3, NDIM)))
+    close = noisy_copies(base[:1], 0.3, rng)  # cosine about 0.96
+    keys = ["danbooru:1", "danbooru:2", "danbooru:3", "pixiv:10_p0"]
+    table = embeddings_table(keys, np.concatenate([base, close]))
+    links = pa.table(
+        {
+            "left_key": ["danbooru:1", "danbooru:2", "danbooru:3"],
+            "right_key": ["pixiv:10_p0", "pixiv:10_p0", "pixiv:99_p0"],
+            "kind": ["source_link"] * 3,
+        }
+    )
+    checked = verify_pairs(links, table, threshold=0.8)
+    assert checked.column_names == ["left_key", "right_key", "kind", "cosine", "verified"]
+    x = np.concatenate([base, close]).astype(np.float64)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    cosine = checked.column("cosine").to_pylist()
+    assert cosine[0] == pytest.approx(float(x[0] @ x[3]), abs=1e-9)
+    assert cosine[1] == pytest.approx(float(x[1] @ x[3]), abs=1e-9)
+    assert cosine[2] is None  # no embedding for pixiv:99_p0: unverified, not refuted
+    assert checked.column("verified").to_pylist() == [True, False, None]
