@@ -8,6 +8,8 @@
     'prefilter_kept',
     'image_members',
     'images',
+    'training_filter_rejected',
+    'training_images',
     'rejected',
     'unaccounted',
 ] %}
@@ -35,6 +37,12 @@ image_members as (
         image_id,
         unnest(member_keys) as image_key
     from {{ ref('images') }}
+),
+
+-- Images that passed the training filter (the ones with a prompt).
+training_candidates as (
+    select image_id
+    from {{ ref('int_training_candidates') }}
 ),
 
 rejected_keys as (
@@ -67,6 +75,9 @@ key_status as (
         staged_posts.source || ':' || staged_posts.post_id as post_ref,
         prefilter_decisions.reason as prefilter_reason,
         image_members.image_id,
+        image_members.image_id in (
+            select training_candidates.image_id from training_candidates
+        ) as is_training_candidate,
         coalesce(tracked_keys.image_key in (
             select rejected_keys.image_key from rejected_keys
         ), false) as is_rejected
@@ -84,6 +95,7 @@ scoped_keys as (
         post_ref,
         prefilter_reason,
         image_id,
+        is_training_candidate,
         is_rejected
     from key_status
     union all
@@ -93,6 +105,7 @@ scoped_keys as (
         post_ref,
         prefilter_reason,
         image_id,
+        is_training_candidate,
         is_rejected
     from key_status
 ),
@@ -106,6 +119,8 @@ scope_counts as (
         count(*) filter (where is_staged and prefilter_reason is null) as prefilter_kept,
         count(*) filter (where image_id is not null) as image_members,
         count(distinct image_id) as images,
+        count(*) filter (where not is_training_candidate) as training_filter_rejected,
+        count(distinct image_id) filter (where is_training_candidate) as training_images,
         count(*) filter (where is_rejected) as rejected,
         count(*) filter (
             where is_staged and image_id is null and not is_rejected

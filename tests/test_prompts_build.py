@@ -1,0 +1,64 @@
+"""The prompts mart on a demo lake: one prompt per training candidate, count tags first, the
+string equal to its sections, and tags written as prompt text."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import DbtProject, make_dbt_project
+from dataproc.demo import generate_lake
+
+COUNT_TAG = re.compile(r"^([0-9]+\+?(girl|boy|other)s?|no_humans)$")
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
+    lake = tmp_path_factory.mktemp("prompts") / "lake"
+    generate_lake(str(lake), posts=20, seed=3, images=True)
+    project = make_dbt_project(tmp_path_factory.mktemp("prompts_build"), lake)
+    project.run("build", "--select", "+prompts", "--exclude-resource-type", "test", "unit_test")
+    return project
+
+
+@pytest.fixture(scope="module")
+def prompts(build: DbtProject) -> list[tuple[str, str, list[dict]]]:
+    return build.query("select image_id, prompt, sections from marts.prompts order by image_id")
+
+
+def test_every_candidate_has_one_prompt(build: DbtProject, prompts: list) -> None:
+    candidates = build.query(
+        "select image_id from intermediate.int_training_candidates order by image_id"
+    )
+    assert candidates
+    assert [image_id for image_id, _, _ in prompts] == [image_id for (image_id,) in candidates]
+
+
+def test_prompts_start_with_count_tags(prompts: list) -> None:
+    with_count = 0
+    for image_id, prompt, sections in prompts:
+        assert [section["name"] for section in sections] == [
+            "count",
+            "characters",
+            "copyrights",
+            "artist",
+            "general",
+            "rating",
+            "quality",
+            "year",
+        ]
+        count_tags = sections[0]["tags"]
+        assert all(COUNT_TAG.match(tag) for tag in count_tags), image_id
+        if count_tags:
+            with_count += 1
+            assert prompt.startswith(", ".join(count_tags)), (image_id, prompt)
+    assert with_count > 0
+
+
+def test_prompt_is_its_sections_joined(prompts: list) -> None:
+    for image_id, prompt, sections in prompts:
+        tags = [tag for section in sections for tag in section["tags"]]
+        assert prompt == ", ".join(tags), image_id
+        assert all(tag and "_" not in tag for tag in tags if tag not in ("^_^", ">_<")), image_id
+        # Every parenthesis is escaped.
+        assert not re.search(r"(?<!\\)[()]", prompt), prompt
