@@ -113,10 +113,14 @@ class S3Endpoint:
             region_name=self.env["AWS_REGION"],
         )
 
-    def upload_dir(self, local: Path, prefix: str) -> int:
-        """Upload every file under `local` to s3://bucket/prefix/...; returns the file count."""
+    def upload_dir(self, local: Path, prefix: str, only: tuple[str, ...] = ()) -> int:
+        """Upload files under `local` (or only its `only` subfolders) to s3://bucket/prefix/.
+
+        Returns the file count.
+        """
         client = self.client()
-        files = sorted(p for p in local.rglob("*") if p.is_file())
+        roots = [local / name for name in only] if only else [local]
+        files = sorted(p for root in roots for p in root.rglob("*") if p.is_file())
         for path in files:
             key = f"{prefix}/{path.relative_to(local).as_posix()}"
             client.upload_file(str(path), self.bucket, key)

@@ -9,6 +9,7 @@ from conftest import DbtProject, S3Endpoint, make_dbt_project
 from dataproc.demo import generate_lake
 
 SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
+LAKE_INPUTS = ("raw", "images", "shards", "metrics", "ground_truth")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,8 @@ def test_s3_build_matches_local(
     s3_endpoint: S3Endpoint,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    uploaded = s3_endpoint.upload_dir(demo_lake, "lake")
+    # Only the inputs: the local build has since written state/ and exports/ into demo_lake.
+    uploaded = s3_endpoint.upload_dir(demo_lake, "lake", only=LAKE_INPUTS)
     assert uploaded > 0
     project = make_dbt_project(
         tmp_path_factory.mktemp("s3"),
@@ -57,3 +59,66 @@ def test_s3_build_matches_local(
     assert staged_counts(project) == staged_counts(local_build)
     tables = "select schema_name || '.' || table_name from duckdb_tables() order by 1"
     assert project.query(tables) == local_build.query(tables)
+
+    # The same lake and config give byte-identical export files, whichever lake root.
+    latest = client_get_json(s3_endpoint, "lake/exports/anime/latest")
+    assert latest["version"] == "v0001"
+    mirror = tmp_path_factory.mktemp("mirror")
+    client = s3_endpoint.client()
+    prefix = "lake/exports/anime/v0001/"
+    for item in client.list_objects_v2(Bucket=s3_endpoint.bucket, Prefix=prefix)["Contents"]:
+        target = mirror / "exports" / "anime" / "v0001" / item["Key"][len(prefix) :]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(s3_endpoint.bucket, item["Key"], str(target))
+    assert export_files(mirror) == export_files(demo_lake)
+
+
+def client_get_json(endpoint: S3Endpoint, key: str) -> dict:
+    import json
+
+    body = endpoint.client().get_object(Bucket=endpoint.bucket, Key=key)["Body"].read()
+    return json.loads(body)
+
+
+def export_files(lake: Path) -> dict[str, bytes]:
+    """Every data file of the demo export's v0001 (the manifest differs by time and run id)."""
+    version = lake / "exports" / "anime" / "v0001"
+    return {
+        path.relative_to(version).as_posix(): path.read_bytes()
+        for path in sorted(version.rglob("*"))
+        if path.is_file() and path.name != "manifest.json"
+    }
+
+
+def test_build_publishes_a_loadable_export(demo_lake: Path, local_build: DbtProject) -> None:
+    import io
+    import json
+
+    import datasets
+    import duckdb
+    import webdataset
+    from PIL import Image
+
+    version = demo_lake / "exports" / "anime" / "v0001"
+    manifest = json.loads((version / "manifest.json").read_text())
+    latest = json.loads((demo_lake / "exports" / "anime" / "latest").read_text())
+    assert latest["version"] == "v0001"
+    rows = local_build.query("select count(*) from exports.export_rows")[0][0]
+    assert manifest["rows"] == rows > 0
+
+    parquet = str(version / "metadata" / "*.parquet")
+    table = datasets.load_dataset("parquet", data_files=parquet, split="train")
+    assert len(table) == rows
+    prompts = dict(zip(table["image_id"], table["prompt"], strict=True))
+
+    with duckdb.connect() as con:
+        assert con.sql(f"select count(*) from read_parquet('{parquet}')").fetchone()[0] == rows
+
+    shards = sorted(str(p) for p in (version / "shards").glob("*.tar"))
+    seen = 0
+    for sample in webdataset.WebDataset(shards, shardshuffle=False):
+        image_ext = next(ext for ext in ("jpg", "jpeg", "png", "webp", "gif") if ext in sample)
+        Image.open(io.BytesIO(sample[image_ext])).convert("RGB")
+        assert sample["txt"].decode() == prompts[sample["__key__"]]
+        seen += 1
+    assert seen == rows

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from dataproc.evaluate import score_identity
 
 TRUTH = {"a:1": 1, "b:1": 1, "c:1": 1, "a:2": 2, "b:2": 2, "a:3": 3}
