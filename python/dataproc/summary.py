@@ -8,19 +8,16 @@ import duckdb
 
 EXAMPLE_QUERIES = (
     (
-        "Posts per source after staging",
-        "select source, count(*) as posts from staging.stg_danbooru__posts group by all "
-        "union all select source, count(*) from staging.stg_pixiv__posts group by all",
+        "From raw posts to the export, per source",
+        "select source, stage, n from marts.funnel order by source, step",
     ),
     (
-        "The ten most common normalized tags across all sources",
-        "select tag, count(*) as n from (select unnest(tags) as tag from "
-        "intermediate.int_posts_unioned) group by tag order by n desc limit 10",
+        "Why keys were dropped",
+        "select stage, reason, count(*) as n from marts.rejections group by all order by all",
     ),
     (
-        "Rating mix per source",
-        "select source, rating, count(*) as n from intermediate.int_posts_unioned "
-        "group by all order by all",
+        "Training prompts, certain tags first",
+        "select image_id, prompt from marts.prompts limit 5",
     ),
 )
 
@@ -29,15 +26,31 @@ def list_tables(database: Path) -> list[tuple[str, str, int]]:
     """(schema, table, row count) for every table dbt built."""
     with duckdb.connect(str(database), read_only=True) as con:
         tables = con.sql(
-            "select schema_name, table_name, estimated_size from duckdb_tables() "
-            "order by schema_name, table_name"
+            "select schema_name, table_name from duckdb_tables() order by schema_name, table_name"
         ).fetchall()
-    return [(schema, table, int(rows)) for schema, table, rows in tables]
+        return [
+            (schema, table, con.sql(f'select count(*) from "{schema}"."{table}"').fetchone()[0])
+            for schema, table in tables
+        ]
+
+
+def published_manifests(database: Path) -> list[str]:
+    """The manifest of the version this build published, if it published one."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        exists = con.sql(
+            "select count(*) from duckdb_tables() "
+            "where schema_name = 'exports' and table_name = 'export_dataset'"
+        ).fetchone()[0]
+        if not exists:
+            return []
+        return [row[0] for row in con.sql("select manifest_path from exports.export_dataset")]
 
 
 def describe_build(lake: str, database: Path) -> str:
     """A short human report printed at the end of `make demo`."""
-    lines = [f"Lake:     {lake}", f"Database: {database.resolve()}", "", "Tables (rows):"]
+    lines = [f"Lake:     {lake}", f"Database: {database.resolve()}"]
+    lines += [f"Export:   {manifest}" for manifest in published_manifests(database)]
+    lines += ["", "Tables (rows):"]
     for schema, table, rows in list_tables(database):
         lines.append(f"  {schema}.{table:<40} {rows:>10}")
     lines += ["", "Try some ad hoc queries:"]
