@@ -43,7 +43,8 @@ def published_manifests(database: Path) -> list[str]:
         ).fetchone()[0]
         if not exists:
             return []
-        return [row[0] for row in con.sql("select manifest_path from exports.export_dataset")]
+        rows = con.sql("select manifest_path from exports.export_dataset").fetchall()
+        return [row[0] for row in rows]
 
 
 def describe_build(lake: str, database: Path) -> str:
