@@ -122,3 +122,12 @@ def test_build_publishes_a_loadable_export(demo_lake: Path, local_build: DbtProj
         assert sample["txt"].decode() == prompts[sample["__key__"]]
         seen += 1
     assert seen == rows
+
+
+def test_summary_names_the_export_and_every_table(demo_lake: Path, local_build: DbtProject) -> None:
+    from dataproc.summary import describe_build
+
+    text = describe_build(str(demo_lake), local_build.database)
+    assert f"Export:   {demo_lake}/exports/anime/v0001/manifest.json" in text
+    for table in ("staging.stg_pixiv__posts", "marts.images", "marts.prompts", "marts.funnel"):
+        assert table in text
