@@ -22,7 +22,7 @@ import torch
 
 from dataproc.embed.pixels import PixelPipeline, split_preprocess
 
-TINY_MODEL = "dataproc-tiny"
+TINY_MODEL = "dataproc-tiny"  # tests and the demo: one 64 px patch, `smooth_patch_embedding`
 CONFIG_DIR = Path(__file__).with_name("model_configs")
 RANDOM_INIT = "random-init"
 
@@ -77,10 +77,11 @@ def _path_safe(text: str) -> str:
 def ensure_demo_checkpoint(path: str | Path, seed: int = 0, model_name: str = TINY_MODEL) -> Path:
     """Write a seeded, randomly initialized checkpoint for `model_name` once, and return its path.
 
-    Tests and the demo cannot download weights, so they use weights made from a fixed seed. The
-    bytes are deterministic (same seed, same file; the archive is built in memory so the file
-    name does not leak into it), hence so is the model tag. An existing file is kept as is. The
-    caller's torch RNG state is left untouched.
+    Tests and the demo cannot download weights, so they use weights made from a fixed seed
+    (open_clip's own initialization, then `smooth_patch_embedding`). The bytes are
+    deterministic (same seed, same file; the archive is built in memory so the file name does
+    not leak into it), hence so is the model tag. An existing file is kept as is. The caller's
+    torch RNG state is left untouched.
     """
     import open_clip
 
@@ -91,6 +92,7 @@ def ensure_demo_checkpoint(path: str | Path, seed: int = 0, model_name: str = TI
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = open_clip.create_model(model_name, pretrained=None)
+        smooth_patch_embedding(model.visual)
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,6 +100,41 @@ def ensure_demo_checkpoint(path: str | Path, seed: int = 0, model_name: str = TI
     partial.write_bytes(buffer.getvalue())
     partial.replace(path)
     return path
+
+
+def smooth_patch_embedding(visual: torch.nn.Module, correlation: float = 1 / 8) -> None:
+    """Redraw a ViT's patch embedding as smooth, zero-mean random filters, in place.
+
+    open_clip initializes patch filters as white noise. Untrained, such filters weigh
+    pixel-level detail as much as layout, and they all respond to an image's average colour, so
+    the embeddings of unrelated pictures share one dominant direction and score almost as close
+    as copies do. Gaussian-correlated noise (correlation length `correlation` x the patch side)
+    projects a patch's coarse layout and colours instead, which resizing, re-encoding,
+    watermarks and slight crops hardly change; removing each filter's mean per colour channel
+    makes it blind to a flat colour offset. With the whole image as one patch (`dataproc-tiny`),
+    the embedding is a seeded random projection of the picture's low-resolution layout: copies
+    stay close and unrelated pictures come out near-orthogonal (`bench/tune_demo_model.py`
+    measures this). The filters keep open_clip's weight scale; towers other than a ViT (e.g.
+    ModifiedResNet) are left as open_clip made them. Draws from torch's global RNG.
+    """
+    from open_clip.transformer import VisionTransformer
+
+    if not isinstance(visual, VisionTransformer):
+        return
+    weight = visual.conv1.weight
+    out_channels, in_channels, height, width = weight.shape
+    sigma = correlation * max(height, width)
+    radius = max(1, round(3 * sigma))
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-(taps**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    with torch.no_grad():
+        noise = torch.randn(out_channels * in_channels, 1, height + 2 * radius, width + 2 * radius)
+        noise = torch.nn.functional.conv2d(noise, kernel.view(1, 1, 1, -1))
+        noise = torch.nn.functional.conv2d(noise, kernel.view(1, 1, -1, 1))
+        filters = noise.view(out_channels, in_channels, height, width)
+        filters = filters - filters.mean(dim=(2, 3), keepdim=True)
+        weight.copy_(filters * (weight.std() / filters.std()))
 
 
 @dataclass(frozen=True)
