@@ -24,6 +24,12 @@ RATINGS = {"general", "sensitive", "questionable", "explicit"}
 BUILD_IMAGES = ("build", "--select", "+images", "--indirect-selection", "cautious")
 
 
+def dbt_vars(**values: object) -> tuple[str, str]:
+    """`--vars` for a metadata-only lake (no images: every kept post takes part in identity)."""
+    pairs = {"require_images": "false", **{k: str(v) for k, v in values.items()}}
+    return "--vars", "{" + ", ".join(f"{k}: {v}" for k, v in pairs.items()) + "}"
+
+
 @pytest.fixture(scope="module")
 def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lake = tmp_path_factory.mktemp("merge") / "lake"
@@ -34,7 +40,7 @@ def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def built(demo_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
     project = make_dbt_project(tmp_path_factory.mktemp("merge_build"), demo_lake)
-    project.run(*BUILD_IMAGES)
+    project.run(*BUILD_IMAGES, *dbt_vars())
     return project
 
 
@@ -59,6 +65,8 @@ def columns_of(project: DbtProject, schema: str, table: str) -> list[str]:
 
 def test_every_kept_post_is_a_member_exactly_once(built: DbtProject) -> None:
     kept = built.query("select count(*) from intermediate.int_posts_kept")[0][0]
+    identified = built.query("select count(*) from intermediate.int_image_identity")[0][0]
+    assert identified == kept
     members = built.query(
         "select count(*), count(distinct image_key) from "
         "(select unnest(member_keys) as image_key from marts.images)"
@@ -111,6 +119,7 @@ def test_md5_duplicates_across_sites_share_an_image(built: DbtProject) -> None:
 
 
 def test_linked_duplicates_share_an_image(built: DbtProject) -> None:
+    """Links that name one exact post (int_posts_links.target_is_exact) are identity edges."""
     pairs = built.query(
         f"""
         with truth as (select image_key, picture_id from {truth_sql(built)}),
@@ -125,7 +134,7 @@ def test_linked_duplicates_share_an_image(built: DbtProject) -> None:
         inner join truth as tb on tb.image_key = links.target_image_key
         inner join image_of as ia on ia.image_key = links.image_key
         inner join image_of as ib on ib.image_key = links.target_image_key
-        where ta.picture_id = tb.picture_id
+        where ta.picture_id = tb.picture_id and links.target_is_exact
         """
     )
     kinds = {kind for kind, *_ in pairs}
@@ -233,14 +242,13 @@ def test_sample_mode_repeats_with_its_seed(built: DbtProject) -> None:
             "run",
             "--select",
             "int_image_field_picks",
-            "--vars",
-            f"{{merge_mode: sample, merge_seed: {seed}}}",
+            *dbt_vars(merge_mode="sample", merge_seed=seed),
         )
         return picks(built)
 
     argmax = picks(built)
     first, again, other = run_sample(1), run_sample(1), run_sample(2)
-    built.run("run", "--select", "int_image_field_picks")
+    built.run("run", "--select", "int_image_field_picks", *dbt_vars())
     assert picks(built) == argmax
     assert first == again
     assert first.keys() == other.keys() == argmax.keys()
@@ -255,7 +263,7 @@ def test_fewer_sources_pivot_only_those(
     lake = work / "lake"
     shutil.copytree(demo_lake, lake, ignore=shutil.ignore_patterns("state"))
     project = make_dbt_project(work, lake)
-    project.run(*BUILD_IMAGES, "--vars", "{enabled_sources: [danbooru, pixiv]}")
+    project.run(*BUILD_IMAGES, *dbt_vars(enabled_sources="[danbooru, pixiv]"))
     columns = columns_of(project, "marts", "images")
     prefixes = {name.split("__", 1)[0] for name in columns if "__" in name}
     assert prefixes == {"danbooru", "pixiv"}

@@ -46,3 +46,12 @@
         else coalesce({{ dictionary_tags }}, [])
     end
 {%- endmacro %}
+
+
+{#- The tags of a `list<struct(tag, category)>` filed under `category`, in list order. -#}
+{% macro tags_in_category(categorized_tags, category) -%}
+    list_transform(
+        list_filter({{ categorized_tags }}, named -> named.category = '{{ category }}'),
+        named -> named.tag
+    )
+{%- endmacro %}

@@ -60,12 +60,11 @@
 {%- endmacro %}
 
 
-{#- `,\n    <source>_post.<column> as <source>__<column>` for every source field, to follow the
-    last fixed column of a select list; empty when the staging relations do not exist yet
-    (parsing, linting). -#}
+{#- `, <source>_post.<column> as <source>__<column>` for every source field, one per line, to
+    follow the last fixed column of a select list; empty when the staging relations do not exist
+    yet (parsing, linting). -#}
 {% macro source_field_select_list() -%}
     {%- for column in source_field_columns() -%}
-        ,
-    {{ column }}
-    {%- endfor -%}
+        , {{ column }}
+    {% endfor -%}
 {%- endmacro %}

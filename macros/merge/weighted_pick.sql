@@ -36,11 +36,10 @@
 
     select
         image_id,
-        value
+        -- the smallest (negated weight, value): the most weight, then the smallest value
+        arg_min(value, struct_pack(negated_weight := -summed_weight, value := value)) as value
     from summed_votes
-    qualify row_number() over (
-        partition by image_id order by summed_weight desc, value asc
-    ) = 1
+    group by image_id
     {%- else %},
 
     cumulative_votes as (

@@ -6,6 +6,7 @@ with
 members as (
     select
         image_id,
+        image_number,
         image_key,
         source,
         is_representative
@@ -15,8 +16,9 @@ members as (
 image_members as (
     select
         image_id,
+        min(image_number) as image_number,
         count(*) as n_members,
-        list(image_key order by image_key asc) as member_keys,
+        list_sort(list(image_key)) as member_keys,
         list_sort(list_distinct(list(source))) as sources
     from members
     group by image_id
@@ -53,7 +55,7 @@ best_files as (
 
 image_tags as (
     select
-        image_id,
+        image_number,
         tags,
         tag_confidences
     from {{ ref('int_image_tags') }}
@@ -73,10 +75,13 @@ select
     best_files.best_width,
     best_files.best_height,
     coalesce(image_tags.tags, []) as tags,
-    coalesce(image_tags.tag_confidences, []) as tag_confidences{{ source_field_select_list() }}
+    coalesce(image_tags.tag_confidences, []) as tag_confidences
+    -- The staging columns are only known once staging is built, so the layout of these
+    -- generated lines is not checked.
+    {{ source_field_select_list() }}  -- noqa: LT02
 from image_members
 inner join representative_keys on image_members.image_id = representative_keys.image_id
 inner join field_picks on image_members.image_id = field_picks.image_id
 inner join best_files on image_members.image_id = best_files.image_id
-left join image_tags on image_members.image_id = image_tags.image_id
+left join image_tags on image_members.image_number = image_tags.image_number
 {{- source_field_joins('representative_keys') }}

@@ -11,17 +11,9 @@ account_posts as (
 representatives as (
     select
         image_id,
-        image_key
-    from {{ ref('int_image_members') }}
-    where is_representative
-),
-
-categorized_posts as (
-    select
         image_key,
         tags_by_category
-    from {{ ref('int_posts_kept') }}
-    where tags_by_category is not null
+    from {{ ref('int_image_representatives') }}
 ),
 
 account_images as (
@@ -35,10 +27,10 @@ account_images as (
 
 named_artists as (
     select
-        representatives.image_id,
-        unnest(struct_extract(categorized_posts.tags_by_category, 'artist')) as artist
+        image_id,
+        unnest(struct_extract(tags_by_category, 'artist')) as artist
     from representatives
-    inner join categorized_posts on representatives.image_key = categorized_posts.image_key
+    where tags_by_category is not null
 ),
 
 artist_evidence as (

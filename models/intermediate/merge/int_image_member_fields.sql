@@ -8,20 +8,14 @@ with
 representatives as (
     select
         image_id,
+        image_number,
         image_key,
-        source
-    from {{ ref('int_image_members') }}
-    where is_representative
-),
-
-kept_posts as (
-    select
-        image_key,
+        source,
         rating,
         created_at,
         tags,
         tags_by_category
-    from {{ ref('int_posts_kept') }}
+    from {{ ref('int_image_representatives') }}
 ),
 
 account_posts as (
@@ -41,39 +35,35 @@ account_artists as (
 
 dictionary_categorized_tags as (
     select
-        image_id,
+        image_number,
         source,
-        list(tag order by tag) filter (where category = 'artist') as artists,
-        list(tag order by tag) filter (where category = 'character') as characters,
-        list(tag order by tag) filter (where category = 'copyright') as copyrights
-    from {{ ref('int_image_member_tags') }}
-    where category in ('artist', 'character', 'copyright')
-    group by image_id, source
+        {{ tags_in_category('categorized_tags', 'artist') }} as artists,
+        {{ tags_in_category('categorized_tags', 'character') }} as characters,
+        {{ tags_in_category('categorized_tags', 'copyright') }} as copyrights
+    from {{ ref('int_image_member_tag_categories') }}
 )
 
 select
     representatives.image_id,
     representatives.image_key,
     representatives.source,
-    kept_posts.rating,
-    kept_posts.created_at,
-    coalesce(len(kept_posts.tags), 0) > 0 as has_tags,
+    representatives.rating,
+    representatives.created_at,
     case
         when account_artists.artist is not null then [account_artists.artist]
         else {{ categorized_tags(
-            'kept_posts.tags_by_category', 'artist', 'dictionary_categorized_tags.artists'
+            'representatives.tags_by_category', 'artist', 'dictionary_categorized_tags.artists'
         ) }}
     end as artists,
     {{ categorized_tags(
-        'kept_posts.tags_by_category', 'character', 'dictionary_categorized_tags.characters'
+        'representatives.tags_by_category', 'character', 'dictionary_categorized_tags.characters'
     ) }} as characters,
     {{ categorized_tags(
-        'kept_posts.tags_by_category', 'copyright', 'dictionary_categorized_tags.copyrights'
+        'representatives.tags_by_category', 'copyright', 'dictionary_categorized_tags.copyrights'
     ) }} as copyrights
 from representatives
-inner join kept_posts on representatives.image_key = kept_posts.image_key
 left join account_artists on representatives.image_key = account_artists.image_key
 left join dictionary_categorized_tags
     on
-        representatives.image_id = dictionary_categorized_tags.image_id
+        representatives.image_number = dictionary_categorized_tags.image_number
         and representatives.source = dictionary_categorized_tags.source

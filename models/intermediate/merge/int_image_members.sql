@@ -1,7 +1,9 @@
 -- Every kept post with the image it shows, ranked within its source in that image. The first of
 -- each source is the image's representative for that source: highest resolution, then the oldest
 -- post (smallest post_id, then post_key); it speaks for its source in every weighted choice and
--- fills the `<source>__` columns of the images mart.
+-- fills the `<source>__` columns of the images mart. image_number is a compact integer key for
+-- the image within this build (dense rank of image_id), so the large tag tables group and join
+-- on an integer rather than a string; it is not stable across builds (image_id is).
 with
 
 identities as (
@@ -46,6 +48,7 @@ ranked_members as (
         width,
         height,
         pixels,
+        dense_rank() over (order by image_id) as image_number,
         row_number() over (
             partition by image_id, source
             order by pixels desc nulls last, post_id asc nulls last, post_key asc
@@ -55,6 +58,7 @@ ranked_members as (
 
 select
     image_id,
+    image_number,
     image_key,
     source,
     post_key,

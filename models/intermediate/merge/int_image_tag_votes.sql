@@ -1,56 +1,63 @@
--- Every tag any representative post of an image carries, with its confidence:
+-- The tag votes of images that several sources vote on (more than one representative with tags
+-- and positive `tags` trust), one row per (image, tag) any of them carries:
 --   confidence = sum of `tags` trust of the sources whose post has the tag
 --              / sum of `tags` trust of the sources whose post has any tags.
--- A post with no tags at all says nothing about tags and is left out of both sums. Weights are
--- decimals, so both sums are exact; the confidence is rounded to 6 decimals for reading, and
--- int_image_tags applies `min_tag_confidence` to the exact sums.
+-- An image with a single voting source keeps every tag of it at confidence 1 and is not voted
+-- on here (see int_image_tags). Weights are decimals, so both sums are exact; the confidence is
+-- rounded to 6 decimals for reading, and int_image_tags applies `min_tag_confidence` to the
+-- exact sums.
 {{ config(materialized='view') }}
 
 with
 
-tags_trust as (
+voters as (
     select
-        source,
-        weight
-    from {{ ref('source_trust') }}
-    where field = 'tags'
-),
-
-tagged_members as (
-    select
-        image_id,
-        source
-    from {{ ref('int_image_member_fields') }}
-    where has_tags
+        image_number,
+        tags,
+        tags_weight
+    from {{ ref('int_image_representatives') }}
+    where n_tag_voters > 1 and len(tags) > 0 and tags_weight > 0
 ),
 
 image_weights as (
     select
-        tagged_members.image_id,
-        sum(tags_trust.weight) as image_weight
-    from tagged_members
-    inner join tags_trust on tagged_members.source = tags_trust.source
-    group by tagged_members.image_id
+        image_number,
+        sum(tags_weight) as image_weight
+    from voters
+    group by image_number
+),
+
+voter_tags as (
+    select
+        image_number,
+        tags_weight,
+        unnest(tags) as tag
+    from voters
 ),
 
 tag_weights as (
     select
-        member_tags.image_id,
-        member_tags.tag,
-        min(member_tags.category) as category,
-        sum(tags_trust.weight) as tag_weight
-    from {{ ref('int_image_member_tags') }} as member_tags
-    inner join tags_trust on member_tags.source = tags_trust.source
-    group by member_tags.image_id, member_tags.tag
+        image_number,
+        tag,
+        sum(tags_weight) as tag_weight
+    from voter_tags
+    group by image_number, tag
+),
+
+tag_dictionary as (
+    select
+        tag,
+        category
+    from {{ ref('int_tag_dictionary') }}
 )
 
 select
-    tag_weights.image_id,
+    tag_weights.image_number,
     tag_weights.tag,
-    tag_weights.category,
+    coalesce(tag_dictionary.category, 'general') as category,
     tag_weights.tag_weight,
     image_weights.image_weight,
     round(tag_weights.tag_weight::double / image_weights.image_weight::double, 6) as confidence
 from tag_weights
-inner join image_weights on tag_weights.image_id = image_weights.image_id
-where image_weights.image_weight > 0
+inner join image_weights on tag_weights.image_number = image_weights.image_number
+left join tag_dictionary on tag_weights.tag = tag_dictionary.tag

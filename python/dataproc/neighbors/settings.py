@@ -46,7 +46,7 @@ class IndexSettings:
 
     metric: str = "cos"
     dtype: str = "f16"
-    connectivity: int = 16
+    connectivity: int = 32
     expansion_add: int = 64
     expansion_search: int = 64
     max_candidates: int = 1024

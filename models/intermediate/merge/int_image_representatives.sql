@@ -1,0 +1,73 @@
+-- The representative post of each source in each image (int_image_members.is_representative)
+-- with the post fields the merge weighs, its source's `tags` trust, and how many
+-- representatives of the image vote on tags (a post with tags from a source with positive tag
+-- trust). Read once here so the merge models do not each join the kept posts again. Tags are
+-- as staging gives them: distinct and sorted.
+with
+
+representatives as (
+    select
+        image_id,
+        image_number,
+        image_key,
+        source
+    from {{ ref('int_image_members') }}
+    where is_representative
+),
+
+kept_posts as (
+    select
+        image_key,
+        rating,
+        created_at,
+        tags,
+        tags_by_category
+    from {{ ref('int_posts_kept') }}
+),
+
+tags_trust as (
+    select
+        source,
+        weight
+    from {{ ref('source_trust') }}
+    where field = 'tags'
+),
+
+representative_posts as (
+    select
+        representatives.image_id,
+        representatives.image_number,
+        representatives.image_key,
+        representatives.source,
+        kept_posts.rating,
+        kept_posts.created_at,
+        coalesce(kept_posts.tags, []) as tags,
+        kept_posts.tags_by_category,
+        coalesce(tags_trust.weight, 0) as tags_weight
+    from representatives
+    inner join kept_posts on representatives.image_key = kept_posts.image_key
+    left join tags_trust on representatives.source = tags_trust.source
+),
+
+tag_voters as (
+    select
+        image_number,
+        count(*) as n_tag_voters
+    from representative_posts
+    where len(tags) > 0 and tags_weight > 0
+    group by image_number
+)
+
+select
+    representative_posts.image_id,
+    representative_posts.image_number,
+    representative_posts.image_key,
+    representative_posts.source,
+    representative_posts.rating,
+    representative_posts.created_at,
+    representative_posts.tags,
+    representative_posts.tags_by_category,
+    representative_posts.tags_weight,
+    coalesce(tag_voters.n_tag_voters, 0) as n_tag_voters
+from representative_posts
+left join tag_voters on representative_posts.image_number = tag_voters.image_number
