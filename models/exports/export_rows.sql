@@ -30,10 +30,11 @@ merged_images as (
     from {{ ref('images') }}
 ),
 
+-- Every metric column, renamed metric_<name> (the metrics mart's columns follow the registry).
 metric_values as (
     select
         image_id,
-        columns(* exclude (image_id)) as 'metric_\0'
+        columns(* exclude (image_id)) as 'metric_\0'  -- noqa: RF05
     from {{ ref('metrics') }}
 ),
 
@@ -64,7 +65,7 @@ select
     merged_images.best_image_key,
     merged_images.best_width,
     merged_images.best_height,
-    metric_values.* exclude (image_id),
+    metric_values.* exclude (image_id),  -- noqa: RF02
     best_files.uri as image_uri,
     best_files."offset" as image_offset,
     best_files.length as image_length,

@@ -2,7 +2,8 @@
 -- left_key < right_key and both ends in int_identity_nodes.
 --
 -- Built-in kinds (score 1.0): `md5` (equal file hashes), `source_url` and `pixiv_id` (one post
--- names the other; see int_posts_links, exact links only by default). Further kinds plug in
+-- names the other; see int_posts_links, exact links only by default; optionally verified by
+-- embedding similarity, `link_verify_threshold`). Further kinds plug in
 -- through the `identity_edge_models` var: each listed model yields left_key, right_key, kind
 -- and score, and is normalized and filtered here like the built-in kinds.
 with
@@ -58,8 +59,30 @@ link_edges as (
     {%- endif %}
 ),
 
+-- Link verification (with `link_verify_threshold` set): a link whose two images are both
+-- embedded must also look alike; a link with an image not embedded is kept.
+verified_link_edges as (
+    select
+        link_edges.left_key,
+        link_edges.right_key,
+        link_edges.kind,
+        link_edges.score
+    from link_edges
+    {%- if var('link_verify_threshold', none) is not none %}
+        left join {{ ref('int_image_embeddings') }} as left_embeddings
+            on link_edges.left_key = left_embeddings.image_key
+        left join {{ ref('int_image_embeddings') }} as right_embeddings
+            on link_edges.right_key = right_embeddings.image_key
+        where
+            left_embeddings.embedding is null
+            or right_embeddings.embedding is null
+            or array_cosine_similarity(left_embeddings.embedding, right_embeddings.embedding)
+            >= {{ var('link_verify_threshold') }}
+    {%- endif %}
+),
+
 candidate_edges as (
-    {%- set edge_relations = ['md5_edges', 'link_edges'] %}
+    {%- set edge_relations = ['md5_edges', 'verified_link_edges'] %}
     {%- for model_name in var('identity_edge_models', []) %}
         {%- do edge_relations.append(ref(model_name)) %}
     {%- endfor %}

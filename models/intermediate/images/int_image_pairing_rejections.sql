@@ -40,7 +40,9 @@ posts_without_image as (
     where
         {{ var('require_images') }}
         and kept_posts.image_key not in (select catalog.image_key from catalog)
-        and kept_posts.image_key not in (select refused.image_key from catalog_refused_keys as refused)
+        and kept_posts.image_key not in (
+            select refused.image_key from catalog_refused_keys as refused
+        )
 ),
 
 images_without_post as (
