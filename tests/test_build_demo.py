@@ -131,3 +131,13 @@ def test_summary_names_the_export_and_every_table(demo_lake: Path, local_build: 
     assert f"Export:   {demo_lake}/exports/anime/v0001/manifest.json" in text
     for table in ("staging.stg_pixiv__posts", "marts.images", "marts.prompts", "marts.funnel"):
         assert table in text
+
+
+def test_rebuild_keeps_image_ids_with_embedding_edges(local_build: DbtProject) -> None:
+    identity = "select image_key, image_id from intermediate.int_image_identity order by 1"
+    before = local_build.query(identity)
+    kinds = local_build.query("select distinct kind from intermediate.int_identity_edges")
+    assert ("embedding",) in kinds
+    local_build.run("build", "--select", "int_image_identity+", "--exclude", "export_dataset")
+    assert local_build.query(identity) == before
+    assert local_build.query("select count(*) from marts.image_id_redirects") == [(0,)]
