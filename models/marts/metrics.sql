@@ -52,4 +52,5 @@ metric_columns as (
 select
     {{ select_columns | join(',\n    ') }}
 from images
-left join metric_columns on images.image_id = metric_columns.image_id
+-- Without a built int_metric_definitions (linting) no metric column is selected from it.
+left join metric_columns on images.image_id = metric_columns.image_id  -- noqa: ST11
