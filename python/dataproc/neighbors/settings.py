@@ -48,7 +48,7 @@ class IndexSettings:
     dtype: str = "f16"
     connectivity: int = 32
     expansion_add: int = 64
-    expansion_search: int = 64
+    expansion_search: int = 128
     max_candidates: int = 1024
     build_threads: int = 1
     search_threads: int = 0
