@@ -1,0 +1,327 @@
+"""Merge benchmark: `dbt build --select +images` on a large metadata-only demo lake, against a
+plain pandas implementation of the same merge on the same lake (bench/merge/pandas_merge.py).
+
+For each side it measures wall time and peak RSS of the whole process tree (sampled from /proc
+every 0.1 s), then prints the figures, the ratio pandas / dbt, and dbt's slowest nodes, and
+writes them to bench/RESULTS.md under "## merge". See bench/merge/README.md.
+
+    .venv/bin/python bench/merge/bench.py                 # 1,000,000 posts per source
+    .venv/bin/python bench/merge/bench.py --posts 20000   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+PROJECT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+RESULTS = PROJECT / "bench" / "RESULTS.md"
+SECTION = "## merge"
+TARGETS = {"wall_s": 120.0, "peak_rss_gib": 6.0, "speedup": 5.0}
+TARGET_POSTS = 1_000_000
+GIB = 1024**3
+
+
+@dataclass
+class Measured:
+    """One measured command: wall seconds, peak RSS of its process tree, exit code, output."""
+
+    wall_s: float
+    peak_rss_bytes: int
+    returncode: int
+    output: str
+
+    @property
+    def peak_rss_gib(self) -> float:
+        return self.peak_rss_bytes / GIB
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of `root` and all its descendants, from /proc."""
+    total, pending = 0, [root]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while pending:
+        pid = pending.pop()
+        try:
+            with open(f"/proc/{pid}/statm") as statm:
+                total += int(statm.read().split()[1]) * page
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as children:
+                    pending.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def measure(cmd: list[str], env: dict[str, str], log: Path, timeout_s: float) -> Measured:
+    """Run `cmd`, sampling the RSS of its process tree every 0.1 s until it exits; past
+    `timeout_s` it is killed (return code -9)."""
+    peak = 0
+    with log.open("w") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd,
+            cwd=PROJECT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_rss(proc.pid))
+                done.wait(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            returncode = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            returncode = proc.wait()
+        wall = time.perf_counter() - started
+        done.set()
+        sampler.join()
+    return Measured(wall, peak, returncode, log.read_text())
+
+
+def ensure_lake(lake: Path, posts: int, seed: int) -> None:
+    """Generate the metadata-only demo lake unless one with these parameters exists."""
+    stamp = lake / "bench_params.json"
+    params = {"posts": posts, "seed": seed}
+    if stamp.exists() and json.loads(stamp.read_text()) == params:
+        return
+    shutil.rmtree(lake, ignore_errors=True)
+    print(f"generating a demo lake of {posts:,} posts per source in {lake} ...", flush=True)
+    cmd = [str(BIN / "dataproc"), "demo", "--lake", str(lake), "--posts", str(posts)]
+    subprocess.run([*cmd, "--seed", str(seed), "--no-images"], check=True)
+    stamp.write_text(json.dumps(params))
+
+
+def raw_post_count(lake: Path) -> int:
+    with duckdb.connect() as con:
+        return con.sql(
+            f"select sum(num_rows) from (select distinct file_name, row_group_id, "
+            f"row_group_num_rows as num_rows from parquet_metadata('{lake}/raw/*/*.parquet'))"
+        ).fetchone()[0]
+
+
+def slowest_nodes(target: Path, n: int = 8) -> list[tuple[str, float]]:
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    timed = [(r["unique_id"].split(".", 2)[-1], r["execution_time"]) for r in results]
+    return sorted(timed, key=lambda item: -item[1])[:n]
+
+
+def run_dbt(args: argparse.Namespace, lake: Path) -> tuple[Measured, dict]:
+    out = args.out
+    database, temp = out / "dataproc.duckdb", out / "duckdb_tmp"
+    database.unlink(missing_ok=True)
+    shutil.rmtree(temp, ignore_errors=True)
+    shutil.rmtree(lake / "state", ignore_errors=True)  # identity starts cold, as on a first run
+    env = {
+        **os.environ,
+        "DATAPROC_LAKE": str(lake),
+        "DATAPROC_DUCKDB": str(database),
+        "DATAPROC_TEMP_DIRECTORY": str(temp),
+        "DATAPROC_MEMORY_LIMIT": args.memory_limit,
+        "DATAPROC_THREADS": str(args.threads),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    target = out / "target"
+    cmd = [
+        str(BIN / "dbt"),
+        "build",
+        "--select",
+        "+images",
+        "--indirect-selection",
+        "cautious",
+        # A metadata-only lake: every kept post takes part in identity without an image.
+        "--vars",
+        "{require_images: false}",
+        "--project-dir",
+        str(PROJECT),
+        "--profiles-dir",
+        str(PROJECT),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(out / "logs"),
+    ]
+    measured = measure(cmd, env, out / "dbt.log", args.timeout_s)
+    facts: dict = {}
+    if measured.returncode == 0:
+        with duckdb.connect(str(database), read_only=True) as con:
+            facts["images"], facts["members"] = con.sql(
+                "select count(*), sum(n_members) from marts.images"
+            ).fetchone()
+            facts["columns"] = len(con.sql("select * from marts.images limit 0").columns)
+        facts["slowest"] = slowest_nodes(target)
+    return measured, facts
+
+
+def run_pandas(args: argparse.Namespace, lake: Path) -> tuple[Measured, dict]:
+    figures = args.out / "pandas.json"
+    figures.unlink(missing_ok=True)
+    cmd = [sys.executable, str(Path(__file__).with_name("pandas_merge.py")), "--lake", str(lake)]
+    log = args.out / "pandas.log"
+    measured = measure([*cmd, "--out", str(figures)], dict(os.environ), log, args.timeout_s)
+    facts = json.loads(figures.read_text()) if figures.exists() else {}
+    return measured, facts
+
+
+def verdict(value: float, target: float, higher_is_better: bool = False) -> str:
+    met = value >= target if higher_is_better else value <= target
+    return "met" if met else "missed"
+
+
+def report(
+    args, posts: int, dbt: tuple[Measured, dict], pandas: tuple[Measured, dict] | None
+) -> str:
+    (dbt_run, dbt_facts) = dbt
+    lines = [
+        f"### {args.posts:,} posts per source",
+        "",
+        f"`bench/merge/bench.py --posts {args.posts} --seed {args.seed}`: metadata-only demo lake, "
+        f"{posts:,} raw posts over five sources; `dbt build --select +images "
+        f"--indirect-selection cautious` (every model up to the `images` mart with its tests; "
+        f"DuckDB memory_limit {args.memory_limit}, {args.threads} threads) against "
+        "`bench/merge/pandas_merge.py` (the same merge in pandas) on the same lake and machine "
+        f"({os.cpu_count()} cores). Peak RSS is the whole process tree, sampled every 0.1 s.",
+        "",
+        "| | wall | peak RSS | raw posts/s | images | exit |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def row(name: str, run: Measured, facts: dict) -> str:
+        rate = f"{posts / run.wall_s:,.0f}" if run.returncode == 0 and run.wall_s else "-"
+        images = f"{facts['images']:,}" if "images" in facts else "-"
+        return (
+            f"| {name} | {run.wall_s:.1f} s | {run.peak_rss_gib:.2f} GiB | {rate} | "
+            f"{images} | {run.returncode} |"
+        )
+
+    lines.append(row("dbt (+images)", dbt_run, dbt_facts))
+    if pandas:
+        lines.append(row("pandas", *pandas))
+    lines.append("")
+    at_scale = args.posts == TARGET_POSTS and dbt_run.returncode == 0
+    if dbt_run.returncode != 0:
+        scope = " (not judged: dbt did not finish)"
+    elif args.posts != TARGET_POSTS:
+        scope = f" (the targets are for {TARGET_POSTS:,} posts per source)"
+    else:
+        scope = ""
+    lines.append(
+        f"- dbt wall {dbt_run.wall_s:.1f} s, target <= {TARGETS['wall_s']:.0f} s"
+        + (f": {verdict(dbt_run.wall_s, TARGETS['wall_s'])}" if at_scale else "")
+        + f"; peak RSS {dbt_run.peak_rss_gib:.2f} GiB, target <= {TARGETS['peak_rss_gib']:.0f} GiB"
+        + (f": {verdict(dbt_run.peak_rss_gib, TARGETS['peak_rss_gib'])}" if at_scale else "")
+        + f"{scope}."
+    )
+    if pandas and pandas[0].returncode == 0 and dbt_run.returncode == 0:
+        speedup = pandas[0].wall_s / dbt_run.wall_s
+        lines.append(
+            f"- pandas / dbt wall time: {speedup:.2f}x (target >= {TARGETS['speedup']:.0f}x: "
+            f"{verdict(speedup, TARGETS['speedup'], higher_is_better=True)})."
+        )
+    elif pandas:
+        lines.append(f"- pandas exited with {pandas[0].returncode}: no ratio.")
+    else:
+        lines.append("- pandas baseline not run at this size (`--skip-pandas`): no ratio.")
+    if dbt_run.returncode == -9:
+        lines.append(f"- dbt was stopped after {args.timeout_s:.0f} s without finishing.")
+    elif dbt_run.returncode != 0:
+        lines.append(f"- dbt exited with {dbt_run.returncode}: {failure_summary(dbt_run.output)}")
+    if dbt_facts.get("slowest"):
+        slowest = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in dbt_facts["slowest"])
+        lines.append(f"- slowest dbt nodes: {slowest}.")
+    return "\n".join(lines) + "\n"
+
+
+def failure_summary(output: str) -> str:
+    """The distinct error messages of a dbt log (colours and timestamps removed)."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    errors = [
+        re.sub(r"^\d\d:\d\d:\d\d\s+", "", line.strip())
+        for line in plain.splitlines()
+        if "Error" in line
+    ]
+    return "; ".join(list(dict.fromkeys(errors))[:3]) or "see dbt.log"
+
+
+def replace_block(text: str, heading: str, block: str, level: str) -> str:
+    """`text` with the block under `heading` (up to the next heading of `level` or higher)
+    replaced by `block`, or `block` appended when the heading is absent."""
+    start = text.find(heading + "\n")
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + block
+    ends = [text.find("\n" + mark, start + len(heading)) for mark in level]
+    ends = [end for end in ends if end >= 0]
+    end = min(ends) if ends else -1
+    tail = text[end + 1 :] if end >= 0 else ""
+    return text[:start] + block + ("\n" + tail if tail else "")
+
+
+def write_section(block: str, heading: str) -> None:
+    """Put `block` under `## merge` / `heading` in bench/RESULTS.md, keeping everything else."""
+    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    start = existing.find(SECTION + "\n")
+    if start < 0:
+        RESULTS.write_text(existing.rstrip("\n") + f"\n\n{SECTION}\n\n{block}")
+        return
+    end = existing.find("\n## ", start + len(SECTION))
+    section = existing[start : end + 1] if end >= 0 else existing[start:]
+    rest = existing[end + 1 :] if end >= 0 else ""
+    section = replace_block(section, heading, block, ("### ", "## "))
+    RESULTS.write_text(
+        existing[:start] + section.rstrip("\n") + "\n" + ("\n" + rest if rest else "")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=1_000_000, help="posts per source")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "out" / "merge")
+    parser.add_argument("--memory-limit", default="8GB", help="DuckDB memory_limit for dbt")
+    parser.add_argument("--threads", type=int, default=2, help="dbt threads")
+    parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument(
+        "--timeout-s", type=float, default=3600, help="kill a side that runs longer (reported)"
+    )
+    parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
+    args = parser.parse_args()
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    lake = args.out / "lake"
+    ensure_lake(lake, args.posts, args.seed)
+    posts = raw_post_count(lake)
+    print(f"dbt build --select +images on {posts:,} raw posts ...", flush=True)
+    dbt = run_dbt(args, lake)
+    pandas = None
+    if not args.skip_pandas:
+        print("pandas baseline ...", flush=True)
+        pandas = run_pandas(args, lake)
+    text = report(args, posts, dbt, pandas)
+    print(text)
+    if not args.no_write:
+        write_section(text, f"### {args.posts:,} posts per source")
+
+
+if __name__ == "__main__":
+    main()
