@@ -146,3 +146,12 @@ def s3_endpoint():
     endpoint.client().create_bucket(Bucket=endpoint.bucket)
     yield endpoint
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny demo model, from seeded weights loaded through open_clip's checkpoint path."""
+    from dataproc.embed.model import TINY_MODEL, ensure_demo_checkpoint, load_model
+
+    weights = ensure_demo_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.pt", seed=0)
+    return load_model(TINY_MODEL, str(weights), device="cpu")

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 from dataproc.embed.decode import decode_image, load_first_frame, open_image, to_rgb
 from dataproc.embed.engine import Embedder
-from dataproc.embed.model import TINY_MODEL, LoadedModel, ensure_demo_checkpoint, load_model
+from dataproc.embed.model import LoadedModel
 from dataproc.embed.refs import ImageRef
 from dataproc.lake import open_store
 from PIL import Image
@@ -90,12 +90,6 @@ ODD = {
     "anim.webp": lambda: animation("WEBP"),
     "rgba.png": half_transparent_rgba,
 }
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
-    weights = ensure_demo_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.pt", seed=0)
-    return load_model(TINY_MODEL, str(weights), device="cpu")
 
 
 def write_lake(root: Path, files: dict[str, bytes]) -> list[ImageRef]:

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from dataproc.embed.engine import Embedder
-from dataproc.embed.model import TINY_MODEL, LoadedModel, ensure_demo_checkpoint, load_model
+from dataproc.embed.model import TINY_MODEL, LoadedModel, load_model
 from dataproc.embed.refs import ImageRef
 from dataproc.embed.results import result_schema
 from dataproc.lake import open_store
@@ -39,12 +39,6 @@ def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
     return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
-    weights = ensure_demo_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.pt", seed=0)
-    return load_model(TINY_MODEL, str(weights), device="cpu")
 
 
 def write_files(root: Path, files: dict[str, bytes]) -> list[ImageRef]:

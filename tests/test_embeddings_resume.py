@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from dataproc.embed.engine import Embedder
-from dataproc.embed.model import TINY_MODEL, LoadedModel, ensure_demo_checkpoint, load_model
+from dataproc.embed.model import LoadedModel
 from dataproc.embeddings import EmbeddingCheckpoints, embed_incrementally
 from dataproc.embeddings.progress import Progress
 from dataproc.lake import open_store
@@ -42,12 +42,6 @@ class CountingEmbedder:
 
     def close(self) -> None:
         pass
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> LoadedModel:
-    weights = ensure_demo_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.pt", seed=0)
-    return load_model(TINY_MODEL, str(weights), device="cpu")
 
 
 def image_lake(root: Path, count: int) -> pa.Table:
