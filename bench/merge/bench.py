@@ -152,7 +152,7 @@ def run_dbt(args: argparse.Namespace, lake: Path) -> tuple[Measured, dict]:
         "cautious",
         # A metadata-only lake: every kept post takes part in identity without an image.
         "--vars",
-        "{require_images: false}",
+        "{require_images: false, identity_edge_models: []}",
         "--project-dir",
         str(PROJECT),
         "--profiles-dir",
