@@ -12,23 +12,7 @@ from dataproc.identity.components import component_labels
 from dataproc.identity.graph import build_graph
 from dataproc.identity.guard import split_oversized
 from dataproc.identity.state import IdentityState, parquet_bytes
-
-Edge = tuple[str, str, str, float]
-
-
-def nodes_table(keys: list[str]) -> pa.Table:
-    return pa.table({"image_key": keys, "source": [key.split(":")[0] for key in keys]})
-
-
-def edges_table(edges: list[Edge]) -> pa.Table:
-    return pa.table(
-        {
-            "left_key": pa.array([e[0] for e in edges], pa.string()),
-            "right_key": pa.array([e[1] for e in edges], pa.string()),
-            "kind": pa.array([e[2] for e in edges], pa.string()),
-            "score": pa.array([e[3] for e in edges], pa.float64()),
-        }
-    )
+from identity_tables import Edge, edges_table, nodes_table
 
 
 def clusters(keys: list[str], edges: list[Edge]) -> list[list[str]]:

@@ -11,25 +11,9 @@ from dataproc.identity import IdentitySettings, build_identity, read_redirects
 from dataproc.identity.ids import mint_id
 from dataproc.identity.state import MANIFEST_PATH, load_state
 from dataproc.lake import open_store
+from identity_tables import Edge, edges_table, nodes_table
 
 SETTINGS = IdentitySettings(max_cluster_size=50, split_threshold=0.95)
-
-Edge = tuple[str, str, str, float]
-
-
-def nodes_table(keys: list[str]) -> pa.Table:
-    return pa.table({"image_key": keys, "source": [key.split(":")[0] for key in keys]})
-
-
-def edges_table(edges: list[Edge]) -> pa.Table:
-    return pa.table(
-        {
-            "left_key": pa.array([e[0] for e in edges], pa.string()),
-            "right_key": pa.array([e[1] for e in edges], pa.string()),
-            "kind": pa.array([e[2] for e in edges], pa.string()),
-            "score": pa.array([e[3] for e in edges], pa.float64()),
-        }
-    )
 
 
 def run(lake: Path, keys: list[str], edges: list[Edge], settings: IdentitySettings = SETTINGS):
