@@ -8,7 +8,7 @@ import obstore
 import pyarrow as pa
 import pytest
 from dataproc.identity import IdentitySettings, build_identity, read_redirects
-from dataproc.identity.ids import mint_id
+from dataproc.identity.ids import mint_id, mint_ids
 from dataproc.identity.state import MANIFEST_PATH, load_state
 from dataproc.lake import open_store
 from identity_tables import Edge, edges_table, nodes_table
@@ -231,3 +231,16 @@ def test_guard_split_is_reported_in_state(tmp_path: Path) -> None:
     splits = load_state(open_store(str(tmp_path))).splits
     assert splits["image_key"].to_pylist() == keys
     assert set(splits["component_key"].to_pylist()) == {"d:0"}
+
+
+def test_batch_minting_gives_the_ids_of_minting_one_by_one():
+    seeds = ["danbooru:1", "pixiv:7_p0", "yandere:3", "zerochan:九"]
+    fresh = [mint_id(seed, set()) for seed in seeds]
+    assert mint_ids(pa.array(seeds), pa.array([], pa.string())).to_pylist() == fresh
+    # danbooru:1's first choice is taken already, so it must take its retry sequence.
+    one_by_one, taken = [], {fresh[0]}
+    for seed in seeds:
+        one_by_one.append(mint_id(seed, taken))
+        taken.add(one_by_one[-1])
+    assert one_by_one[0] != fresh[0]
+    assert mint_ids(pa.array(seeds), pa.array([fresh[0]])).to_pylist() == one_by_one

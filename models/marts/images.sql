@@ -56,7 +56,6 @@ best_files as (
 image_tags as (
     select
         image_number,
-        tags,
         tag_confidences
     from {{ ref('int_image_tags') }}
 )
@@ -74,7 +73,7 @@ select
     best_files.best_image_key,
     best_files.best_width,
     best_files.best_height,
-    coalesce(image_tags.tags, []) as tags,
+    coalesce(list_transform(image_tags.tag_confidences, kept -> kept.tag), []) as tags,
     coalesce(image_tags.tag_confidences, []) as tag_confidences
     -- The staging columns are only known once staging is built, so the layout of these
     -- generated lines is not checked.

@@ -85,6 +85,5 @@ kept_tags as (
 
 select
     image_number,
-    list_transform(tag_confidences, kept -> kept.tag) as tags,
     tag_confidences
 from kept_tags

@@ -1,4 +1,8 @@
--- The posts that pass the prefilter: the shared columns of int_posts_unioned.
+-- The posts that pass the prefilter: the shared columns of int_posts_unioned. A view, like the
+-- union it filters: its readers take a few columns each, and a table would copy every post's
+-- tag lists.
+{{ config(materialized='view') }}
+
 with
 
 kept_keys as (

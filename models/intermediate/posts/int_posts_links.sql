@@ -17,15 +17,27 @@ posts as (
     from {{ ref('int_posts_unioned') }}
 ),
 
+-- The parse goes into a one-element list that the next CTE unnests, because filters are not
+-- pushed below an unnest: pushed down, they would repeat the whole parse once per field read.
+parsed_url_lists as (
+    select
+        image_key,
+        source,
+        post_id,
+        source_url,
+        [{{ parse_post_url('source_url') }}] as linked_posts
+    from posts
+    where source_url is not null
+),
+
 parsed_urls as (
     select
         image_key,
         source,
         post_id,
         source_url,
-        {{ parse_post_url('source_url') }} as linked_post
-    from posts
-    where source_url is not null
+        unnest(linked_posts) as linked_post
+    from parsed_url_lists
 ),
 
 url_links as (
@@ -82,11 +94,12 @@ links as (
 
 pixiv_work_sizes as (
     select
+        source,
         post_id,
         count(*) as page_count
     from posts
     where source = 'pixiv'
-    group by post_id
+    group by source, post_id
 ),
 
 link_targets as (
@@ -109,9 +122,10 @@ link_targets as (
             or coalesce(pixiv_work_sizes.page_count = 1, false)
         ) as target_is_exact
     from links
+    -- An equi-join on both columns (not `target_source = 'pixiv'`), so that it is a hash join.
     left join pixiv_work_sizes
         on
-            links.target_source = 'pixiv'
+            links.target_source = pixiv_work_sizes.source
             and links.target_post_id = pixiv_work_sizes.post_id
 )
 

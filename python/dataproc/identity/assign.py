@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataproc.identity.ids import mint_id
+from dataproc.identity.ids import mint_ids
 from dataproc.identity.state import (
     ASSIGNMENT_SCHEMA,
     IDS_SCHEMA,
@@ -116,42 +116,50 @@ def _string_ranks(values: pa.Array) -> np.ndarray:
 def assign_ids(
     keys: pa.StringArray, labels: np.ndarray, previous: IdentityState, run: int
 ) -> Assignment:
-    """Assign an ID to every cluster and return the updated assignment, ids and redirects."""
+    """Assign an ID to every cluster and return the updated assignment, ids and redirects.
+
+    Vectorized over clusters: a first run names millions of them.
+    """
     stored, resolved = resolve_previous(keys, previous)
     id_values, home = home_clusters(resolved, labels)
+    id_values = _flat(id_values).cast(pa.string())
     num_clusters = int(labels.max()) + 1 if len(labels) else 0
-    cluster_id: list[str | None] = [None] * num_clusters
 
+    # survivor[cluster]: index into id_values of the ID the cluster keeps, -1 for none.
+    survivor = np.full(num_clusters, -1, dtype=np.int64)
     retired: dict[str, str] = {}
     homed = np.flatnonzero(home >= 0)
     if len(homed):
         created = _created_runs(id_values, previous.ids)[homed]
         ranks = _string_ranks(id_values)[homed]
-        order = np.lexsort((ranks, created, home[homed]))
-        names = id_values.to_pylist()
-        for index in homed[order].tolist():
-            label = int(home[index])
-            if cluster_id[label] is None:
-                cluster_id[label] = names[index]
-            else:
-                retired[names[index]] = cluster_id[label]
+        order = homed[np.lexsort((ranks, created, home[homed]))]
+        cluster = home[order]
+        oldest = np.ones(len(order), dtype=bool)
+        oldest[1:] = cluster[1:] != cluster[:-1]
+        survivor[cluster[oldest]] = order[oldest]
+        losers = order[~oldest]
+        retired = dict(
+            zip(
+                id_values.take(pa.array(losers)).to_pylist(),
+                id_values.take(pa.array(survivor[home[losers]])).to_pylist(),
+                strict=True,
+            )
+        )
 
-    issued = set(previous.ids["image_id"].to_pylist())
-    minted: list[tuple[str, str]] = []
     _, first_member = np.unique(labels, return_index=True)
-    unnamed = [label for label in range(num_clusters) if cluster_id[label] is None]
-    seeds = keys.take(pa.array(first_member[unnamed], pa.int64())).to_pylist()
-    for label, seed in zip(unnamed, seeds, strict=True):
-        new_id = mint_id(seed, issued)
-        issued.add(new_id)
-        minted.append((new_id, seed))
-        cluster_id[label] = new_id
+    unnamed = np.flatnonzero(survivor < 0)
+    seeds = _flat(keys.take(pa.array(first_member[unnamed], pa.int64())))
+    minted = mint_ids(seeds, _flat(previous.ids["image_id"]))
 
-    image_ids = pa.array(cluster_id, pa.string()).take(pa.array(labels, pa.int64()))
+    # Every cluster's ID as a position in id_values followed by the minted IDs.
+    position = survivor
+    position[unnamed] = len(id_values) + np.arange(len(unnamed), dtype=np.int64)
+    names = pa.concat_arrays([id_values, minted])
+    image_ids = names.take(pa.array(position[labels], pa.int64()))
     return Assignment(
         image_ids=image_ids,
         assignment=_updated_assignment(keys, image_ids, stored, previous.assignment, run),
-        ids=_updated_ids(previous.ids, minted, run),
+        ids=_updated_ids(previous.ids, minted, seeds, run),
         redirects=_updated_redirects(previous.redirects, retired, run),
     )
 
@@ -171,18 +179,24 @@ def _updated_assignment(
         {"image_key": keys, "image_id": image_ids, "assigned_run": assigned_run},
         schema=ASSIGNMENT_SCHEMA,
     )
+    if previous.num_rows == 0:
+        return current.combine_chunks()  # keys are already in sorted order
     absent = previous.filter(pc.invert(pc.is_in(previous["image_key"], value_set=keys)))
+    if absent.num_rows == 0:
+        return current.combine_chunks()  # keys are already in sorted order
     combined = pa.concat_tables([current, absent.cast(ASSIGNMENT_SCHEMA)])
     return combined.sort_by("image_key").combine_chunks()
 
 
-def _updated_ids(previous: pa.Table, minted: list[tuple[str, str]], run: int) -> pa.Table:
+def _updated_ids(
+    previous: pa.Table, minted: pa.StringArray, seeds: pa.StringArray, run: int
+) -> pa.Table:
     """Every ID ever issued, with the ones minted in this run."""
     new = pa.table(
         {
-            "image_id": [image_id for image_id, _ in minted],
-            "seed_key": [seed for _, seed in minted],
-            "created_run": [run] * len(minted),
+            "image_id": minted,
+            "seed_key": seeds,
+            "created_run": pa.array(np.full(len(minted), run, dtype=np.int64)),
         },
         schema=IDS_SCHEMA,
     )

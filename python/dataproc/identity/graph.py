@@ -74,8 +74,10 @@ def build_graph(
     keys = sorted_unique_keys(nodes["image_key"])
     if edges["score"].null_count:
         raise ValueError("identity edges must have a score (1.0 for md5 and link edges)")
-    left = pc.fill_null(pc.index_in(edges["left_key"], value_set=keys), -1).to_numpy()
-    right = pc.fill_null(pc.index_in(edges["right_key"], value_set=keys), -1).to_numpy()
+    # Both ends in one lookup, so the hash table of the keys is built once.
+    ends = pa.chunked_array(edges["left_key"].chunks + edges["right_key"].chunks, pa.string())
+    positions = pc.fill_null(pc.index_in(ends, value_set=keys), -1).to_numpy()
+    left, right = positions[: edges.num_rows], positions[edges.num_rows :]
     rank = _kind_ranks(edges["kind"], kind_rank) if edges.num_rows else np.zeros(0, np.int64)
     score = edges["score"].to_numpy().astype(np.float64, copy=False)
 
