@@ -179,9 +179,9 @@ def _updated_assignment(
         {"image_key": keys, "image_id": image_ids, "assigned_run": assigned_run},
         schema=ASSIGNMENT_SCHEMA,
     )
-    if previous.num_rows == 0:
-        return current.combine_chunks()  # keys are already in sorted order
-    absent = previous.filter(pc.invert(pc.is_in(previous["image_key"], value_set=keys)))
+    absent = previous  # a first run has no history, and no 5M-key lookup to make
+    if previous.num_rows:
+        absent = previous.filter(pc.invert(pc.is_in(previous["image_key"], value_set=keys)))
     if absent.num_rows == 0:
         return current.combine_chunks()  # keys are already in sorted order
     combined = pa.concat_tables([current, absent.cast(ASSIGNMENT_SCHEMA)])
