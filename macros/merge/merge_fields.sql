@@ -55,3 +55,20 @@
         named -> named.tag
     )
 {%- endmacro %}
+
+
+{#- The position of `source` in the `source_priority` var (1 = first choice); NULL for a
+    source the var does not list, so `asc nulls last` puts unlisted sources last. -#}
+{% macro source_priority_rank(source) -%}
+    list_position({{ sql_string_list(var('source_priority')) }}, {{ source }})
+{%- endmacro %}
+
+
+{#- ORDER BY terms that rank an image's members from most to least trusted: their source in
+    `source_priority` order (unlisted last), then the source's representative, then the smallest
+    image_key. `members` is an alias with columns source, is_representative and image_key. -#}
+{% macro member_trust_order(members) -%}
+    {{ source_priority_rank(members ~ '.source') }} asc nulls last,
+    {{ members }}.is_representative desc,
+    {{ members }}.image_key asc
+{%- endmacro %}

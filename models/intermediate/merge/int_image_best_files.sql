@@ -25,7 +25,7 @@ ranked_members as (
             partition by image_id
             order by
                 pixels desc nulls last,
-                list_position({{ sql_string_list(var('source_priority')) }}, source) asc nulls last,
+                {{ source_priority_rank('source') }} asc nulls last,
                 image_key asc
         ) as file_rank
     from members

@@ -48,12 +48,7 @@ member_values as (
         -- Trust order: 1 is the most trusted member.
         row_number() over (
             partition by members.image_id, metric_values.metric
-            order by
-                list_position(
-                    {{ sql_string_list(var('source_priority')) }}, members.source
-                ) asc nulls last,
-                members.is_representative desc,
-                members.image_key asc
+            order by {{ member_trust_order('members') }}
         ) as trust_rank
     from metric_values
     inner join members on metric_values.image_key = members.image_key

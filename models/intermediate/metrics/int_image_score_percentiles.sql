@@ -53,11 +53,7 @@ ranked_members as (
             partition by members.image_id
             order by
                 members.image_key = best_files.best_image_key desc,
-                list_position(
-                    {{ sql_string_list(var('source_priority')) }}, members.source
-                ) asc nulls last,
-                members.is_representative desc,
-                members.image_key asc
+                {{ member_trust_order('members') }}
         ) as member_rank
     from members
     inner join best_files on members.image_id = best_files.image_id
