@@ -1,19 +1,35 @@
-"""Where the lake lives and how to reach it.
+"""The lake, and the one door to it: `Lake`.
 
-The lake root is a deployment fact (`DATAPROC_LAKE`, default `./lake`); S3 credentials and
-endpoint come from the standard `AWS_*` variables. DuckDB secrets and obstore stores are both
-built from `S3Settings`, so the two never disagree.
+The lake root is a deployment fact (`DATAPROC_LAKE`, default `./lake`): a local directory or
+`s3://bucket/prefix`. S3 credentials and endpoint come from the standard `AWS_*` variables;
+DuckDB secrets and obstore stores are both built from `S3Settings`, so the two never disagree.
+
+Every stage reads and writes the lake through `Lake`, with paths relative to its root: listing,
+ranged gets, create-only or overwrite puts, parquet with one pinned writer configuration,
+sha256, and `commit` (the files first, the manifest last). Parquet is always read through a
+seekable reader over the object (ranged reads), never from a whole in-memory buffer.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlparse
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 DEFAULT_LAKE = "lake"
+PutMode = Literal["create", "overwrite"]
+# Row groups small enough for loaders that read one row group at a time (HF `datasets`).
+ROW_GROUP_SIZE = 10_000
+_STREAM_CHUNK = 8 << 20
 
 
 def lake_root(env: Mapping[str, str] | None = None) -> str:
@@ -115,3 +131,251 @@ def httpfs_extension_path() -> Path:
     if not found:
         raise FileNotFoundError(f"no httpfs.duckdb_extension under {base}")
     return found[-1]
+
+
+def sha256(data: bytes | memoryview) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """`table` as parquet with the project's one pinned writer configuration.
+
+    Every option that changes bytes is fixed (compression and level, row groups, page sizes,
+    format version), and Arrow's writer stores no timestamps, so equal tables give
+    byte-identical files with the same pyarrow version.
+    """
+    sink = io.BytesIO()
+    pq.write_table(
+        table,
+        sink,
+        row_group_size=ROW_GROUP_SIZE,
+        version="2.6",
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=True,
+        write_statistics=True,
+        data_page_size=1 << 20,
+        data_page_version="1.0",
+        write_page_index=False,
+        store_schema=True,
+    )
+    return sink.getvalue()
+
+
+def canonical_json(value: Any, indent: int | None = 2) -> bytes:
+    """JSON with sorted keys and a final newline: equal values give equal bytes."""
+    return (json.dumps(value, indent=indent, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+@dataclass(frozen=True)
+class LakeObject:
+    """One listed object: its lake-relative path, size in bytes and etag (if the store has one)."""
+
+    path: str
+    size: int
+    etag: str | None = None
+
+
+class _ObjectFile(io.RawIOBase):
+    """A seekable, read-only file over one object: every read is a ranged get."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = bytes(self._reader.read(len(buffer)))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._reader.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._reader.tell()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._reader.close()
+        super().close()
+
+
+class Lake:
+    """The lake at `root` (a directory or `s3://bucket/prefix`); every path is relative to it."""
+
+    def __init__(self, root: str | None = None, env: Mapping[str, str] | None = None) -> None:
+        self.root = (root or lake_root(env)).rstrip("/")
+        self.store = open_store(self.root, env)
+
+    def __repr__(self) -> str:
+        return f"Lake({self.root!r})"
+
+    @property
+    def is_s3(self) -> bool:
+        return is_s3(self.root)
+
+    def url(self, path: str) -> str:
+        """The full location of `path`, as DuckDB and users name it."""
+        return f"{self.root}/{path.lstrip('/')}"
+
+    # -- listing -------------------------------------------------------------------------------
+    def list(self, prefix: str) -> list[LakeObject]:
+        """Every object under the folder `prefix` (recursively), sorted by path."""
+        import obstore
+
+        prefix = prefix.strip("/")
+        found = [
+            LakeObject(path=meta["path"], size=int(meta["size"]), etag=meta.get("e_tag"))
+            for batch in obstore.list(self.store, prefix + "/" if prefix else None, chunk_size=1000)
+            for meta in batch
+        ]
+        return sorted(found, key=lambda obj: obj.path)
+
+    def folders(self, prefix: str) -> list[str]:
+        """Names of the folders directly under `prefix`, sorted."""
+        import obstore
+
+        listing = obstore.list_with_delimiter(self.store, prefix.strip("/") or None)
+        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in listing["common_prefixes"])
+
+    def exists(self, path: str) -> bool:
+        return self.head(path) is not None
+
+    def head(self, path: str) -> LakeObject | None:
+        """The object at `path`, or None when there is none."""
+        import obstore
+        from obstore.exceptions import NotFoundError
+
+        try:
+            meta = obstore.head(self.store, path)
+        except (FileNotFoundError, NotFoundError):
+            return None
+        return LakeObject(path=meta["path"], size=int(meta["size"]), etag=meta.get("e_tag"))
+
+    # -- reading -------------------------------------------------------------------------------
+    def get(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        """The object's bytes, or `[start, end)` of them; FileNotFoundError when absent."""
+        import obstore
+        from obstore.exceptions import NotFoundError
+
+        try:
+            if start is None and end is None:
+                return bytes(obstore.get(self.store, path).bytes())
+            if start is None or end is None or start < 0 or end < start:
+                raise ValueError(f"{path}: bad byte range [{start}, {end})")
+            if start == end:
+                return b""
+            return bytes(obstore.get_range(self.store, path, start=start, end=end))
+        except (FileNotFoundError, NotFoundError) as error:
+            raise FileNotFoundError(f"{self.url(path)} does not exist") from error
+
+    def get_ranges(self, path: str, starts: list[int], ends: list[int]) -> list[bytes]:
+        """Several ranges of one object, coalesced into as few requests as the store likes."""
+        import obstore
+
+        if not starts:
+            return []
+        return [bytes(b) for b in obstore.get_ranges(self.store, path, starts=starts, ends=ends)]
+
+    def get_json(self, path: str) -> Any | None:
+        """The JSON object at `path`, or None when absent."""
+        try:
+            return json.loads(self.get(path))
+        except FileNotFoundError:
+            return None
+
+    def open(self, path: str) -> io.RawIOBase:
+        """A seekable read-only file over the object (ranged reads; nothing held whole)."""
+        import obstore
+
+        return _ObjectFile(obstore.open_reader(self.store, path))
+
+    def read_parquet(self, path: str, columns: list[str] | None = None) -> pa.Table:
+        with self.open(path) as file:
+            return pq.ParquetFile(file).read(columns=columns)
+
+    def iter_parquet(self, path: str, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """The object's record batches, read one row group at a time."""
+        with self.open(path) as file:
+            yield from pq.ParquetFile(file).iter_batches(batch_size=batch_size)
+
+    def download(self, path: str, local: Path) -> str:
+        """Stream the object to the local file `local`; returns its sha256."""
+        import obstore
+
+        digest = hashlib.sha256()
+        with local.open("wb") as out:
+            for chunk in obstore.get(self.store, path):
+                view = memoryview(chunk)
+                digest.update(view)
+                out.write(view)
+        return digest.hexdigest()
+
+    # -- writing -------------------------------------------------------------------------------
+    def put(self, path: str, data: bytes | Path, mode: PutMode = "overwrite") -> str:
+        """Write one whole object (atomic: a reader sees the old object or the new one).
+
+        `create` refuses to replace an existing object (FileExistsError). Returns the sha256
+        of what was written.
+        """
+        import obstore
+        from obstore.exceptions import AlreadyExistsError, PreconditionError
+
+        digest = _file_sha256(data) if isinstance(data, Path) else sha256(data)
+        try:
+            obstore.put(self.store, path, data, mode=mode)
+        except (AlreadyExistsError, PreconditionError) as error:
+            raise FileExistsError(f"{self.url(path)} already exists") from error
+        return digest
+
+    def put_parquet(self, path: str, table: pa.Table, mode: PutMode = "overwrite") -> str:
+        """Write `table` with the pinned writer configuration; returns its sha256."""
+        return self.put(path, parquet_bytes(table), mode=mode)
+
+    def put_json(self, path: str, value: Any, mode: PutMode = "overwrite") -> str:
+        return self.put(path, canonical_json(value), mode=mode)
+
+    def delete(self, paths: Iterable[str]) -> None:
+        import obstore
+
+        paths = sorted(paths)
+        if paths:
+            obstore.delete(self.store, paths)
+
+    def commit(
+        self,
+        files: Mapping[str, bytes | Path],
+        manifest_path: str,
+        manifest: Mapping[str, Any],
+        mode: PutMode = "overwrite",
+    ) -> dict[str, Any]:
+        """Write `files` (lake path -> bytes or a local file), then the manifest, last.
+
+        The manifest is the commit point: a reader that follows it never sees a partial write.
+        The manifest written is `manifest` with `sha256` (path -> digest) added, and is
+        returned. `mode` applies to every put, the manifest's included.
+        """
+        digests = {path: self.put(path, data, mode=mode) for path, data in files.items()}
+        committed = {**manifest, "sha256": dict(sorted(digests.items()))}
+        self.put_json(manifest_path, committed, mode=mode)
+        return committed
+
+    def check(self, path: str, digest: str) -> bytes:
+        """The object's bytes, checked against the sha256 a manifest recorded for it."""
+        data = self.get(path)
+        if sha256(data) != digest:
+            raise ValueError(f"{self.url(path)}: sha256 does not match its manifest")
+        return data
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as src:
+        while chunk := src.read(_STREAM_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
