@@ -9,7 +9,7 @@ from types import ModuleType
 
 import duckdb
 import pyarrow as pa
-from dataproc.lake import open_store
+from dataproc.lake import Lake
 from test_export_lakes import write_export_lake
 
 MODEL_FILE = Path(__file__).resolve().parents[1] / "models" / "exports" / "export_dataset.py"
@@ -47,15 +47,16 @@ class _Dbt:
 
 def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
     lake = tmp_path / "lake"
-    built = write_export_lake(open_store(str(lake)))
+    built = write_export_lake(Lake(str(lake)))
     monkeypatch.setenv("DATAPROC_LAKE", str(lake))
-    meta = {
-        "dataset": "anime",
-        "shards": "True",
-        "shard_size": "5",
-        "rows_per_part": "100000",
-        "pipeline_vars": '{"merge_seed": 0}',
+    settings = {
+        "export_dataset": "anime",
+        "export_shards": True,
+        "export_shard_size": 5,
+        "export_rows_per_part": 100000,
+        "pipeline_vars": {"merge_seed": 0},
     }
+    meta = {"settings": json.dumps(settings)}
     session = duckdb.connect()
     session.register("export_rows_arrow", built.rows)
     dbt = _Dbt({"export_rows": session.sql("select * from export_rows_arrow")}, meta)
@@ -75,6 +76,12 @@ def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
         }
     ]
     manifest = json.loads((lake / "exports" / "anime" / "v0001" / "manifest.json").read_text())
-    assert manifest["config"]["pipeline_vars"] == {"merge_seed": 0}
+    assert manifest["config"] == {
+        "dataset": "anime",
+        "shards": True,
+        "shard_size": 5,
+        "rows_per_part": 100000,
+        "pipeline_vars": {"merge_seed": 0},
+    }
     assert manifest["layout"]["shard_size"] == 5
     assert manifest["dbt_invocation_id"]

@@ -11,10 +11,9 @@ import io
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import obstore
 import pyarrow as pa
+from dataproc.lake import Lake
 from PIL import Image
 
 SHARD_URI = "shards/zerochan/000000.tar"
@@ -117,8 +116,8 @@ ROW_SCHEMA = pa.schema(
 )
 
 
-def write_export_lake(store: Any) -> ExportLake:
-    """Write the images into the lake `store` (an obstore store) and return them with rows.
+def write_export_lake(lake: Lake) -> ExportLake:
+    """Write the images into `lake` and return them with rows.
 
     Rows come out in reverse image_id order, so publishing has to sort them.
     """
@@ -131,12 +130,12 @@ def write_export_lake(store: Any) -> ExportLake:
         key = f"{3000 + index}"
         if kind == "file":
             uri = f"images/danbooru/{key}.{ext}"
-            obstore.put(store, uri, data)
+            lake.put(uri, data)
             placed[image_id] = (uri, 0)
         else:
             members += [(f"{key}.{ext}", data), (f"{key}.json", b'{"id": %d}' % index)]
     shard, offsets = _tar(members)
-    obstore.put(store, SHARD_URI, shard)
+    lake.put(SHARD_URI, shard)
     for index, (image_id, ext, kind, _) in enumerate(IMAGE_SPECS):
         if kind == "shard":
             placed[image_id] = (SHARD_URI, offsets[f"{3000 + index}.{ext}"])

@@ -9,11 +9,11 @@ import tarfile
 from pathlib import Path
 
 import duckdb
-import obstore
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dataproc.export import (
+    ExportSettings,
     ImageFetchError,
     VersionExistsError,
     complete_versions,
@@ -24,27 +24,30 @@ from dataproc.export import (
 from dataproc.export.manifest import ManifestFacts
 from dataproc.export.rows import DEFAULT_IMAGE_COLUMNS, ImageColumns, prepare_rows
 from dataproc.export.versions import VersionPlan
-from dataproc.lake import open_store
+from dataproc.lake import Lake
 from PIL import Image
 from test_export_lakes import IMAGE_SPECS, SHARD_URI, lake_files, write_export_lake
 
 DATASET = "anime-demo"
-CONFIG = {"dataset": DATASET, "shard_size": 3, "prefilter": {"min_side": 256}}
+PIPELINE_VARS = {"prefilter": {"min_side": 256}}
 
 
-def _publish(lake: Path, rows: pa.Table, **overrides):
-    options = {
-        "lake": str(lake),
+def _publish(lake: Path, rows: pa.Table, *, invocation_id: str = "inv-1", **overrides):
+    settings = {
         "dataset": DATASET,
-        "config_snapshot": CONFIG,
-        "invocation_id": "inv-1",
-        "git_commit": "0" * 40,
         "shards": True,
         "shard_size": 3,
         "rows_per_part": 4,
+        "pipeline_vars": PIPELINE_VARS,
         **overrides,
     }
-    return publish(rows, **options)
+    return publish(
+        rows,
+        Lake(str(lake)),
+        ExportSettings(**settings),
+        invocation_id=invocation_id,
+        git_commit="0" * 40,
+    )
 
 
 def _version_dir(lake: Path, version: str) -> Path:
@@ -58,7 +61,7 @@ def _manifest(lake: Path, version: str) -> dict:
 @pytest.fixture
 def lake(tmp_path: Path):
     root = tmp_path / "lake"
-    built = write_export_lake(open_store(str(root)))
+    built = write_export_lake(Lake(str(root)))
     return root, built
 
 
@@ -124,7 +127,13 @@ def test_manifest_describes_every_file(lake):
     assert manifest["dataset"] == DATASET and manifest["version"] == "v0001"
     assert manifest["parent_version"] is None
     assert manifest["dbt_invocation_id"] == "inv-1" and manifest["git_commit"] == "0" * 40
-    assert manifest["config"] == CONFIG
+    assert manifest["config"] == {
+        "dataset": DATASET,
+        "shards": True,
+        "shard_size": 3,
+        "rows_per_part": 4,
+        "pipeline_vars": PIPELINE_VARS,
+    }
     assert manifest["counts"] == {"rows": 7, "images": 7, "metadata_files": 2, "shard_files": 3}
     on_disk = sorted(p.relative_to(version).as_posix() for p in version.rglob("*") if p.is_file())
     assert on_disk == sorted([f["path"] for f in manifest["files"]] + ["manifest.json"])
@@ -152,21 +161,21 @@ def test_versions_increment_with_parent(lake):
     assert manifest["parent_version"] == "v0001"
     assert manifest["counts"]["shard_files"] == 0
     assert not (_version_dir(root, "v0002") / "shards").exists()
-    assert read_latest(open_store(str(root)), DATASET) == "v0002"
-    assert complete_versions(open_store(str(root)), DATASET) == [1, 2]
+    assert read_latest(Lake(str(root)), DATASET) == "v0002"
+    assert complete_versions(Lake(str(root)), DATASET) == [1, 2]
 
 
 def test_refuses_to_overwrite_a_version(lake):
     root, built = lake
     _publish(root, built.rows)
     before = lake_files(root)
-    store = open_store(str(root))
+    lake = Lake(str(root))
     stale = VersionPlan(DATASET, number=1, parent=None, leftovers=())
     facts = ManifestFacts(DATASET, "v0001", None, "x", None, 4, True, 3, {}, {})
     columns = ImageColumns.from_names(DEFAULT_IMAGE_COLUMNS)
     table = prepare_rows(built.rows, columns, with_images=True)
     with pytest.raises(VersionExistsError, match="never overwritten"):
-        write_version(store, stale, table, facts, columns)
+        write_version(lake, stale, table, facts, columns)
     assert lake_files(root) == before
 
 
@@ -188,29 +197,29 @@ def test_failed_export_commits_nothing_and_keeps_latest(lake):
     assert not (v2 / "manifest.json").exists()
     assert not [p for p in v2.rglob("*") if p.is_file()]
     assert (root / "exports" / DATASET / "latest").read_bytes() == latest_before
-    assert complete_versions(open_store(str(root)), DATASET) == [1]
+    assert complete_versions(Lake(str(root)), DATASET) == [1]
 
 
 def test_leftovers_of_a_killed_publish_are_cleared(lake):
     root, built = lake
     _publish(root, built.rows)
-    store = open_store(str(root))
-    obstore.put(store, f"exports/{DATASET}/v0002/metadata/part-00000.parquet", b"partial")
-    obstore.put(store, f"exports/{DATASET}/v0002/shards/shard-00009.tar", b"partial")
-    assert complete_versions(store, DATASET) == [1]
-    assert read_latest(store, DATASET) == "v0001"
+    lake = Lake(str(root))
+    lake.put(f"exports/{DATASET}/v0002/metadata/part-00000.parquet", b"partial")
+    lake.put(f"exports/{DATASET}/v0002/shards/shard-00009.tar", b"partial")
+    assert complete_versions(lake, DATASET) == [1]
+    assert read_latest(lake, DATASET) == "v0001"
     result = _publish(root, built.rows)
     assert (result.version, result.parent_version) == ("v0002", "v0001")
     v2 = _version_dir(root, "v0002")
     assert not (v2 / "shards" / "shard-00009.tar").exists()
     assert pq.read_table(v2 / "metadata" / "part-00000.parquet").num_rows == 4
-    assert read_latest(store, DATASET) == "v0002"
+    assert read_latest(lake, DATASET) == "v0002"
 
 
 def test_same_rows_give_byte_identical_files(tmp_path):
     lakes = [tmp_path / "a", tmp_path / "b"]
     for index, root in enumerate(lakes):
-        built = write_export_lake(open_store(str(root)))
+        built = write_export_lake(Lake(str(root)))
         rows = built.rows if index == 0 else built.rows.take(pa.array([3, 0, 6, 1, 5, 2, 4]))
         _publish(root, rows, invocation_id=f"inv-{index}")
     first, second = (lake_files(root) for root in lakes)
@@ -247,7 +256,7 @@ def test_image_bytes_come_from_ranged_reads_of_the_shard(lake):
 
 def test_empty_rows_publish_a_schema_only_version(tmp_path):
     root = tmp_path / "lake"
-    built = write_export_lake(open_store(str(root)))
+    built = write_export_lake(Lake(str(root)))
     result = _publish(root, built.rows.slice(0, 0))
     assert (result.version, result.rows, result.files) == ("v0001", 0, 1)
     part = _version_dir(root, "v0001") / "metadata" / "part-00000.parquet"

@@ -8,29 +8,30 @@ import json
 import tarfile
 
 import pytest
-from dataproc.export import ImageFetchError, complete_versions, publish, read_latest
-from dataproc.lake import open_store
+from dataproc.export import (
+    ExportSettings,
+    ImageFetchError,
+    complete_versions,
+    publish,
+    read_latest,
+)
+from dataproc.lake import Lake
 from test_export_lakes import write_export_lake
 
 
 def test_publish_to_s3_and_read_back(s3_endpoint):
-    lake = f"s3://{s3_endpoint.bucket}/export-test"
-    store = open_store(lake, s3_endpoint.env)
-    built = write_export_lake(store)
-    options = {
-        "lake": lake,
-        "dataset": "anime",
-        "config_snapshot": {"dataset": "anime"},
-        "invocation_id": "inv-s3",
-        "git_commit": None,
-        "shards": True,
-        "shard_size": 4,
-        "env": s3_endpoint.env,
-    }
-    first = publish(built.rows, **options)
+    root = f"s3://{s3_endpoint.bucket}/export-test"
+    lake = Lake(root, s3_endpoint.env)
+    built = write_export_lake(lake)
+    settings = ExportSettings(dataset="anime", shards=True, shard_size=4)
+
+    def publish_rows(rows, settings=settings):
+        return publish(rows, lake, settings, invocation_id="inv-s3", git_commit=None)
+
+    first = publish_rows(built.rows)
     assert (first.version, first.manifest_location) == (
         "v0001",
-        f"{lake}/exports/anime/v0001/manifest.json",
+        f"{root}/exports/anime/v0001/manifest.json",
     )
 
     client = s3_endpoint.client()
@@ -55,12 +56,12 @@ def test_publish_to_s3_and_read_back(s3_endpoint):
     rows[0]["image_uri"] = "images/danbooru/absent.png"
     broken = built.rows.from_pylist(rows, schema=built.rows.schema)
     with pytest.raises(ImageFetchError, match="absent.png"):
-        publish(broken, **options)
+        publish_rows(broken)
     listed = client.list_objects_v2(Bucket=s3_endpoint.bucket, Prefix=f"{prefix}/v0002/")
     assert listed.get("KeyCount", 0) == 0
 
-    second = publish(built.rows, **{**options, "shards": False})
+    second = publish_rows(built.rows, ExportSettings(dataset="anime", shards=False))
     assert (second.version, second.parent_version) == ("v0002", "v0001")
-    assert complete_versions(store, "anime") == [1, 2]
-    assert read_latest(store, "anime") == "v0002"
+    assert complete_versions(lake, "anime") == [1, 2]
+    assert read_latest(lake, "anime") == "v0002"
     assert json.loads(get("latest"))["version"] == "v0002"

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import math
 import tarfile
 from decimal import Decimal
 
-import obstore
 import pyarrow as pa
 import pytest
+from dataproc.config import SettingsError, read_settings
 from dataproc.export import ExportSettings, InvalidRowsError, VersionExistsError
-from dataproc.export.jsonrow import canonical_json, json_value
-from dataproc.export.layout import check_dataset_name, parse_version, version_name
-from dataproc.export.metadata import parquet_bytes, split_rows
-from dataproc.export.rows import DEFAULT_IMAGE_COLUMNS, ImageColumns, prepare_rows
-from dataproc.export.settings import config_snapshot
-from dataproc.export.tarshard import tar_bytes
-from dataproc.export.versions import read_latest, write_latest
-from dataproc.export.writer import VersionWriter
-from dataproc.lake import open_store
+from dataproc.export.manifest import manifest_bytes
+from dataproc.export.rows import (
+    DEFAULT_IMAGE_COLUMNS,
+    ImageColumns,
+    json_value,
+    prepare_rows,
+    row_json,
+    split_rows,
+)
+from dataproc.export.shards import tar_bytes
+from dataproc.export.versions import (
+    VersionWriter,
+    dataset_prefix,
+    is_dataset_name,
+    parse_version,
+    read_latest,
+    version_name,
+    write_latest,
+)
+from dataproc.lake import Lake, parquet_bytes
 
 COLUMNS = ImageColumns.from_names(DEFAULT_IMAGE_COLUMNS)
 
@@ -107,12 +119,19 @@ def test_json_values_are_plain_and_canonical():
         "m": [["k", 1]],
         "t": "初音",
     }
-    text = canonical_json(value)
-    assert text == canonical_json(dict(reversed(list(value.items()))))
+    text = row_json(value)
+    assert text == row_json(dict(reversed(list(value.items()))))
     assert text.startswith(b'{"a":') and "初音".encode() in text
     with pytest.raises(TypeError):
         json_value(object())
     assert not math.isnan(json_value(1.5))
+
+
+def test_manifest_json_is_indented_sorted_and_keeps_unicode():
+    assert (
+        manifest_bytes({"b": [1], "a": "初音"})
+        == '{\n  "a": "初音",\n  "b": [\n    1\n  ]\n}\n'.encode()
+    )
 
 
 def test_parquet_parts_are_deterministic_and_split_by_rows():
@@ -130,34 +149,53 @@ def test_names():
     assert parse_version("v0042") == 42 and parse_version("v42") is None
     assert parse_version("latest") is None
     for bad in ["", "Anime", "a/b", "../x", "a..b", "-x"]:
+        assert not is_dataset_name(bad)
         with pytest.raises(ValueError):
-            check_dataset_name(bad)
-    assert check_dataset_name("anime_v2.1-demo") == "anime_v2.1-demo"
+            dataset_prefix(bad)
+    assert is_dataset_name("anime_v2.1-demo")
+    assert dataset_prefix("anime_v2.1-demo") == "exports/anime_v2.1-demo"
 
 
-def test_settings_from_rendered_meta():
-    meta = {"dataset": "anime", "shards": "False", "shard_size": "500", "rows_per_part": 7}
-    assert ExportSettings.from_meta(meta) == ExportSettings("anime", False, 500, 7)
-    defaults = ExportSettings.from_meta({"dataset": "anime"})
-    assert (defaults.shards, defaults.shard_size) == (True, 1000)
-    for bad in [{}, {"dataset": "anime", "shards": "maybe"}, {"dataset": "a", "shard_size": "0"}]:
-        with pytest.raises(ValueError):
-            ExportSettings.from_meta(bad)
+def _settings(**values) -> ExportSettings:
+    return read_settings(ExportSettings, {"settings": json.dumps(values)})
 
 
-def test_config_snapshot_decodes_json_text():
-    meta = {"dataset": "anime", "pipeline_vars": '{"merge_seed": 0, "sources": ["a"]}'}
-    assert config_snapshot(meta) == {
+def test_settings_from_the_meta_settings_json():
+    read = _settings(
+        export_dataset="anime", export_shards=False, export_shard_size=500, export_rows_per_part=7
+    )
+    assert read == ExportSettings("anime", False, 500, 7)
+    defaults = _settings(export_dataset="anime")
+    assert (defaults.shards, defaults.shard_size, defaults.rows_per_part) == (True, 1000, 100_000)
+    assert defaults.pipeline_vars == {}
+    for bad in [
+        {},
+        {"export_dataset": "anime", "export_shards": "maybe"},
+        {"export_dataset": "a", "export_shard_size": 0},
+        {"export_dataset": "a", "export_rows_per_part": 0},
+        {"export_dataset": "Anime"},
+        {"export_dataset": "a", "pipeline_vars": ["not", "a", "mapping"]},
+    ]:
+        with pytest.raises(SettingsError):
+            _settings(**bad)
+
+
+def test_settings_snapshot_keeps_the_pipeline_vars_nested():
+    pipeline_vars = {"merge_seed": 0, "sources": ["a"], "prefilter": {"min_side": 256}}
+    settings = _settings(export_dataset="anime", pipeline_vars=pipeline_vars)
+    assert settings.snapshot() == {
         "dataset": "anime",
-        "pipeline_vars": {"merge_seed": 0, "sources": ["a"]},
+        "shards": True,
+        "shard_size": 1000,
+        "rows_per_part": 100_000,
+        "pipeline_vars": pipeline_vars,
     }
-    assert config_snapshot({"x": "[not json"}) == {"x": "[not json"}
 
 
 def test_writer_never_replaces_an_object(tmp_path):
-    store = open_store(str(tmp_path / "lake"))
-    obstore.put(store, "exports/d/v0001/shards/shard-00000.tar", b"theirs")
-    writer = VersionWriter(store, "exports/d/v0001")
+    lake = Lake(str(tmp_path / "lake"))
+    lake.put("exports/d/v0001/shards/shard-00000.tar", b"theirs")
+    writer = VersionWriter(lake, "exports/d/v0001")
     with pytest.raises(VersionExistsError, match="already holds 1 object"):
         writer.ensure_empty()
     writer.put("metadata/part-00000.parquet", "metadata", 1, b"mine")
@@ -170,8 +208,8 @@ def test_writer_never_replaces_an_object(tmp_path):
 
 
 def test_latest_never_moves_back(tmp_path):
-    store = open_store(str(tmp_path / "lake"))
-    assert read_latest(store, "d") is None
-    assert write_latest(store, "d", 3)
-    assert not write_latest(store, "d", 2)
-    assert read_latest(store, "d") == "v0003"
+    lake = Lake(str(tmp_path / "lake"))
+    assert read_latest(lake, "d") is None
+    assert write_latest(lake, "d", 3)
+    assert not write_latest(lake, "d", 2)
+    assert read_latest(lake, "d") == "v0003"

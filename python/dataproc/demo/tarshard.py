@@ -5,7 +5,7 @@ from __future__ import annotations
 import tarfile
 from collections.abc import Sequence
 
-from dataproc.export.tarshard import tar_bytes
+from dataproc.export.shards import tar_bytes
 
 BLOCK = tarfile.BLOCKSIZE
 

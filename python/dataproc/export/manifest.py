@@ -1,6 +1,8 @@
 """The manifest of a published version: what it holds, how it was made, and its parent.
 
-`manifest.json` is written last and is the commit point. Fields:
+In: the facts of the run (dataset, version, parent, dbt invocation, git commit, layout,
+settings), the entries of the files written and the metadata schema. Out: `manifest.json`,
+written last as the commit point. Fields:
 
     format, format_version    "dataproc-export", 1
     dataset, version          dataset name and `v<NNNN>`
@@ -13,7 +15,7 @@
     layout                    {rows_per_part, shards, shard_size, image_columns}
     files                     [{path, kind, rows, bytes, sha256}], paths relative to the version
     schema                    [{name, type, nullable}] of the metadata parquet
-    config                    the config snapshot the caller passed
+    config                    the export settings, the pipeline vars among them
 
 Only `created_at` and `dbt_invocation_id` differ between two publishes of the same inputs.
 """
@@ -21,16 +23,50 @@ Only `created_at` and `dbt_invocation_id` differ between two publishes of the sa
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import subprocess
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from dataproc.export.jsonrow import canonical_json
+from dataproc.lake import canonical_json, sha256
 
 FORMAT = "dataproc-export"
 FORMAT_VERSION = 1
+
+
+def dbt_invocation_id() -> str | None:
+    """The id of the dbt invocation running now, or None when dbt is not importable.
+
+    dbt-duckdb runs Python models inside dbt's own process, where dbt keeps the id in
+    `dbt_common.invocation` (the same id as in `run_results.json`). dbt's Python model context
+    offers no `invocation_id`, and rendering it into YAML config would go stale under partial
+    parsing. Call this from inside a dbt run only: elsewhere the module holds an unrelated id.
+    """
+    try:
+        from dbt_common.invocation import get_invocation_id
+    except ImportError:
+        return None
+    return get_invocation_id()
+
+
+def git_commit(directory: str | Path | None = None) -> str | None:
+    """`git rev-parse HEAD` in `directory` (default: the working directory), or None when git
+    or a repository is not available."""
+    try:
+        proc = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = proc.stdout.strip()
+    return commit if proc.returncode == 0 and commit else None
 
 
 @dataclass(frozen=True)
@@ -45,15 +81,7 @@ class FileEntry:
 
     @classmethod
     def of(cls, path: str, kind: str, rows: int, data: bytes) -> FileEntry:
-        return cls(path, kind, rows, len(data), hashlib.sha256(data).hexdigest())
-
-
-def schema_fields(schema: pa.Schema) -> list[dict[str, Any]]:
-    """The schema as `[{name, type, nullable}]`, types in Arrow's own notation."""
-    return [
-        {"name": field.name, "type": str(field.type), "nullable": field.nullable}
-        for field in schema
-    ]
+        return cls(path, kind, rows, len(data), sha256(data))
 
 
 @dataclass(frozen=True)
@@ -110,6 +138,14 @@ def build_manifest(
     }
 
 
+def schema_fields(schema: pa.Schema) -> list[dict[str, Any]]:
+    """The schema as `[{name, type, nullable}]`, types in Arrow's own notation."""
+    return [
+        {"name": field.name, "type": str(field.type), "nullable": field.nullable}
+        for field in schema
+    ]
+
+
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
     """The manifest as indented canonical JSON (readable, and stable for equal content)."""
-    return canonical_json(manifest, indent=2)
+    return canonical_json(manifest)

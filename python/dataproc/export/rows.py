@@ -1,27 +1,48 @@
-"""The rows to export: check them against the export contract and put them in a fixed order.
+"""The rows to export: checked against the export contract, sorted, split, and as JSON.
 
-One row per image. `image_id` names the image everywhere in a version (parquet, shard member
-names, WebDataset keys), so it must be unique, non-null and made of `[A-Za-z0-9_-]`: WebDataset
-splits a member name into key and extension at the first dot, and a `/` would make folders.
-Rows are sorted by `image_id`, so the same rows in any input order give the same files.
+In: the export rows (an Arrow table or reader), one row per image. Out: the same rows checked,
+sorted by `image_id` and in one chunk; the slices that become metadata parquet parts; and any
+row as canonical JSON (the `.json` member of its shard sample).
+
+`image_id` names the image everywhere in a version (parquet, shard member names, WebDataset
+keys), so it must be unique, non-null and made of `[A-Za-z0-9_-]`: WebDataset splits a member
+name into key and extension at the first dot, and a `/` would make folders. Sorting by
+`image_id` makes the same rows in any input order give the same files.
+
+JSON maps Arrow values to plain JSON: timestamps, dates and times as ISO-8601 strings, decimals
+as strings (exact), binary as base64, non-finite floats as null (JSON has no NaN), map entries
+as `[key, value]` pairs in their stored order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import base64
+import datetime as dt
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from dataproc.export.errors import InvalidRowsError
 
 ID_COLUMN = "image_id"
 PROMPT_COLUMN = "prompt"
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "png", "webp", "gif"})
 DEFAULT_IMAGE_COLUMNS = ("image_uri", "image_offset", "image_length", "image_ext")
+DEFAULT_ROWS_PER_PART = 100_000
 
 _ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+
+class ExportError(Exception):
+    """A dataset version could not be published; nothing was committed."""
+
+
+class InvalidRowsError(ExportError):
+    """The rows to export break the export contract (missing column, null or duplicate ID, ...)."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +64,26 @@ class ImageColumns:
         return {"uri": self.uri, "offset": self.offset, "length": self.length, "ext": self.ext}
 
 
-def read_rows(rows: pa.Table | pa.RecordBatchReader) -> pa.Table:
+# -- checking and ordering --------------------------------------------------------------------
+def prepare_rows(
+    rows: pa.Table | pa.RecordBatchReader, columns: ImageColumns, *, with_images: bool
+) -> pa.Table:
+    """Checked rows sorted by image_id, in one chunk, without schema-level metadata.
+
+    `with_images` requires the image location columns (they are read to build shards); without
+    it they are exported as given, if present. Schema metadata (writer-specific keys) is dropped
+    so it cannot make otherwise equal exports differ.
+    """
+    table = _read_rows(rows)
+    _check_ids(table)
+    _require(table, PROMPT_COLUMN, "text", _is_text)
+    if with_images:
+        _check_images(table, columns)
+    table = table.replace_schema_metadata(None).sort_by([(ID_COLUMN, "ascending")])
+    return table.combine_chunks()
+
+
+def _read_rows(rows: pa.Table | pa.RecordBatchReader) -> pa.Table:
     """All rows as one table (a reader is drained: sorting needs every row)."""
     if isinstance(rows, pa.RecordBatchReader):
         return rows.read_all()
@@ -108,19 +148,47 @@ def _check_images(table: pa.Table, columns: ImageColumns) -> None:
         )
 
 
-def prepare_rows(
-    rows: pa.Table | pa.RecordBatchReader, columns: ImageColumns, *, with_images: bool
-) -> pa.Table:
-    """Checked rows sorted by image_id, in one chunk, without schema-level metadata.
+def split_rows(table: pa.Table, rows_per_part: int) -> Iterator[pa.Table]:
+    """Consecutive slices of at most `rows_per_part` rows; one empty slice for an empty table,
+    so every version has at least one part that carries the schema."""
+    if rows_per_part < 1:
+        raise ValueError(f"rows_per_part must be positive, got {rows_per_part}")
+    if table.num_rows == 0:
+        yield table
+        return
+    for start in range(0, table.num_rows, rows_per_part):
+        yield table.slice(start, rows_per_part)
 
-    `with_images` requires the image location columns (they are read to build shards); without
-    it they are exported as given, if present. Schema metadata (writer-specific keys) is dropped
-    so it cannot make otherwise equal exports differ.
-    """
-    table = read_rows(rows)
-    _check_ids(table)
-    _require(table, PROMPT_COLUMN, "text", _is_text)
-    if with_images:
-        _check_images(table, columns)
-    table = table.replace_schema_metadata(None).sort_by([(ID_COLUMN, "ascending")])
-    return table.combine_chunks()
+
+# -- rows as JSON ------------------------------------------------------------------------------
+def json_value(value: Any) -> Any:
+    """`value` (as `pyarrow` `to_pylist` gives it) converted to JSON-ready Python values."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dict):
+        return {str(key): json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(item) for item in value]
+    raise TypeError(f"cannot export a value of type {type(value).__name__} as JSON")
+
+
+def row_json(row: dict[str, Any]) -> bytes:
+    """One row as compact UTF-8 JSON with sorted keys; equal rows give equal bytes."""
+    text = json.dumps(
+        json_value(row),
+        sort_keys=True,
+        ensure_ascii=False,
+        allow_nan=False,
+        separators=(",", ":"),
+    )
+    return text.encode("utf-8")

@@ -1,44 +1,38 @@
-"""WebDataset shards of an export: per image `<image_id>.<ext>`, `.json` and `.txt` members.
+"""WebDataset shards of an export, and the deterministic tar writer they are made with.
 
-`.<ext>` holds the image bytes exactly as stored in the lake (copied by ranged reads), `.json`
-the image's metadata row (the same row as in the metadata parquet, canonical JSON) and `.txt`
-its prompt in UTF-8. Shards hold consecutive rows in image_id order.
+In: the sorted export rows and the lake holding their images. Out: per slice of `shard_size`
+rows, one tar whose samples are `<image_id>.<ext>` (the image bytes exactly as stored in the
+lake), `<image_id>.json` (the image's metadata row, the same as in the parquet) and
+`<image_id>.txt` (its prompt in UTF-8). Shards hold consecutive rows in image_id order.
+
+An image is `(uri, offset, length)` in the lake: a whole file, or a member inside a source
+shard. Its bytes are copied with one ranged get, never by reading the whole source object;
+gets run on a small thread pool, since object-store latency, not bandwidth, dominates many
+small reads.
+
+`tar_bytes` pins every varying member field (mtime 0, uid/gid 0, empty owner names, mode
+0o644, USTAR format), so equal members give equal bytes; the demo writes its shards with it too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+import tarfile
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pyarrow as pa
 
-from dataproc.export.images import fetch_images
-from dataproc.export.jsonrow import canonical_json
-from dataproc.export.rows import ID_COLUMN, PROMPT_COLUMN, ImageColumns
-from dataproc.export.tarshard import tar_bytes
+from dataproc.export.rows import ID_COLUMN, PROMPT_COLUMN, ExportError, ImageColumns, row_json
+from dataproc.lake import Lake
+
+MEMBER_MODE = 0o644
+MAX_WORKERS = 8
 
 
-def shard_members(
-    records: list[dict[str, Any]], images: list[bytes], columns: ImageColumns
-) -> Iterator[tuple[str, bytes]]:
-    """The tar members of the images `records`, whose bytes are `images`."""
-    for record, image in zip(records, images, strict=True):
-        key = record[ID_COLUMN]
-        yield f"{key}.{record[columns.ext]}", image
-        yield f"{key}.json", canonical_json(record)
-        yield f"{key}.txt", record[PROMPT_COLUMN].encode("utf-8")
-
-
-def build_shard(store: Any, rows: pa.Table, columns: ImageColumns) -> bytes:
-    """One shard's tar bytes for `rows`, with image bytes read from the lake `store`."""
-    images = fetch_images(
-        store,
-        rows[ID_COLUMN].to_pylist(),
-        rows[columns.uri].to_pylist(),
-        rows[columns.offset].to_pylist(),
-        rows[columns.length].to_pylist(),
-    )
-    return tar_bytes(shard_members(rows.to_pylist(), images, columns))
+class ImageFetchError(ExportError):
+    """An image's bytes could not be read from the lake at its recorded location."""
 
 
 def split_shards(table: pa.Table, shard_size: int) -> Iterator[pa.Table]:
@@ -47,3 +41,64 @@ def split_shards(table: pa.Table, shard_size: int) -> Iterator[pa.Table]:
         raise ValueError(f"shard_size must be positive, got {shard_size}")
     for start in range(0, table.num_rows, shard_size):
         yield table.slice(start, shard_size)
+
+
+def build_shard(lake: Lake, rows: pa.Table, columns: ImageColumns) -> bytes:
+    """One shard's tar bytes for `rows`, with image bytes read from `lake`."""
+    records = rows.to_pylist()
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(records)))) as pool:
+        images = list(pool.map(lambda record: fetch_image(lake, record, columns), records))
+    return tar_bytes(shard_members(records, images, columns))
+
+
+def fetch_image(lake: Lake, record: dict[str, Any], columns: ImageColumns) -> bytes:
+    """The bytes of the image `record` locates in the lake, checked against its length."""
+    uri, offset, length = record[columns.uri], record[columns.offset], record[columns.length]
+    try:
+        data = lake.get(uri, offset, offset + length)
+    except Exception as error:
+        raise ImageFetchError(
+            f"cannot read image {record[ID_COLUMN]!r} from {uri!r} in the lake: {error}"
+        ) from error
+    if len(data) != length:
+        raise ImageFetchError(
+            f"image {record[ID_COLUMN]!r}: {uri!r} holds {len(data)} of the {length} "
+            f"bytes expected at offset {offset}"
+        )
+    return data
+
+
+def shard_members(
+    records: list[dict[str, Any]], images: list[bytes], columns: ImageColumns
+) -> Iterator[tuple[str, bytes]]:
+    """The tar members of the images `records`, whose bytes are `images`.
+
+    WebDataset groups consecutive members by the name before the first dot, so one image's
+    members are written together.
+    """
+    for record, image in zip(records, images, strict=True):
+        key = record[ID_COLUMN]
+        yield f"{key}.{record[columns.ext]}", image
+        yield f"{key}.json", row_json(record)
+        yield f"{key}.txt", record[PROMPT_COLUMN].encode("utf-8")
+
+
+def tar_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
+    """A tar archive holding `(name, data)` members in the given order, headers pinned."""
+    sink = io.BytesIO()
+    with tarfile.open(fileobj=sink, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        for name, data in members:
+            archive.addfile(_member_info(name, len(data)), io.BytesIO(data))
+    return sink.getvalue()
+
+
+def _member_info(name: str, size: int) -> tarfile.TarInfo:
+    """A regular-file header with every varying field pinned."""
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = 0
+    info.mode = MEMBER_MODE
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.type = tarfile.REGTYPE
+    return info
