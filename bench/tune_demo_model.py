@@ -36,8 +36,8 @@ from dataproc.embed.client import open_embedder
 from dataproc.embed.model import TINY_MODEL, ensure_demo_checkpoint, register_model_configs
 from dataproc.embed.refs import ImageRef, as_refs
 from dataproc.embed.settings import EmbedSettings
-from dataproc.evaluate.ground_truth import read_pictures
-from dataproc.evaluate.identity import score_identity
+from dataproc.evaluate import read_pictures, score_identity
+from dataproc.lake import Lake
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -102,7 +102,7 @@ class Sweep:
 
 def read_truth(lake: str) -> LakeTruth:
     """The catalog rows of the lake's ground-truth images."""
-    pictures, transforms = read_pictures(lake)
+    pictures, transforms = read_pictures(Lake(lake))
     catalog = scan_lake(lake).catalog
     refs = [ref for ref in as_refs(catalog) if ref.image_key in pictures]
     return LakeTruth(lake, refs, pictures, transforms)

@@ -138,6 +138,6 @@ def test_rebuild_keeps_image_ids_with_embedding_edges(local_build: DbtProject) -
     before = local_build.query(identity)
     kinds = local_build.query("select distinct kind from intermediate.int_identity_edges")
     assert ("embedding",) in kinds
-    local_build.run("build", "--select", "int_image_identity+", "--exclude", "export_dataset")
+    local_build.run("build", "--select", "int_identity_assignment+", "--exclude", "export_dataset")
     assert local_build.query(identity) == before
     assert local_build.query("select count(*) from marts.image_id_redirects") == [(0,)]

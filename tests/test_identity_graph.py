@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from dataproc.config import SettingsError, read_settings
 from dataproc.identity import IdentitySettings, compute_identity
-from dataproc.identity.components import component_labels
-from dataproc.identity.graph import build_graph
-from dataproc.identity.guard import split_oversized
-from dataproc.identity.state import IdentityState, parquet_bytes
+from dataproc.identity.graph import build_graph, component_labels, split_oversized
+from dataproc.identity.state import IdentityState
+from dataproc.lake import parquet_bytes
 from identity_tables import Edge, edges_table, nodes_table
 
 
@@ -149,3 +150,14 @@ def test_components_on_many_nodes() -> None:
     labels = component_labels(graph.num_nodes, graph.left, graph.right)
     assert labels.max() == n // 2 - 1
     assert labels[:4].tolist() == [0, 0, 1, 1]
+
+
+def test_settings_come_from_one_json_object_in_meta() -> None:
+    meta = {"settings": json.dumps({"max_cluster_size": 50, "split_threshold": 0.97})}
+    assert read_settings(IdentitySettings, meta) == IdentitySettings(50, 0.97)
+    with pytest.raises(SettingsError, match="max_cluster_size"):
+        read_settings(
+            IdentitySettings, {"settings": '{"max_cluster_size": 0, "split_threshold": 1}'}
+        )
+    with pytest.raises(SettingsError, match="split_threshold"):
+        read_settings(IdentitySettings, {"settings": '{"max_cluster_size": 5}'})

@@ -7,17 +7,18 @@ from pathlib import Path
 import obstore
 import pyarrow as pa
 import pytest
-from dataproc.identity import IdentitySettings, build_identity, read_redirects
+from dataproc.identity import IDENTITY_SCHEMA, RECORDS_SCHEMA, IdentitySettings, build_identity
+from dataproc.identity.graph import SPLITS_SCHEMA
 from dataproc.identity.ids import mint_id, mint_ids
-from dataproc.identity.state import MANIFEST_PATH, load_state
-from dataproc.lake import open_store
+from dataproc.identity.state import MANIFEST_PATH, REDIRECTS_SCHEMA, load_state
+from dataproc.lake import Lake
 from identity_tables import Edge, edges_table, nodes_table
 
 SETTINGS = IdentitySettings(max_cluster_size=50, split_threshold=0.95)
 
 
 def run(lake: Path, keys: list[str], edges: list[Edge], settings: IdentitySettings = SETTINGS):
-    return build_identity(nodes_table(keys), edges_table(edges), str(lake), settings)
+    return build_identity(nodes_table(keys), edges_table(edges), Lake(str(lake)), settings)
 
 
 def ids_by_key(result) -> dict[str, str]:
@@ -77,7 +78,7 @@ def test_new_posts_inherit_cluster_id_and_isolated_post_gets_new_id(tmp_path: Pa
     assert after["konachan:3"] == mint_id("konachan:3", set())
     assert after["konachan:3"] not in before.values()
 
-    state = load_state(open_store(str(tmp_path)))
+    state = load_state(Lake(str(tmp_path)))
     assert state.run == 2
     rows = {row["image_key"]: row for row in state.assignment.to_pylist()}
     assert rows["danbooru:1"]["assigned_run"] == 1 and rows["zerochan:7"]["assigned_run"] == 2
@@ -115,12 +116,12 @@ def test_bridge_post_merges_clusters_and_older_id_survives(tmp_path: Path) -> No
     members = ["danbooru:1", "gelbooru:10", "pixiv:5_p0", young_key, "yandere:30", "danbooru:99"]
     assert {ids[key] for key in members} == {older_id}
     assert ids["danbooru:2"] == old["danbooru:2"]
-    assert read_redirects(str(tmp_path)).to_pylist() == [
+    assert load_state(Lake(str(tmp_path))).redirects.to_pylist() == [
         {"retired_id": young_id, "image_id": older_id, "retired_run": 3}
     ]
     runs = {
         row["image_key"]: row["assigned_run"]
-        for row in load_state(open_store(str(tmp_path))).assignment.to_pylist()
+        for row in load_state(Lake(str(tmp_path))).assignment.to_pylist()
     }
     assert (runs["danbooru:1"], runs[young_key], runs["danbooru:99"]) == (1, 3, 3)
     assert (
@@ -146,7 +147,7 @@ def test_split_majority_part_keeps_id_and_other_parts_get_new_ids(tmp_path: Path
     assert ids["a:1"] == ids["a:2"] != old_id
     # a:1 seeded the old ID, so the new part's ID must not reuse that value.
     assert ids["a:1"] == mint_id("a:1", {old_id})
-    assert read_redirects(str(tmp_path)).num_rows == 0
+    assert load_state(Lake(str(tmp_path))).redirects.num_rows == 0
 
 
 def test_split_tie_goes_to_part_with_smallest_old_member(tmp_path: Path) -> None:
@@ -169,10 +170,10 @@ def test_absent_keys_stay_in_history_and_come_back_under_the_survivor(tmp_path: 
     edges = [BASE_EDGES[0], BASE_EDGES[1], ("yandere:20", "gelbooru:10", "md5", 1.0)]
     second = run(tmp_path, keys, edges)
     assert "danbooru:2" not in ids_by_key(second)
-    state = load_state(open_store(str(tmp_path)))
+    state = load_state(Lake(str(tmp_path)))
     history = {row["image_key"]: row["image_id"] for row in state.assignment.to_pylist()}
     assert history["danbooru:2"] == first["danbooru:2"]  # kept as it was
-    assert read_redirects(str(tmp_path)).to_pylist() == [
+    assert load_state(Lake(str(tmp_path))).redirects.to_pylist() == [
         {"retired_id": first["danbooru:2"], "image_id": first["danbooru:1"], "retired_run": 2}
     ]
     # Back in its old company, it resolves through the redirect to the survivor.
@@ -207,7 +208,7 @@ def test_killed_commit_leaves_previous_state(tmp_path: Path, monkeypatch) -> Non
     monkeypatch.undo()
 
     assert state_files(tmp_path)[MANIFEST_PATH] == before[MANIFEST_PATH]
-    assert load_state(open_store(str(tmp_path))).run == 1
+    assert load_state(Lake(str(tmp_path))).run == 1
     again = run(tmp_path, BASE_KEYS, BASE_EDGES)
     assert not again.committed and again.identity.equals(first.identity)
     retried = run(tmp_path, [*BASE_KEYS, "konachan:3"], BASE_EDGES)
@@ -228,7 +229,7 @@ def test_guard_split_is_reported_in_state(tmp_path: Path) -> None:
     assert result.identity["was_split"].to_pylist() == [True] * 6
     # >= 0.92 keeps d:2..d:5 (4 keys, still too big); 0.94 and 0.93 fit, 0.92 is cut.
     assert result.identity["cluster_size"].to_pylist() == [1, 1, 1, 3, 3, 3]
-    splits = load_state(open_store(str(tmp_path))).splits
+    splits = load_state(Lake(str(tmp_path))).splits
     assert splits["image_key"].to_pylist() == keys
     assert set(splits["component_key"].to_pylist()) == {"d:0"}
 
@@ -244,3 +245,44 @@ def test_batch_minting_gives_the_ids_of_minting_one_by_one():
         taken.add(one_by_one[-1])
     assert one_by_one[0] != fresh[0]
     assert mint_ids(pa.array(seeds), pa.array([fresh[0]])).to_pylist() == one_by_one
+
+
+def test_records_hold_members_splits_and_redirects(tmp_path: Path) -> None:
+    run(tmp_path, BASE_KEYS, BASE_EDGES)
+    chain = [f"d:{i}" for i in range(6)]
+    keys = [*BASE_KEYS, *chain]
+    edges = [
+        *BASE_EDGES,
+        ("yandere:20", "gelbooru:10", "md5", 1.0),  # merges two clusters: one redirect
+        *[(chain[i], chain[i + 1], "embedding", 0.9) for i in range(5)],  # split by the guard
+    ]
+    result = run(tmp_path, keys, edges, IdentitySettings(max_cluster_size=5, split_threshold=0.95))
+    records = result.records()
+    assert records.schema.equals(RECORDS_SCHEMA)
+    kinds = records["record_kind"].to_pylist()
+    assert kinds == ["member"] * len(keys) + ["split"] * len(chain) + ["redirect"]
+
+    def rows(kind: str, schema: pa.Schema) -> pa.Table:
+        table = records.filter(pa.compute.equal(records["record_kind"], kind))
+        return table.select(schema.names).cast(schema)
+
+    assert rows("member", IDENTITY_SCHEMA).equals(result.identity)
+    assert rows("split", SPLITS_SCHEMA).equals(result.splits)
+    assert rows("redirect", REDIRECTS_SCHEMA).equals(result.redirects)
+    assert result.redirects.num_rows == 1 and result.splits.num_rows == len(chain)
+    # Every column a kind does not have is null.
+    member_only = records.filter(pa.compute.equal(records["record_kind"], "member"))
+    assert member_only["retired_id"].null_count == member_only["part_key"].null_count == len(keys)
+
+
+def test_state_written_by_format_1_is_still_read(tmp_path: Path) -> None:
+    """Format 1 kept each file's sha256 in its entry of the manifest's `files`."""
+    first = run(tmp_path, BASE_KEYS, BASE_EDGES)
+    lake = Lake(str(tmp_path))
+    manifest = lake.get_json(MANIFEST_PATH)
+    digests = manifest.pop("sha256")
+    for entry in manifest["files"].values():
+        entry["sha256"] = digests[entry["path"]]
+    lake.put_json(MANIFEST_PATH, {**manifest, "format_version": 1})
+    assert load_state(lake).same_content(first.state)
+    assert not run(tmp_path, BASE_KEYS, BASE_EDGES).committed

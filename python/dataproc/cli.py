@@ -53,10 +53,10 @@ def evaluate_identity(
     database: DatabaseOption = Path("dataproc.duckdb"),
 ) -> None:
     """Pairwise precision and recall of image_id clusters, overall and per transform kind."""
-    from dataproc.evaluate import score_identity
-    from dataproc.evaluate.ground_truth import read_assignment, read_pictures
+    from dataproc.evaluate import read_assignment, read_pictures, score_identity
+    from dataproc.lake import Lake
 
-    pictures, transforms = read_pictures(lake)
+    pictures, transforms = read_pictures(Lake(lake))
     typer.echo(score_identity(read_assignment(database), pictures, transforms).describe())
 
 

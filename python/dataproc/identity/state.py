@@ -1,4 +1,7 @@
-"""Persisted identity state in the lake, under `state/identity/`, read and written with obstore.
+"""Persisted identity state in the lake, under `state/identity/`, read and written through `Lake`.
+
+In: a `Lake`. Out: the last committed `IdentityState` (`load_state`); `save_state` commits a new
+one.
 
 Layout (paths relative to the lake root):
 
@@ -8,30 +11,28 @@ Layout (paths relative to the lake root):
     state/identity/runs/<run>/redirects.parquet   retired image_id -> surviving image_id
     state/identity/runs/<run>/splits.parquet      guard report of the run that wrote the state
 
-A commit writes the run's data files first and `manifest.json` last, each as one whole-object
-put. A reader only follows the manifest, so a writer killed before the manifest leaves the
-previous state intact; stale run folders are removed after the manifest is in place.
+A commit writes the run's data files first and `manifest.json` last (`Lake.commit`), each as one
+whole-object put. A reader only follows the manifest, so a writer killed before the manifest
+leaves the previous state intact; stale run folders are removed after the manifest is in place.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
-import obstore
 import pyarrow as pa
-import pyarrow.parquet as pq
-from obstore.exceptions import NotFoundError
 
-from dataproc.identity.guard import SPLITS_SCHEMA
+from dataproc.identity.graph import SPLITS_SCHEMA
+from dataproc.lake import Lake, parquet_bytes
 
 STATE_PREFIX = "state/identity"
 MANIFEST_PATH = f"{STATE_PREFIX}/manifest.json"
 RUNS_PREFIX = f"{STATE_PREFIX}/runs"
-FORMAT_VERSION = 1
+# Format 2 keeps the sha256s in the manifest's `sha256` map (path -> digest), as `Lake.commit`
+# writes them; format 1 kept each one in its file's entry and is still read.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 
 ASSIGNMENT_SCHEMA = pa.schema(
     [
@@ -85,87 +86,42 @@ class IdentityState:
         return all(mine[name].equals(theirs[name]) for name in TABLE_SCHEMAS)
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
-    """Serialize a table to Parquet with fixed options, so equal tables give equal bytes."""
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", use_dictionary=True, write_statistics=True)
-    return sink.getvalue()
-
-
-def _read_bytes(store: Any, path: str) -> bytes:
-    return bytes(obstore.get(store, path).bytes())
-
-
-def read_manifest(store: Any) -> dict[str, Any] | None:
-    """The committed manifest, or None when no state was ever committed."""
-    try:
-        return json.loads(_read_bytes(store, MANIFEST_PATH))
-    except (FileNotFoundError, NotFoundError):
-        return None
-
-
-def read_table(store: Any, manifest: dict[str, Any], name: str) -> pa.Table:
-    """One state table named by the manifest, checked against its recorded sha256."""
-    entry = manifest["files"][name]
-    data = _read_bytes(store, entry["path"])
-    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
-        raise ValueError(f"identity state file {entry['path']} does not match its manifest sha256")
-    return pq.read_table(pa.BufferReader(data)).cast(TABLE_SCHEMAS[name])
-
-
-def load_table(store: Any, name: str) -> pa.Table:
-    """One table of the last committed state (empty when there is none)."""
-    manifest = _checked_manifest(store)
-    if manifest is None:
-        return TABLE_SCHEMAS[name].empty_table()
-    return read_table(store, manifest, name)
-
-
-def _checked_manifest(store: Any) -> dict[str, Any] | None:
-    manifest = read_manifest(store)
-    if manifest is not None and manifest.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"unsupported identity state format {manifest.get('format_version')}")
-    return manifest
-
-
-def load_state(store: Any) -> IdentityState:
+def load_state(lake: Lake) -> IdentityState:
     """The last committed identity state (empty when there is none)."""
-    manifest = _checked_manifest(store)
+    manifest = lake.get_json(MANIFEST_PATH)
     if manifest is None:
         return IdentityState.empty()
-    tables = {name: read_table(store, manifest, name) for name in TABLE_SCHEMAS}
+    if manifest.get("format_version") not in READABLE_FORMATS:
+        raise ValueError(f"unsupported identity state format {manifest.get('format_version')}")
+    tables = {name: _read_table(lake, manifest, name) for name in TABLE_SCHEMAS}
     return IdentityState(run=int(manifest["run"]), **tables)
+
+
+def _read_table(lake: Lake, manifest: dict[str, Any], name: str) -> pa.Table:
+    """One state table named by the manifest, checked against its recorded sha256."""
+    entry = manifest["files"][name]
+    path = entry["path"]
+    lake.check(path, entry.get("sha256") or manifest["sha256"][path])
+    return lake.read_parquet(path).cast(TABLE_SCHEMAS[name])
 
 
 def run_prefix(run: int) -> str:
     return f"{RUNS_PREFIX}/{run:06d}"
 
 
-def save_state(store: Any, state: IdentityState) -> None:
+def save_state(lake: Lake, state: IdentityState) -> None:
     """Commit `state`: data files, then the manifest, then remove other runs' files."""
-    files: dict[str, dict[str, Any]] = {}
-    for name, table in state.tables().items():
-        path = f"{run_prefix(state.run)}/{name}.parquet"
-        data = parquet_bytes(table.cast(TABLE_SCHEMAS[name]))
-        obstore.put(store, path, data)
-        files[name] = {
-            "path": path,
-            "rows": table.num_rows,
-            "sha256": hashlib.sha256(data).hexdigest(),
-        }
-    manifest = {"format_version": FORMAT_VERSION, "run": state.run, "files": files}
-    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    obstore.put(store, MANIFEST_PATH, text.encode("utf-8"))
-    _remove_stale_runs(store, keep=run_prefix(state.run) + "/")
-
-
-def _remove_stale_runs(store: Any, keep: str) -> None:
-    """Delete run files that the manifest no longer names (left by older or killed commits)."""
-    stale = [
-        meta["path"]
-        for batch in obstore.list(store, prefix=RUNS_PREFIX + "/")
-        for meta in batch
-        if not meta["path"].startswith(keep)
-    ]
-    if stale:
-        obstore.delete(store, sorted(stale))
+    paths = {name: f"{run_prefix(state.run)}/{name}.parquet" for name in TABLE_SCHEMAS}
+    tables = {name: table.cast(TABLE_SCHEMAS[name]) for name, table in state.tables().items()}
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "run": state.run,
+        "files": {
+            name: {"path": paths[name], "rows": table.num_rows} for name, table in tables.items()
+        },
+    }
+    files = {paths[name]: parquet_bytes(table) for name, table in tables.items()}
+    lake.commit(files, MANIFEST_PATH, manifest)
+    # Run files the manifest no longer names: older commits', or a killed commit's.
+    keep = run_prefix(state.run) + "/"
+    lake.delete(obj.path for obj in lake.list(RUNS_PREFIX) if not obj.path.startswith(keep))

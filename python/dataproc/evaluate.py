@@ -5,6 +5,10 @@ together when both show the same ground-truth picture. Precision is the share of
 that are true; recall the share of true pairs that are predicted. Per transform kind, a pair
 counts for the kinds of both its members (an original paired with a watermarked copy counts for
 `watermarked`), so each kind says how well copies made that way are found.
+
+In: the demo lake's ground truth (`ground_truth/pictures.parquet`: image_key, picture_id,
+transform) and the `int_image_identity` table of a build's DuckDB file. Out: `IdentityScores`,
+which `describe()` prints as the table `dataproc eval identity` shows.
 """
 
 from __future__ import annotations
@@ -13,6 +17,29 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
+from pathlib import Path
+
+import duckdb
+
+from dataproc.lake import Lake
+
+PICTURES = "ground_truth/pictures.parquet"
+
+
+def read_pictures(lake: Lake) -> tuple[dict[str, int], dict[str, str]]:
+    """(image_key → picture_id, image_key → transform) from the lake's ground truth."""
+    table = lake.read_parquet(PICTURES, columns=["image_key", "picture_id", "transform"])
+    keys = table.column("image_key").to_pylist()
+    pictures = dict(zip(keys, table.column("picture_id").to_pylist(), strict=True))
+    transforms = dict(zip(keys, table.column("transform").to_pylist(), strict=True))
+    return pictures, transforms
+
+
+def read_assignment(database: Path) -> dict[str, str]:
+    """image_key → image_id from the `int_image_identity` table a build wrote."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        rows = con.sql("select image_key, image_id from intermediate.int_image_identity").fetchall()
+    return dict(rows)
 
 
 @dataclass

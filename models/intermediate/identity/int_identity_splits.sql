@@ -1,0 +1,27 @@
+-- The cluster-size guard's report: the `split` records of the identity run.
+with
+
+split_members as (
+    select
+        image_key,
+        component_key,
+        component_size,
+        part_key,
+        part_size,
+        reason,
+        cut_kind,
+        cut_score
+    from {{ ref('int_identity_assignment') }}
+    where record_kind = 'split'
+)
+
+select
+    image_key,
+    component_key,
+    component_size,
+    part_key,
+    part_size,
+    reason,
+    cut_kind,
+    cut_score
+from split_members
