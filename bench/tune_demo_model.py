@@ -38,6 +38,7 @@ from dataproc.embed.refs import ImageRef, as_refs
 from dataproc.embed.settings import EmbedSettings
 from dataproc.evaluate.ground_truth import read_pictures
 from dataproc.evaluate.identity import score_identity
+from dataproc.lake import Lake
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -103,7 +104,7 @@ class Sweep:
 def read_truth(lake: str) -> LakeTruth:
     """The catalog rows of the lake's ground-truth images."""
     pictures, transforms = read_pictures(lake)
-    catalog = scan_lake(lake).catalog
+    catalog = scan_lake(Lake(lake)).catalog
     refs = [ref for ref in as_refs(catalog) if ref.image_key in pictures]
     return LakeTruth(lake, refs, pictures, transforms)
 
