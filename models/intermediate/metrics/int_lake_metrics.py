@@ -8,11 +8,11 @@ _metrics__models.yml).
 
 from dataproc.catalog import SourceSettings
 from dataproc.config import read_settings
-from dataproc.lake import lake_root
+from dataproc.lake import Lake
 from dataproc.metrics import load_lake_metrics
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     settings = read_settings(SourceSettings, dbt.config.get("meta"))
-    return load_lake_metrics(session, lake_root(), settings.enabled_sources)
+    return load_lake_metrics(session, Lake(), settings.enabled_sources)
