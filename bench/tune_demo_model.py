@@ -103,7 +103,7 @@ class Sweep:
 def read_truth(lake: str) -> LakeTruth:
     """The catalog rows of the lake's ground-truth images."""
     pictures, transforms = read_pictures(Lake(lake))
-    catalog = scan_lake(lake).catalog
+    catalog = scan_lake(Lake(lake)).catalog
     refs = [ref for ref in as_refs(catalog) if ref.image_key in pictures]
     return LakeTruth(lake, refs, pictures, transforms)
 

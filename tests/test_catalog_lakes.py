@@ -10,7 +10,7 @@ import tarfile
 from pathlib import Path
 
 import numpy as np
-import obstore
+from dataproc.lake import Lake
 from PIL import Image
 
 BLOCK = 512
@@ -129,9 +129,9 @@ class RawTar:
         return bytes(self.data[:length])
 
 
-def read_back(store: object, uri: str, offset: int, length: int) -> bytes:
+def read_back(lake: Lake, uri: str, offset: int, length: int) -> bytes:
     """The bytes a catalog row points at, through a ranged read."""
-    return bytes(obstore.get_ranges(store, uri, starts=[offset], lengths=[length])[0])
+    return lake.get(uri, offset, offset + length)
 
 
 LONG_KEY = "nested_" + "9" * 120

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dataproc.catalog import CATALOG_SCHEMA, REJECTS_SCHEMA, scan_lake
-from obstore.store import LocalStore
+from dataproc.catalog import CATALOG_SCHEMA, ENTRIES_SCHEMA, REJECTS_SCHEMA, scan_lake
+from dataproc.lake import Lake
 from test_catalog_lakes import MixedLake, noise_image, read_back, tar_with, write
 
 
@@ -16,14 +16,14 @@ def lake(tmp_path: Path) -> MixedLake:
 
 
 def assert_rows_point_at_images(root: Path, catalog_rows: list[dict], images: dict) -> None:
-    store = LocalStore(str(root))
+    lake = Lake(str(root))
     for row in catalog_rows:
-        data = read_back(store, row["uri"], row["offset"], row["length"])
+        data = read_back(lake, row["uri"], row["offset"], row["length"])
         assert data == images[row["image_key"]], row["image_key"]
 
 
 def test_mixed_lake_exact_rows(lake: MixedLake):
-    result = scan_lake(str(lake.root))
+    result = scan_lake(Lake(str(lake.root)))
     assert result.catalog.schema == CATALOG_SCHEMA
     assert result.rejects.schema == REJECTS_SCHEMA
     assert result.catalog.to_pylist() == lake.catalog
@@ -31,8 +31,25 @@ def test_mixed_lake_exact_rows(lake: MixedLake):
     assert_rows_point_at_images(lake.root, result.catalog.to_pylist(), lake.images)
 
 
+def test_entries_are_the_catalog_then_the_rejects(lake: MixedLake):
+    result = scan_lake(Lake(str(lake.root)))
+    assert result.entries.schema == ENTRIES_SCHEMA
+    entries = result.entries.to_pylist()
+    images, refused = entries[: len(lake.catalog)], entries[len(lake.catalog) :]
+    image_columns = ("image_key", "source", "key", "uri", "offset", "length", "ext")
+    reject_columns = ("image_key", "source", "uri", "member", "reason", "detail")
+    assert [[row[c] for c in image_columns] for row in images] == [
+        [row[c] for c in image_columns] for row in lake.catalog
+    ]
+    assert [[row[c] for c in reject_columns] for row in refused] == [
+        [row[c] for c in reject_columns] for row in lake.rejects
+    ]
+    assert all(row["is_catalogued"] and row["reason"] is None for row in images)
+    assert not any(row["is_catalogued"] or row["offset"] is not None for row in refused)
+
+
 def test_shard_indexing_reads_a_fraction_of_each_shard(lake: MixedLake):
-    result = scan_lake(str(lake.root))
+    result = scan_lake(Lake(str(lake.root)))
     stats = {shard.uri: shard for shard in result.shards}
     assert set(stats) == {
         "shards/danbooru/000.tar",
@@ -48,17 +65,17 @@ def test_shard_indexing_reads_a_fraction_of_each_shard(lake: MixedLake):
 
 
 def test_source_filter(lake: MixedLake):
-    result = scan_lake(str(lake.root), ["pixiv", "zerochan"])
+    result = scan_lake(Lake(str(lake.root)), ["pixiv", "zerochan"])
     assert result.catalog.to_pylist() == [r for r in lake.catalog if r["source"] == "pixiv"]
     assert result.rejects.to_pylist() == [r for r in lake.rejects if r["source"] == "pixiv"]
-    nothing = scan_lake(str(lake.root), [])
+    nothing = scan_lake(Lake(str(lake.root)), [])
     assert nothing.catalog.num_rows == 0
     assert nothing.rejects.num_rows == 0
 
 
 def test_output_does_not_depend_on_concurrency_or_read_ahead(lake: MixedLake):
-    serial = scan_lake(str(lake.root), workers=1, read_ahead=512)
-    parallel = scan_lake(str(lake.root), workers=8, read_ahead=1 << 16)
+    serial = scan_lake(Lake(str(lake.root)), workers=1, read_ahead=512)
+    parallel = scan_lake(Lake(str(lake.root)), workers=8, read_ahead=1 << 16)
     assert serial.catalog.equals(parallel.catalog)
     assert serial.rejects.equals(parallel.rejects)
 
@@ -73,7 +90,7 @@ def test_files_only_lake(tmp_path: Path):
     write(tmp_path, "images/yandere/11.jpeg", images["yandere:11"])
     write(tmp_path, "images/pixiv/42_p0.Webp", images["pixiv:42_p0"])
     write(tmp_path, "images/pixiv/42_p0.txt", b"caption")
-    result = scan_lake(str(tmp_path))
+    result = scan_lake(Lake(str(tmp_path)))
     assert result.catalog.to_pylist() == [
         {
             "image_key": "pixiv:42_p0",
@@ -115,7 +132,7 @@ def test_shards_only_lake_with_two_extensions_of_one_key(tmp_path: Path):
     png, jpg = noise_image(1), noise_image(1, "JPEG")
     shard = tar_with([("1.png", png), ("1.jpg", jpg), ("1.json", b"{}")])
     write(tmp_path, "shards/konachan/a.tar", shard)
-    result = scan_lake(str(tmp_path))
+    result = scan_lake(Lake(str(tmp_path)))
     (row,) = result.catalog.to_pylist()
     assert (row["image_key"], row["uri"], row["offset"], row["ext"]) == (
         "konachan:1",
@@ -138,7 +155,7 @@ def test_shards_only_lake_with_two_extensions_of_one_key(tmp_path: Path):
 
 
 def test_empty_lake(tmp_path: Path):
-    result = scan_lake(str(tmp_path / "nothing"))
+    result = scan_lake(Lake(str(tmp_path / "nothing")))
     assert result.catalog.num_rows == 0
     assert result.catalog.schema == CATALOG_SCHEMA
     assert result.rejects.num_rows == 0

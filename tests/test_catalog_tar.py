@@ -6,15 +6,15 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from dataproc.catalog import index_shard
-from dataproc.catalog.tar_header import (
+from dataproc.catalog.tar import (
     HeaderError,
     checksum_ok,
+    index_shard,
     parse_header,
     parse_number,
     parse_pax_records,
 )
-from obstore.store import LocalStore
+from dataproc.lake import Lake
 from test_catalog_lakes import (
     END_OF_ARCHIVE,
     RawTar,
@@ -86,7 +86,7 @@ def test_offsets_match_tarfile(tmp_path: Path, fmt: int):
     ]
     shard = tar_with(members, fmt)
     write(tmp_path, "s.tar", shard)
-    index = index_shard(LocalStore(str(tmp_path)), "s.tar")
+    index = index_shard(Lake(str(tmp_path)), "s.tar")
     assert index.problem is None
     assert index.size == len(shard)
     found = {member.name: (member.data_offset, member.size) for member in index.members}
@@ -100,7 +100,7 @@ def test_reads_headers_not_data(tmp_path: Path):
     images = [noise_image(seed, side=128) for seed in range(6)]
     shard = tar_with([(f"{i}.png", data) for i, data in enumerate(images)])
     write(tmp_path, "big.tar", shard)
-    index = index_shard(LocalStore(str(tmp_path)), "big.tar", read_ahead=1024)
+    index = index_shard(Lake(str(tmp_path)), "big.tar", read_ahead=1024)
     assert [member.name for member in index.members] == [f"{i}.png" for i in range(6)]
     # one window per header, plus one for the end-of-archive block
     assert index.requests == 7
@@ -113,7 +113,7 @@ def test_sidecars_share_a_read_with_the_next_header(tmp_path: Path):
     for i in range(4):
         members += [(f"{i}.png", noise_image(i, side=96)), (f"{i}.json", b'{"k": 1}')]
     write(tmp_path, "s.tar", tar_with(members))
-    index = index_shard(LocalStore(str(tmp_path)), "s.tar", read_ahead=4096)
+    index = index_shard(Lake(str(tmp_path)), "s.tar", read_ahead=4096)
     assert len(index.members) == 8
     # the json header, its data and the next png header arrive in one window
     assert index.requests == 5
@@ -125,7 +125,7 @@ def test_gnu_long_name_and_pax_path(tmp_path: Path):
     second = raw.add_pax({"path": "pax/named_p1.png"}, "short.png", b"B" * 10)
     third = raw.add("plain.png", b"C" * 3)
     write(tmp_path, "s.tar", raw.finish())
-    index = index_shard(LocalStore(str(tmp_path)), "s.tar")
+    index = index_shard(Lake(str(tmp_path)), "s.tar")
     assert index.problem is None
     assert [(m.name, m.data_offset, m.size) for m in index.members] == [
         (LONG_NAME, first, 700),
@@ -145,7 +145,7 @@ def test_pax_size_overrides_header_size(tmp_path: Path):
     raw.data += b"D" * 1000 + b"\0" * 24
     last = raw.add("after.png", b"E")
     write(tmp_path, "s.tar", raw.finish())
-    index = index_shard(LocalStore(str(tmp_path)), "s.tar")
+    index = index_shard(Lake(str(tmp_path)), "s.tar")
     assert [(m.name, m.size) for m in index.members] == [("sized.png", 1000), ("after.png", 1)]
     assert index.members[1].data_offset == last
 
@@ -156,7 +156,7 @@ def test_links_and_dirs_have_no_data_blocks(tmp_path: Path):
     raw.add("dir/", typeflag=b"5")
     after = raw.add("1.png", b"F" * 600)
     write(tmp_path, "s.tar", raw.finish())
-    index = index_shard(LocalStore(str(tmp_path)), "s.tar")
+    index = index_shard(Lake(str(tmp_path)), "s.tar")
     assert [(m.name, m.type_name) for m in index.members] == [
         ("link.png", "symlink"),
         ("dir/", "directory"),
@@ -171,7 +171,7 @@ def test_truncated_inside_member_keeps_earlier_members(tmp_path: Path):
     raw.add("2.png", b"H" * 5000)
     header_offset = 1024
     write(tmp_path, "s.tar", raw.cut(header_offset + 512 + 100))
-    index = index_shard(LocalStore(str(tmp_path)), "s.tar")
+    index = index_shard(Lake(str(tmp_path)), "s.tar")
     assert [m.name for m in index.members] == ["1.png"]
     assert index.problem is not None
     assert index.problem.reason == "truncated_shard"
@@ -189,7 +189,7 @@ def test_truncated_at_or_inside_a_header(tmp_path: Path, cut: int, detail: str):
     raw.add("1.png", b"G" * 100)
     raw.add("2.png", b"H" * 100)
     write(tmp_path, "s.tar", raw.cut(cut))
-    index = index_shard(LocalStore(str(tmp_path)), "s.tar")
+    index = index_shard(Lake(str(tmp_path)), "s.tar")
     assert [m.name for m in index.members] == ["1.png"]
     assert index.problem.reason == "truncated_shard"
     assert index.problem.member is None
@@ -204,7 +204,7 @@ def test_bad_checksum_stops_the_walk(tmp_path: Path):
     data = bytearray(raw.finish())
     data[1024 + 1] ^= 0x20  # corrupt the name of 2.png
     write(tmp_path, "s.tar", bytes(data))
-    index = index_shard(LocalStore(str(tmp_path)), "s.tar")
+    index = index_shard(Lake(str(tmp_path)), "s.tar")
     assert [m.name for m in index.members] == ["1.png"]
     assert index.problem.reason == "bad_header_checksum"
     assert index.problem.offset == 1024
@@ -213,12 +213,12 @@ def test_bad_checksum_stops_the_walk(tmp_path: Path):
 def test_empty_and_marker_only_shards(tmp_path: Path):
     write(tmp_path, "empty.tar", b"")
     write(tmp_path, "marker.tar", END_OF_ARCHIVE)
-    store = LocalStore(str(tmp_path))
-    empty = index_shard(store, "empty.tar")
+    lake = Lake(str(tmp_path))
+    empty = index_shard(lake, "empty.tar")
     assert empty.members == ()
     assert empty.problem.reason == "empty_file"
     assert empty.requests == 0
-    marker = index_shard(store, "marker.tar")
+    marker = index_shard(lake, "marker.tar")
     assert marker.members == ()
     assert marker.problem is None
 
@@ -228,7 +228,7 @@ def test_non_utf8_name(tmp_path: Path):
     raw.data += raw_header(b"\xff\xfe.png", 1)
     raw.data += b"J" + b"\0" * 511
     write(tmp_path, "s.tar", raw.finish())
-    (member,) = index_shard(LocalStore(str(tmp_path)), "s.tar").members
+    (member,) = index_shard(Lake(str(tmp_path)), "s.tar").members
     assert member.name is None
     assert member.display_name == "\\xff\\xfe.png"
 
@@ -239,7 +239,7 @@ def test_bad_pax_size_stops_the_walk(tmp_path: Path, size: str):
     raw.add("1.png", b"K" * 10)
     raw.add_pax({"size": size}, "2.png", b"L")
     write(tmp_path, "s.tar", raw.finish())
-    index = index_shard(LocalStore(str(tmp_path)), "s.tar")
+    index = index_shard(Lake(str(tmp_path)), "s.tar")
     assert [m.name for m in index.members] == ["1.png"]
     assert index.problem.reason == "bad_header"
     assert index.problem.offset == 1024

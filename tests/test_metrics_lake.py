@@ -10,9 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import DbtProject, S3Endpoint
-from dataproc.lake import S3Settings, httpfs_extension_path
-from dataproc.metrics import MetricFileError, load_lake_metrics
-from dataproc.metrics.files import MetricFile, parse_metric_path
+from dataproc.lake import Lake, S3Settings, httpfs_extension_path
+from dataproc.metrics import MetricFile, MetricFileError, load_lake_metrics, parse_metric_path
 
 
 def write_metric(lake: Path, relative: str, table: pa.Table) -> None:
@@ -52,7 +51,7 @@ def test_any_metric_name_is_read_in_long_form(tmp_path: Path) -> None:
         pa.table({"key": pa.array([7], pa.int64()), "clip_score": pa.array([3], pa.int32())}),
     )
     write_metric(lake, "metrics/yandere/part-0.aesthetic.parquet", pa.table({"key": ["9"]}))
-    table = load_lake_metrics(duckdb.connect(), str(lake), ["danbooru", "gelbooru"])
+    table = load_lake_metrics(duckdb.connect(), Lake(str(lake)), ["danbooru", "gelbooru"])
     assert table.column_names == ["image_key", "source", "metric", "value", "uri"]
     # NULL keys and NaN values are left out; yandere is not enabled, so its bad file is unread.
     assert rows(table) == [("danbooru:1", "sharpness", 0.5), ("gelbooru:7", "clip_score", 3.0)]
@@ -65,14 +64,14 @@ def test_duplicate_values_last_file_and_row_win(tmp_path: Path) -> None:
     second = pa.table({"key": ["1"], "aesthetic": [9.0]})
     write_metric(lake, "metrics/danbooru/part-1.aesthetic.parquet", second)
     con = duckdb.connect()
-    table = load_lake_metrics(con, str(lake), None)
+    table = load_lake_metrics(con, Lake(str(lake)), None)
     assert rows(table) == [("danbooru:1", "aesthetic", 9.0), ("danbooru:2", "aesthetic", 3.0)]
     # The files were registered as temporary views on the session; none is left behind.
     assert con.sql("select count(*) from duckdb_views() where not internal").fetchone() == (0,)
 
 
 def test_no_metric_files_give_an_empty_table(tmp_path: Path) -> None:
-    table = load_lake_metrics(duckdb.connect(), str(tmp_path / "lake"), ["danbooru"])
+    table = load_lake_metrics(duckdb.connect(), Lake(str(tmp_path / "lake")), ["danbooru"])
     assert table.num_rows == 0
     assert table.schema.field("value").type == pa.float64()
 
@@ -96,7 +95,7 @@ def test_bad_files_fail_naming_the_file(tmp_path: Path, columns: dict, message: 
     )
     write_metric(lake, "metrics/danbooru/bad.aesthetic.parquet", pa.table(columns))
     with pytest.raises(MetricFileError) as failure:
-        load_lake_metrics(duckdb.connect(), str(lake), ["danbooru"])
+        load_lake_metrics(duckdb.connect(), Lake(str(lake)), ["danbooru"])
     assert "metrics/danbooru/bad.aesthetic.parquet" in str(failure.value)
     assert message in str(failure.value)
 
@@ -117,8 +116,9 @@ def test_s3_lake_reads_like_local(
     con.install_extension(str(httpfs_extension_path()))
     con.load_extension("httpfs")
     con.execute(S3Settings.from_env().duckdb_secret_sql())
-    table = load_lake_metrics(con, f"s3://{s3_endpoint.bucket}/metrics-lake", ["pixiv"])
-    assert rows(table) == rows(load_lake_metrics(duckdb.connect(), str(lake), ["pixiv"]))
+    s3 = Lake(f"s3://{s3_endpoint.bucket}/metrics-lake")
+    table = load_lake_metrics(con, s3, ["pixiv"])
+    assert rows(table) == rows(load_lake_metrics(duckdb.connect(), Lake(str(lake)), ["pixiv"]))
     assert rows(table) == [("pixiv:5_p0", "aesthetic", 4.0), ("pixiv:5_p1", "aesthetic", 6.0)]
 
 
