@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
-from dataproc.embedding.checkpoints import EmbeddingCheckpoints, Progress, embed_incrementally
+from dataproc.config import SettingsError, read_settings
+from dataproc.embedding.checkpoints import (
+    EmbeddingCheckpoints,
+    ImageEmbeddingSettings,
+    Progress,
+    embed_incrementally,
+)
 from dataproc.embedding.engine import Embedder, LoadedModel
 from dataproc.lake import Lake
 from PIL import Image
@@ -114,3 +121,27 @@ def test_only_new_images_are_embedded_and_tags_are_kept_apart(
         other = CountingEmbedder(engine)
         run(refs, other, tmp_path, "another-model@0000")
         assert other.images == len(refs)
+
+
+def test_the_stage_reads_its_vars_and_the_deployment_from_the_environment() -> None:
+    values = {
+        "clip_model": "dataproc-tiny",
+        "clip_pretrained": "",
+        "embed_batch_size": 8,
+        "embed_chunk_rows": 64,
+        "embed_max_pixels": 1000,
+    }
+    settings = read_settings(ImageEmbeddingSettings, {"settings": json.dumps(values)})
+    env = {"DATAPROC_LAKE": "s3://bucket/lake", "DATAPROC_EMBEDDER_URLS": "http://a:1, http://b:2/"}
+    engine = settings.embed_settings(env)
+    assert (engine.model, engine.pretrained, engine.batch_size, engine.max_pixels) == (
+        "dataproc-tiny",
+        None,
+        8,
+        1000,
+    )
+    assert (engine.lake, engine.urls) == ("s3://bucket/lake", ("http://a:1", "http://b:2"))
+    with pytest.raises(SettingsError, match="embed_chunk_rows"):
+        read_settings(
+            ImageEmbeddingSettings, {"settings": json.dumps({**values, "embed_chunk_rows": 0})}
+        )

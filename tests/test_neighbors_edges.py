@@ -7,11 +7,20 @@ as undirected pairs.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
+from dataproc.config import SettingsError, read_settings
 from dataproc.lake import Lake
-from dataproc.neighbours.edges import EDGE_SCHEMA, find_near_duplicates, near_duplicate_edges
+from dataproc.neighbours.edges import (
+    EDGE_SCHEMA,
+    NearDuplicateSettings,
+    embedding_edges,
+    find_near_duplicates,
+    near_duplicate_edges,
+)
 from dataproc.neighbours.search import IndexSettings
 from dataproc.neighbours.state import load_index_state
 from synthetic_vectors import duplicate_groups, embeddings_table, normalize_rows
@@ -251,3 +260,21 @@ def test_empty_input_gives_empty_edges() -> None:
     edges = near_duplicate_edges(empty, THRESHOLD)
     assert edges.schema == EDGE_SCHEMA
     assert len(edges) == 0
+
+
+def test_the_stage_reads_its_vars_and_keeps_model_tags_apart(tmp_path) -> None:
+    keys, vectors, _ = dataset(solo=200)
+    table = embeddings_table(keys, vectors)
+    tagged = table.append_column("model_tag", pa.array(["m@1"] * len(table)))
+    meta = {"settings": json.dumps({"near_dup_threshold": THRESHOLD, "near_dup_neighbors": 4})}
+    edges = embedding_edges(tagged, meta, lake=Lake(str(tmp_path / "lake")))
+    assert edges.equals(near_duplicate_edges(table, THRESHOLD, k=4))
+    assert load_index_state(Lake(str(tmp_path / "lake")), "m@1") is not None
+
+    mixed = tagged.set_column(2, "model_tag", pa.array([f"m@{i % 2}" for i in range(len(table))]))
+    with pytest.raises(ValueError, match="several model tags"):
+        embedding_edges(mixed, meta, lake=Lake(str(tmp_path / "lake")))
+    for bad in ({"near_dup_threshold": 1.5}, {"near_dup_neighbors": 0}):
+        values = {"near_dup_threshold": THRESHOLD, "near_dup_neighbors": 4, **bad}
+        with pytest.raises(SettingsError, match=next(iter(bad))):
+            read_settings(NearDuplicateSettings, {"settings": json.dumps(values)})

@@ -62,7 +62,7 @@ class Reason(StrEnum):
     MISSING = "missing"
 
 
-# -- image refs ------------------------------------------------------------------------------
+# -- image refs ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ImageRef:
     """One image's location: `length=None` reads from `offset` to the end of the object."""
@@ -114,7 +114,7 @@ def refs_to_table(refs: Sequence[ImageRef]) -> pa.Table:
     )
 
 
-# -- fetching --------------------------------------------------------------------------------
+# -- fetching --------------------------------------------------------------------------------------
 class InvalidRef(ValueError):
     """A ref whose uri lies outside the lake: a caller error, not a property of the image."""
 
@@ -162,13 +162,11 @@ def fetch_bytes(lake: Lake, ref: ImageRef) -> bytes:
                 return lake.get(path)
             head = lake.head(path)
             if head is None:
-                raise ImageMissing(path)
+                raise FileNotFoundError(path)
             return lake.get(path, ref.offset, head.size) if ref.offset < head.size else b""
         return lake.get(path, ref.offset, ref.offset + ref.length)
     except FileNotFoundError as error:
         raise ImageMissing(path) from error
-    except ImageMissing:
-        raise
     except Exception:
         if _range_past_end(lake, path, ref.offset):
             raise ImageMissing(f"{path} has no byte {ref.offset}") from None
@@ -184,7 +182,7 @@ def _range_past_end(lake: Lake, path: str, offset: int) -> bool:
     return head is not None and offset >= head.size
 
 
-# -- decoding --------------------------------------------------------------------------------
+# -- decoding --------------------------------------------------------------------------------------
 # Formats the decoder may parse; anything else is `not_an_image` (less parser surface).
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")

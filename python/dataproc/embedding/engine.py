@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ RANDOM_INIT = "random-init"
 TO_TENSOR_NAMES = ("ToTensor", "MaybeToTensor")
 
 
-# -- settings --------------------------------------------------------------------------------
+# -- settings --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class EmbedSettings:
     """Everything needed to embed image refs, in-process or through sidecars.
@@ -96,7 +96,7 @@ class EmbedSettings:
             "urls": parse_urls(env.get(URLS_ENV, "")),
             "token": env.get(TOKEN_ENV) or None,
         }
-        return replace(cls(), **{**from_env, **overrides})
+        return cls(**{**from_env, **overrides})
 
 
 def parse_urls(value: str) -> tuple[str, ...]:
@@ -104,7 +104,7 @@ def parse_urls(value: str) -> tuple[str, ...]:
     return tuple(url.strip().rstrip("/") for url in value.split(",") if url.strip())
 
 
-# -- model -------------------------------------------------------------------------------------
+# -- model -----------------------------------------------------------------------------------------
 def register_model_configs() -> None:
     """Make the package's model configs (e.g. `dataproc-tiny`) known to open_clip.
 
@@ -306,7 +306,7 @@ def _image_size(model: torch.nn.Module) -> int:
     return int(size)
 
 
-# -- pixels --------------------------------------------------------------------------------------
+# -- pixels ----------------------------------------------------------------------------------------
 # open_clip's preprocess ends with ToTensor + Normalize. Run per image in decode threads, those
 # make float32 tensors (4x the memory of the pixels) and put small torch ops on many threads at
 # once. Stopping at uint8 and normalizing whole batches on the model's device keeps decode
@@ -367,7 +367,7 @@ def uint8_chw(image: Image.Image) -> torch.Tensor:
     return torch.from_numpy(array).permute(2, 0, 1)
 
 
-# -- results -----------------------------------------------------------------------------------
+# -- results ---------------------------------------------------------------------------------------
 def result_schema(dim: int) -> pa.Schema:
     """`image_key, embedding[dim], width, height, error, model_tag`; `error` is null when ok."""
     return pa.schema(
@@ -432,7 +432,7 @@ class ResultBuilder:
         )
 
 
-# -- engine ------------------------------------------------------------------------------------
+# -- engine ----------------------------------------------------------------------------------------
 class Embedder:
     """Embeds image refs with one loaded model; safe to share between threads (e.g. requests).
 

@@ -157,7 +157,7 @@ def serve(
         embedder.close()
 
 
-# -- `dataproc embedder ...` -----------------------------------------------------------------
+# -- `dataproc embedder ...` -----------------------------------------------------------------------
 app = typer.Typer(help="The open_clip embedding sidecar.", no_args_is_help=True)
 
 

@@ -37,7 +37,7 @@ _QUERY_BLOCK = 4096
 _SLACK_BY_DTYPE = {"f32": 1e-4, "f16": 1e-2, "i8": 1e-1}
 
 
-# -- settings ----------------------------------------------------------------------------------
+# -- settings --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IndexSettings:
     """How the HNSW index is built and searched.
@@ -113,7 +113,7 @@ class IndexSettings:
         )
 
 
-# -- vectors -----------------------------------------------------------------------------------
+# -- vectors ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Embeddings:
     """Unique keys in ascending order, their vectors, and the vectors' L2 norms.
@@ -242,7 +242,7 @@ def _row_sums(values: np.ndarray) -> np.ndarray:
     return values[:, 0].copy() if values.shape[1] else np.zeros(len(values))
 
 
-# -- queries -----------------------------------------------------------------------------------
+# -- queries ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DirectedPairs:
     """Rows (query, neighbour, exact cosine), as row numbers of an `Embeddings`."""
