@@ -21,7 +21,7 @@ $(INSTALLED): pyproject.toml
 
 setup: $(INSTALLED)
 
-$(DEMO_WEIGHTS): python/dataproc/embed/model_configs/dataproc-tiny.json | $(INSTALLED)
+$(DEMO_WEIGHTS): python/dataproc/embedding/model_configs/dataproc-tiny.json | $(INSTALLED)
 	rm -f $(DEMO_WEIGHTS)
 	$(BIN)/dataproc embedder checkpoint $(DEMO_WEIGHTS) --seed 0
 

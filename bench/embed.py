@@ -34,12 +34,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from dataproc.embed.decode import DecodedImage, decode_image
-from dataproc.embed.engine import Embedder, auto_decode_workers
-from dataproc.embed.fetch import fetch_bytes, store_path
-from dataproc.embed.model import LoadedModel, load_model
-from dataproc.embed.refs import ImageRef
-from dataproc.lake import open_store
+from dataproc.embedding.decode import DecodedImage, ImageRef, decode_image, fetch_bytes
+from dataproc.embedding.engine import Embedder, LoadedModel, auto_decode_workers, load_model
+from dataproc.lake import Lake
 from PIL import Image, ImageDraw, ImageFilter
 
 FORMATS = (("jpg", "JPEG", {"quality": 90}), ("png", "PNG", {}), ("webp", "WEBP", {"quality": 85}))
@@ -131,7 +128,7 @@ def bare_forward(model: LoadedModel, images: int, batch_size: int) -> Callable[[
 
 def decode_one(ref: ImageRef, lake: str, preprocess: Callable, size: int) -> DecodedImage:
     """Ranged read + decode + preprocess of one ref (picklable, for the process pool)."""
-    data = fetch_bytes(open_store(lake), store_path(ref.uri, lake), ref)
+    data = fetch_bytes(Lake(lake), ref)
     return decode_image(data, preprocess, size, MAX_PIXELS)
 
 
@@ -198,9 +195,8 @@ def main() -> None:
         rates["bare forward"] = median_rate(
             n, bare_forward(model, n, args.batch_size), args.repeats
         )
-        store = open_store(str(lake))
         with Embedder(
-            model, store, str(lake), batch_size=args.batch_size, decode_workers=workers
+            model, Lake(str(lake)), batch_size=args.batch_size, decode_workers=workers
         ) as engine:
             rates["end to end"] = median_rate(n, lambda: engine.embed(refs), args.repeats)
 

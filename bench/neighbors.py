@@ -21,12 +21,17 @@ import argparse
 import multiprocessing as mp
 import os
 import resource
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
-from dataproc.neighbors.settings import IndexSettings
-from dataproc.neighbors.synthetic import clustered_vectors, noisy_copies
+from dataproc.neighbours.search import IndexSettings
+
+# The synthetic vectors are shared with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from synthetic_vectors import clustered_vectors, noisy_copies  # noqa: E402
 
 CHOSEN = IndexSettings()
 SWEEP = (
@@ -136,8 +141,8 @@ def end_to_end(job: Job, threshold: float) -> dict:
     Counts how many planted (original, copy) pairs come out as edges; the pipeline queries
     both keys of a pair, so this is the recall that identity sees.
     """
-    from dataproc.neighbors import find_near_duplicates
-    from dataproc.neighbors.synthetic import embeddings_table
+    from dataproc.neighbours.edges import find_near_duplicates
+    from synthetic_vectors import embeddings_table
 
     base, _, originals = make_data(job)
     keys = [f"k{i:08d}" for i in range(job.size)]

@@ -32,10 +32,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from dataproc.catalog import scan_lake
-from dataproc.embed.client import open_embedder
-from dataproc.embed.model import TINY_MODEL, ensure_demo_checkpoint, register_model_configs
-from dataproc.embed.refs import ImageRef, as_refs
-from dataproc.embed.settings import EmbedSettings
+from dataproc.embedding.client import open_embedder
+from dataproc.embedding.decode import ImageRef, as_refs
+from dataproc.embedding.engine import (
+    TINY_MODEL,
+    EmbedSettings,
+    ensure_demo_checkpoint,
+    register_model_configs,
+)
 from dataproc.evaluate import read_pictures, score_identity
 from dataproc.lake import Lake
 from scipy.sparse import coo_matrix

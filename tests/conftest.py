@@ -67,7 +67,7 @@ class DbtProject:
 
 def make_dbt_project(work: Path, lake: str | Path, **extra_env: str) -> DbtProject:
     """A DbtProject whose database, target and logs live under `work`."""
-    from dataproc.embed.model import ensure_demo_checkpoint
+    from dataproc.embedding.engine import ensure_demo_checkpoint
 
     ensure_demo_checkpoint(DEMO_WEIGHTS, seed=0)
     work.mkdir(parents=True, exist_ok=True)
@@ -151,7 +151,7 @@ def s3_endpoint():
 @pytest.fixture(scope="session")
 def model(tmp_path_factory: pytest.TempPathFactory):
     """The tiny demo model, from seeded weights loaded through open_clip's checkpoint path."""
-    from dataproc.embed.model import TINY_MODEL, ensure_demo_checkpoint, load_model
+    from dataproc.embedding.engine import TINY_MODEL, ensure_demo_checkpoint, load_model
 
     weights = ensure_demo_checkpoint(tmp_path_factory.mktemp("weights") / "tiny.pt", seed=0)
     return load_model(TINY_MODEL, str(weights), device="cpu")

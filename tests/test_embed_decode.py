@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from dataproc.embed.decode import decode_image, load_first_frame, open_image, to_rgb
-from dataproc.embed.engine import Embedder
-from dataproc.embed.model import LoadedModel
-from dataproc.embed.refs import ImageRef
-from dataproc.lake import open_store
+from dataproc.embedding.decode import ImageRef, decode_image, load_first_frame, open_image, to_rgb
+from dataproc.embedding.engine import Embedder, LoadedModel
+from dataproc.lake import Lake
 from PIL import Image
 
 
@@ -106,7 +104,7 @@ def embed_files(
     model: LoadedModel, root: Path, files: dict[str, bytes], **options: int
 ) -> dict[str, dict]:
     refs = write_lake(root, files)
-    with Embedder(model, open_store(str(root)), str(root), batch_size=4, **options) as embedder:
+    with Embedder(model, Lake(str(root)), batch_size=4, **options) as embedder:
         table = embedder.embed(refs)
     assert table.column("image_key").to_pylist() == [r.image_key for r in refs]
     return {row["image_key"]: row for row in table.to_pylist()}
@@ -136,9 +134,8 @@ def test_unusual_valid_images_are_embedded(model: LoadedModel, tmp_path: Path) -
 
 
 def test_missing_object_is_an_error_row(model: LoadedModel, tmp_path: Path) -> None:
-    store = open_store(str(tmp_path))
     refs = [ImageRef("gone", "images/test/gone.png", 0, 100)]
-    with Embedder(model, store, str(tmp_path), batch_size=2, decode_workers=1) as embedder:
+    with Embedder(model, Lake(str(tmp_path)), batch_size=2, decode_workers=1) as embedder:
         row = embedder.embed(refs).to_pylist()[0]
     assert row["error"] == "missing"
 
@@ -197,7 +194,7 @@ def test_large_jpeg_reports_original_size(model: LoadedModel) -> None:
 
 def test_error_table_types(model: LoadedModel, tmp_path: Path) -> None:
     refs = write_lake(tmp_path, {"zero.jpg": b""})
-    with Embedder(model, open_store(str(tmp_path)), str(tmp_path), batch_size=2) as embedder:
+    with Embedder(model, Lake(str(tmp_path)), batch_size=2) as embedder:
         table = embedder.embed(refs)
     assert table.schema.field("embedding").type == pa.list_(pa.float32(), 64)
     assert table.column("embedding").null_count == 1

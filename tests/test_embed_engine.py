@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from dataproc.embed.engine import Embedder
-from dataproc.embed.model import TINY_MODEL, LoadedModel, load_model
-from dataproc.embed.refs import ImageRef
-from dataproc.embed.results import result_schema
-from dataproc.lake import open_store
+from dataproc.embedding.decode import ImageRef
+from dataproc.embedding.engine import TINY_MODEL, Embedder, LoadedModel, load_model, result_schema
+from dataproc.lake import Lake
 from PIL import Image, ImageDraw
 
 
@@ -52,8 +50,7 @@ def write_files(root: Path, files: dict[str, bytes]) -> list[ImageRef]:
 
 
 def embedder(model: LoadedModel, root: Path, batch_size: int = 4, workers: int = 2) -> Embedder:
-    store = open_store(str(root))
-    return Embedder(model, store, str(root), batch_size=batch_size, decode_workers=workers)
+    return Embedder(model, Lake(str(root)), batch_size=batch_size, decode_workers=workers)
 
 
 def vectors(table: pa.Table) -> np.ndarray:

@@ -15,14 +15,24 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import uvicorn
-from dataproc.embed.client import EmbedderError, RemoteEmbedder, embed_refs
-from dataproc.embed.engine import Embedder
-from dataproc.embed.ipc import ARROW_STREAM_MEDIA_TYPE, ipc_to_table
-from dataproc.embed.model import TINY_MODEL, LoadedModel, ensure_demo_checkpoint, load_model
-from dataproc.embed.refs import ImageRef
-from dataproc.embed.server import ServerLimits, create_app
-from dataproc.embed.settings import EmbedSettings
-from dataproc.lake import open_store
+from dataproc.embedding.client import (
+    ARROW_STREAM_MEDIA_TYPE,
+    EmbedderError,
+    RemoteEmbedder,
+    ipc_to_table,
+    open_embedder,
+)
+from dataproc.embedding.decode import ImageRef
+from dataproc.embedding.engine import (
+    TINY_MODEL,
+    Embedder,
+    EmbedSettings,
+    LoadedModel,
+    ensure_demo_checkpoint,
+    load_model,
+)
+from dataproc.embedding.server import ServerLimits, create_app
+from dataproc.lake import Lake
 from PIL import Image
 
 TOKEN = "s3cret-token"
@@ -66,6 +76,15 @@ def running(app) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def embed_refs(refs: list[ImageRef], settings: EmbedSettings) -> pa.Table:
+    """Embed `refs` with the backend `settings` names, as the pipeline opens it."""
+    backend = open_embedder(settings)
+    try:
+        return backend.embed(refs)
+    finally:
+        backend.close()
 
 
 def dead_url() -> str:
@@ -114,7 +133,7 @@ def refs(lake: Path) -> list[ImageRef]:
 
 
 def make_engine(model: LoadedModel, lake: Path) -> Embedder:
-    return Embedder(model, open_store(str(lake)), str(lake), batch_size=4, decode_workers=2)
+    return Embedder(model, Lake(str(lake)), batch_size=4, decode_workers=2)
 
 
 @pytest.fixture(scope="module")

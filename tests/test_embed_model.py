@@ -8,16 +8,16 @@ import numpy as np
 import open_clip
 import pytest
 import torch
-from dataproc.embed.cli import app
-from dataproc.embed.model import (
+from dataproc.embedding.engine import (
     TINY_MODEL,
     ensure_demo_checkpoint,
     file_sha256,
     load_model,
     model_tag,
     resolve_device,
+    split_preprocess,
 )
-from dataproc.embed.pixels import split_preprocess
+from dataproc.embedding.server import app
 from PIL import Image
 from typer.testing import CliRunner
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
-from dataproc.embed.engine import Embedder
-from dataproc.embed.model import LoadedModel
-from dataproc.embeddings import EmbeddingCheckpoints, embed_incrementally
-from dataproc.embeddings.progress import Progress
-from dataproc.lake import open_store
+from dataproc.config import SettingsError, read_settings
+from dataproc.embedding.checkpoints import (
+    EmbeddingCheckpoints,
+    ImageEmbeddingSettings,
+    Progress,
+    embed_incrementally,
+)
+from dataproc.embedding.engine import Embedder, LoadedModel
+from dataproc.lake import Lake
 from PIL import Image
 
 
@@ -65,7 +70,7 @@ def image_lake(root: Path, count: int) -> pa.Table:
 
 
 def run(refs, backend, root: Path, tag: str) -> pa.Table:
-    checkpoints = EmbeddingCheckpoints(open_store(str(root)), tag)
+    checkpoints = EmbeddingCheckpoints(Lake(str(root)), tag)
     quiet = Progress(total=len(refs), stream=io.StringIO())
     return embed_incrementally(refs, backend, checkpoints, chunk_rows=4, progress=quiet)
 
@@ -74,13 +79,13 @@ def test_killed_run_resumes_without_recompute_or_duplicates(
     model: LoadedModel, tmp_path: Path
 ) -> None:
     refs = image_lake(tmp_path, 13)
-    store = open_store(str(tmp_path))
+    lake = Lake(str(tmp_path))
     tag = model.info.model_tag
-    with Embedder(model, store, str(tmp_path), batch_size=4) as engine:
+    with Embedder(model, lake, batch_size=4) as engine:
         dying = CountingEmbedder(engine, die_after=2)
         with pytest.raises(Killed):
             run(refs, dying, tmp_path, tag)
-        assert len(EmbeddingCheckpoints(store, tag).chunk_paths()) == 2
+        assert len(EmbeddingCheckpoints(lake, tag).chunk_paths()) == 2
 
         resumed = CountingEmbedder(engine)
         table = run(refs, resumed, tmp_path, tag)
@@ -95,7 +100,7 @@ def test_killed_run_resumes_without_recompute_or_duplicates(
         assert run(refs, again, tmp_path, tag).equals(table)
         assert again.images == 0
 
-    with Embedder(model, store, str(tmp_path / "fresh"), batch_size=4) as engine:
+    with Embedder(model, Lake(str(tmp_path / "fresh")), batch_size=4) as engine:
         fresh_refs = image_lake(tmp_path / "fresh", 13)
         fresh = run(fresh_refs, CountingEmbedder(engine), tmp_path / "fresh", tag)
     assert fresh["embedding"].equals(table["embedding"])
@@ -105,8 +110,7 @@ def test_only_new_images_are_embedded_and_tags_are_kept_apart(
     model: LoadedModel, tmp_path: Path
 ) -> None:
     refs = image_lake(tmp_path, 6)
-    store = open_store(str(tmp_path))
-    with Embedder(model, store, str(tmp_path), batch_size=4) as engine:
+    with Embedder(model, Lake(str(tmp_path)), batch_size=4) as engine:
         first = CountingEmbedder(engine)
         run(refs.slice(0, 4), first, tmp_path, model.info.model_tag)
         second = CountingEmbedder(engine)
@@ -117,3 +121,27 @@ def test_only_new_images_are_embedded_and_tags_are_kept_apart(
         other = CountingEmbedder(engine)
         run(refs, other, tmp_path, "another-model@0000")
         assert other.images == len(refs)
+
+
+def test_the_stage_reads_its_vars_and_the_deployment_from_the_environment() -> None:
+    values = {
+        "clip_model": "dataproc-tiny",
+        "clip_pretrained": "",
+        "embed_batch_size": 8,
+        "embed_chunk_rows": 64,
+        "embed_max_pixels": 1000,
+    }
+    settings = read_settings(ImageEmbeddingSettings, {"settings": json.dumps(values)})
+    env = {"DATAPROC_LAKE": "s3://bucket/lake", "DATAPROC_EMBEDDER_URLS": "http://a:1, http://b:2/"}
+    engine = settings.embed_settings(env)
+    assert (engine.model, engine.pretrained, engine.batch_size, engine.max_pixels) == (
+        "dataproc-tiny",
+        None,
+        8,
+        1000,
+    )
+    assert (engine.lake, engine.urls) == ("s3://bucket/lake", ("http://a:1", "http://b:2"))
+    with pytest.raises(SettingsError, match="embed_chunk_rows"):
+        read_settings(
+            ImageEmbeddingSettings, {"settings": json.dumps({**values, "embed_chunk_rows": 0})}
+        )

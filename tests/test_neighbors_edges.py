@@ -1,4 +1,4 @@
-"""Near-duplicate edges: the definition, determinism, incremental runs, and link verification.
+"""Near-duplicate edges: the definition, determinism, and incremental runs.
 
 Every edge set is checked against a brute-force reference written here from the definition:
 for each key, its k best other keys by exact cosine among those >= threshold (ties by key),
@@ -7,24 +7,23 @@ as undirected pairs.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pytest
-from dataproc.lake import open_store
-from dataproc.neighbors import (
+from dataproc.config import SettingsError, read_settings
+from dataproc.lake import Lake
+from dataproc.neighbours.edges import (
     EDGE_SCHEMA,
-    IndexSettings,
+    NearDuplicateSettings,
+    embedding_edges,
     find_near_duplicates,
-    load_index_state,
     near_duplicate_edges,
-    verify_pairs,
 )
-from dataproc.neighbors.synthetic import (
-    duplicate_groups,
-    embeddings_table,
-    noisy_copies,
-    normalize_rows,
-)
+from dataproc.neighbours.search import IndexSettings
+from dataproc.neighbours.state import load_index_state
+from synthetic_vectors import duplicate_groups, embeddings_table, normalize_rows
 
 THRESHOLD = 0.95
 NDIM = 48
@@ -133,20 +132,18 @@ def test_exact_duplicates_beyond_k_tie_by_key(tmp_path) -> None:
         ("same:a", "same:f"),
         ("same:b", "same:f"),
     }
-    store = open_store(str(tmp_path / "lake"))
+    lake = Lake(str(tmp_path / "lake"))
     late = [i for i, key in enumerate(keys) if key in ("same:a", "same:c")]
     early = [i for i in range(len(keys)) if i not in late]
-    find_near_duplicates(table.take(pa.array(early)), THRESHOLD, k=k, store=store, model_tag="m")
-    assert find_near_duplicates(table, THRESHOLD, k=k, store=store, model_tag="m").edges.equals(
-        edges
-    )
+    find_near_duplicates(table.take(pa.array(early)), THRESHOLD, k=k, lake=lake, model_tag="m")
+    assert find_near_duplicates(table, THRESHOLD, k=k, lake=lake, model_tag="m").edges.equals(edges)
 
 
 def test_identical_builds_give_identical_edges_and_index(tmp_path) -> None:
     keys, vectors, _ = dataset()
     table = embeddings_table(keys, vectors)
-    stores = [open_store(str(tmp_path / name)) for name in ("one", "two")]
-    runs = [find_near_duplicates(table, THRESHOLD, store=s, model_tag="m") for s in stores]
+    lakes = [Lake(str(tmp_path / name)) for name in ("one", "two")]
+    runs = [find_near_duplicates(table, THRESHOLD, lake=lake, model_tag="m") for lake in lakes]
     assert runs[0].edges.equals(runs[1].edges)
     files = [
         sorted(p.name for p in (tmp_path / n / "state/index/m").iterdir()) for n in ("one", "two")
@@ -167,12 +164,12 @@ def test_incremental_batches_equal_one_batch(tmp_path) -> None:
     k = 4
     table = embeddings_table(keys, vectors)
     first = np.random.default_rng(11).permutation(len(keys))[: len(keys) // 2]
-    store = open_store(str(tmp_path / "lake"))
+    lake = Lake(str(tmp_path / "lake"))
 
     run1 = find_near_duplicates(
-        table.take(pa.array(first)), THRESHOLD, k=k, store=store, model_tag="m"
+        table.take(pa.array(first)), THRESHOLD, k=k, lake=lake, model_tag="m"
     )
-    run2 = find_near_duplicates(table, THRESHOLD, k=k, store=store, model_tag="m")
+    run2 = find_near_duplicates(table, THRESHOLD, k=k, lake=lake, model_tag="m")
     full = near_duplicate_edges(table, THRESHOLD, k=k)
 
     assert run2.edges.equals(full)
@@ -186,11 +183,11 @@ def test_incremental_batches_equal_one_batch(tmp_path) -> None:
 def test_labels_continue_in_key_order_of_the_new_batch(tmp_path) -> None:
     keys, vectors, _ = dataset(solo=200)
     table = embeddings_table(keys, vectors)
-    store = open_store(str(tmp_path / "lake"))
-    find_near_duplicates(table.slice(0, 100), THRESHOLD, store=store, model_tag="m")
-    find_near_duplicates(table, THRESHOLD, store=store, model_tag="m")
+    lake = Lake(str(tmp_path / "lake"))
+    find_near_duplicates(table.slice(0, 100), THRESHOLD, lake=lake, model_tag="m")
+    find_near_duplicates(table, THRESHOLD, lake=lake, model_tag="m")
 
-    state = load_index_state(store, "m")
+    state = load_index_state(lake, "m")
     assert state is not None
     labelled = state.keys.to_pylist()
     assert labelled[:100] == sorted(keys[:100])
@@ -207,9 +204,9 @@ def test_labels_continue_in_key_order_of_the_new_batch(tmp_path) -> None:
 def test_rerun_without_new_keys_writes_nothing(tmp_path) -> None:
     keys, vectors, _ = dataset(solo=300)
     table = embeddings_table(keys, vectors)
-    store = open_store(str(tmp_path / "lake"))
-    first = find_near_duplicates(table, THRESHOLD, store=store, model_tag="m")
-    again = find_near_duplicates(table, THRESHOLD, store=store, model_tag="m")
+    lake = Lake(str(tmp_path / "lake"))
+    first = find_near_duplicates(table, THRESHOLD, lake=lake, model_tag="m")
+    again = find_near_duplicates(table, THRESHOLD, lake=lake, model_tag="m")
     assert (again.added, again.queried, again.generation) == (0, 0, first.generation)
     assert again.edges.equals(first.edges)
 
@@ -217,23 +214,21 @@ def test_rerun_without_new_keys_writes_nothing(tmp_path) -> None:
 def test_changed_parameters_or_removed_keys_start_over(tmp_path) -> None:
     keys, vectors, _ = dataset(sizes=(8, 4, 2), solo=300)
     table = embeddings_table(keys, vectors)
-    store = open_store(str(tmp_path / "lake"))
-    find_near_duplicates(table, THRESHOLD, k=10, store=store, model_tag="m")
+    lake = Lake(str(tmp_path / "lake"))
+    find_near_duplicates(table, THRESHOLD, k=10, lake=lake, model_tag="m")
 
-    narrower = find_near_duplicates(table, THRESHOLD, k=2, store=store, model_tag="m")
+    narrower = find_near_duplicates(table, THRESHOLD, k=2, lake=lake, model_tag="m")
     assert (narrower.rebuilt, narrower.queried) == ("", len(keys))
     assert_matches_reference(narrower.edges, reference_edges(keys, vectors, THRESHOLD, 2))
 
     denser = IndexSettings(connectivity=24)
-    rebuilt = find_near_duplicates(
-        table, THRESHOLD, k=2, settings=denser, store=store, model_tag="m"
-    )
+    rebuilt = find_near_duplicates(table, THRESHOLD, k=2, settings=denser, lake=lake, model_tag="m")
     assert rebuilt.rebuilt == "build settings changed"
     assert rebuilt.edges.equals(narrower.edges)
 
     kept = [i for i, key in enumerate(keys) if not key.startswith("dup0000")]
     fewer = find_near_duplicates(
-        table.take(pa.array(kept)), THRESHOLD, k=2, settings=denser, store=store, model_tag="m"
+        table.take(pa.array(kept)), THRESHOLD, k=2, settings=denser, lake=lake, model_tag="m"
     )
     assert fewer.rebuilt == "keys left the input"
     assert not any("dup0000" in key for pair in as_dict(fewer.edges) for key in pair)
@@ -257,7 +252,7 @@ def test_invalid_inputs_are_rejected() -> None:
     with pytest.raises(ValueError, match="threshold"):
         near_duplicate_edges(table, 1.5)
     with pytest.raises(ValueError, match="model tag"):
-        find_near_duplicates(table, THRESHOLD, store=object(), model_tag="../escape")
+        find_near_duplicates(table, THRESHOLD, lake=object(), model_tag="../escape")
 
 
 def test_empty_input_gives_empty_edges() -> None:
@@ -267,25 +262,19 @@ def test_empty_input_gives_empty_edges() -> None:
     assert len(edges) == 0
 
 
-def test_verify_pairs_scores_links() -> None:
-    rng = np.random.default_rng(5)
-    base = normalize_rows(rng.standard_normal((3, NDIM)))
-    close = noisy_copies(base[:1], 0.3, rng)  # cosine about 0.96
-    keys = ["danbooru:1", "danbooru:2", "danbooru:3", "pixiv:10_p0"]
-    table = embeddings_table(keys, np.concatenate([base, close]))
-    links = pa.table(
-        {
-            "left_key": ["danbooru:1", "danbooru:2", "danbooru:3"],
-            "right_key": ["pixiv:10_p0", "pixiv:10_p0", "pixiv:99_p0"],
-            "kind": ["source_link"] * 3,
-        }
-    )
-    checked = verify_pairs(links, table, threshold=0.8)
-    assert checked.column_names == ["left_key", "right_key", "kind", "cosine", "verified"]
-    x = np.concatenate([base, close]).astype(np.float64)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    cosine = checked.column("cosine").to_pylist()
-    assert cosine[0] == pytest.approx(float(x[0] @ x[3]), abs=1e-9)
-    assert cosine[1] == pytest.approx(float(x[1] @ x[3]), abs=1e-9)
-    assert cosine[2] is None  # no embedding for pixiv:99_p0: unverified, not refuted
-    assert checked.column("verified").to_pylist() == [True, False, None]
+def test_the_stage_reads_its_vars_and_keeps_model_tags_apart(tmp_path) -> None:
+    keys, vectors, _ = dataset(solo=200)
+    table = embeddings_table(keys, vectors)
+    tagged = table.append_column("model_tag", pa.array(["m@1"] * len(table)))
+    meta = {"settings": json.dumps({"near_dup_threshold": THRESHOLD, "near_dup_neighbors": 4})}
+    edges = embedding_edges(tagged, meta, lake=Lake(str(tmp_path / "lake")))
+    assert edges.equals(near_duplicate_edges(table, THRESHOLD, k=4))
+    assert load_index_state(Lake(str(tmp_path / "lake")), "m@1") is not None
+
+    mixed = tagged.set_column(2, "model_tag", pa.array([f"m@{i % 2}" for i in range(len(table))]))
+    with pytest.raises(ValueError, match="several model tags"):
+        embedding_edges(mixed, meta, lake=Lake(str(tmp_path / "lake")))
+    for bad in ({"near_dup_threshold": 1.5}, {"near_dup_neighbors": 0}):
+        values = {"near_dup_threshold": THRESHOLD, "near_dup_neighbors": 4, **bad}
+        with pytest.raises(SettingsError, match=next(iter(bad))):
+            read_settings(NearDuplicateSettings, {"settings": json.dumps(values)})

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from dataproc.embed.cli import app as embedder_app
+from dataproc.embedding.server import app as embedder_app
 
 app = typer.Typer(help="dataproc: anime-image metadata into a clean, versioned training dataset.")
 

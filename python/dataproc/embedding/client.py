@@ -1,10 +1,11 @@
 """Embed image refs through sidecars, or in-process when none is configured.
 
-`embed_refs(refs, settings)` is the one call the pipeline needs. With `DATAPROC_EMBEDDER_URLS`
-set, refs are cut into chunks that are sent concurrently to all sidecars; a chunk that fails
-(connection refused, timeout, 5xx) goes to the next replica, with exponential backoff once every
-replica has been tried. Results come back in input order. With no URL, the same engine runs in
-this process.
+In: `EmbedSettings` and image refs. Out: the engine's result table (`engine.result_schema`),
+one row per ref in input order. `open_embedder(settings)` gives the backend the pipeline uses:
+with `DATAPROC_EMBEDDER_URLS` set, a `RemoteEmbedder` that cuts refs into chunks sent
+concurrently to all sidecars (a chunk that fails — connection refused, timeout, 5xx — goes to
+the next replica, with exponential backoff once every replica has been tried); with no URL, the
+same engine in this process. The wire format, both ways, is one Arrow IPC stream.
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ from typing import Any, Protocol
 import httpx
 import pyarrow as pa
 
-from dataproc.embed.ipc import ARROW_STREAM_MEDIA_TYPE, ipc_to_table, table_to_ipc
-from dataproc.embed.model import ModelInfo
-from dataproc.embed.refs import ImageRef, Refs, as_refs, refs_to_table
-from dataproc.embed.results import result_schema
-from dataproc.embed.settings import EmbedSettings
+from dataproc.embedding.decode import ImageRef, Refs, as_refs, refs_to_table
+from dataproc.embedding.engine import EmbedSettings, ModelInfo, build_embedder, result_schema
 
+ARROW_STREAM_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -191,19 +190,18 @@ def open_embedder(settings: EmbedSettings) -> EmbedBackend:
             retries=settings.retries,
             backoff_s=settings.backoff_s,
         )
-    from dataproc.embed.engine import build_embedder
-
     return build_embedder(settings)
 
 
-def embed_refs(refs: Refs, settings: EmbedSettings | None = None) -> pa.Table:
-    """Embed `refs` with whichever backend `settings` (default: from the environment) names.
+def table_to_ipc(table: pa.Table) -> bytes:
+    """Serialize a table as one Arrow IPC stream."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
-    Loads the model (or connects) for this call only; to embed many chunks, keep one backend
-    from `open_embedder` and call its `embed` per chunk.
-    """
-    backend = open_embedder(settings or EmbedSettings.from_env())
-    try:
-        return backend.embed(refs)
-    finally:
-        backend.close()
+
+def ipc_to_table(data: bytes) -> pa.Table:
+    """Read a whole Arrow IPC stream into a table."""
+    with pa.ipc.open_stream(pa.BufferReader(data)) as reader:
+        return reader.read_all()

@@ -1,9 +1,14 @@
-"""The embedding sidecar: the engine behind HTTP.
+"""The embedding sidecar (the engine behind HTTP) and the `dataproc embedder` commands.
 
-`POST /embed` takes image refs (JSON or Arrow IPC) and answers Arrow IPC stream bytes, one row
-per ref in request order. `GET /health` is open (for probes); `GET /info` and `POST /embed` need
-the bearer token when one is set. Limits: request body bytes and ref count (413), pixels per
-image (`decompression_bomb` rows), and a per-request deadline (504).
+In: `POST /embed` takes image refs (JSON or Arrow IPC). Out: Arrow IPC stream bytes of the
+engine's result table, one row per ref in request order. `GET /health` is open (for probes);
+`GET /info` and `POST /embed` need the bearer token when one is set. Limits: request body bytes
+and ref count (413), pixels per image (`decompression_bomb` rows), and a per-request deadline
+(504).
+
+Commands: `serve` runs the sidecar, `info` describes a model, `checkpoint` writes the seeded
+weights of the demo model. The engine (and torch) is imported only by the command that needs
+it, so the `dataproc` command line starts quickly.
 """
 
 from __future__ import annotations
@@ -14,17 +19,19 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyarrow as pa
+import typer
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from dataproc.embed.engine import Embedder, build_embedder
-from dataproc.embed.fetch import InvalidRef
-from dataproc.embed.ipc import ARROW_STREAM_MEDIA_TYPE, ipc_to_table, table_to_ipc
-from dataproc.embed.refs import ImageRef, as_refs
-from dataproc.embed.settings import EmbedSettings
+from dataproc.embedding.decode import DEFAULT_MAX_PIXELS, ImageRef, InvalidRef, as_refs
+from dataproc.lake import lake_root
+
+if TYPE_CHECKING:
+    from dataproc.embedding.engine import Embedder, EmbedSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,8 @@ class ServerLimits:
 
 def create_app(embedder: Embedder, *, token: str | None, limits: ServerLimits) -> FastAPI:
     """A FastAPI app serving `embedder`; `token` (when set) is required on /info and /embed."""
+    from dataproc.embedding.client import ARROW_STREAM_MEDIA_TYPE, table_to_ipc
+
     app = FastAPI(title="dataproc embedder", docs_url=None, redoc_url=None)
 
     def authorize(request: Request) -> None:
@@ -100,6 +109,8 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def parse_refs(body: bytes, content_type: str) -> list[ImageRef]:
     """Refs from an Arrow IPC stream, a JSON list, or a JSON object `{"refs": [...]}`; else 400."""
+    from dataproc.embedding.client import ARROW_STREAM_MEDIA_TYPE, ipc_to_table
+
     try:
         if content_type.startswith(ARROW_STREAM_MEDIA_TYPE):
             return as_refs(ipc_to_table(body))
@@ -133,6 +144,8 @@ def serve(
     """Load the model and serve it until interrupted."""
     import uvicorn
 
+    from dataproc.embedding.engine import build_embedder
+
     if not is_loopback(host) and token is None:
         log.warning("serving on %s without a token: anyone who can reach it can use it", host)
     embedder = build_embedder(settings)
@@ -142,3 +155,72 @@ def serve(
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
         embedder.close()
+
+
+# -- `dataproc embedder ...` -----------------------------------------------------------------------
+app = typer.Typer(help="The open_clip embedding sidecar.", no_args_is_help=True)
+
+
+@app.command("serve")
+def serve_command(
+    model: str = typer.Option("ViT-B-32", help="open_clip model name."),
+    pretrained: str | None = typer.Option(None, help="open_clip pretrained tag or checkpoint."),
+    device: str = typer.Option("auto", help="auto (CUDA when present), cpu, cuda, cuda:N."),
+    host: str = typer.Option("127.0.0.1", help="Bind address; loopback by default."),
+    port: int = typer.Option(8765, help="Port to listen on."),
+    token: str | None = typer.Option(
+        None, help="Required bearer token [default: DATAPROC_EMBEDDER_TOKEN]."
+    ),
+    lake: str | None = typer.Option(None, help="Lake root the refs point into [DATAPROC_LAKE]."),
+    max_request_refs: int = typer.Option(4096, min=1, help="Most refs in one request (413)."),
+    max_request_bytes: int = typer.Option(16 << 20, min=1, help="Largest request body (413)."),
+    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, min=1, help="Pixels per image."),
+    timeout: float = typer.Option(600.0, min=1, help="Seconds per request (504 after)."),
+    batch_size: int = typer.Option(32, min=1, help="Images per model forward."),
+    workers: int = typer.Option(0, min=0, help="Decode threads (0: chosen for the device)."),
+) -> None:
+    """Serve POST /embed, GET /info and GET /health."""
+    from dataproc.embedding.engine import EmbedSettings
+
+    logging.basicConfig(level=logging.INFO)
+    settings = EmbedSettings(
+        model=model,
+        pretrained=pretrained,
+        device=device,
+        lake=lake or lake_root(),
+        batch_size=batch_size,
+        decode_workers=workers,
+        max_pixels=max_pixels,
+    )
+    limits = ServerLimits(
+        max_request_refs=max_request_refs,
+        max_request_bytes=max_request_bytes,
+        request_timeout_s=timeout,
+    )
+    token = token or EmbedSettings.from_env().token
+    serve(settings, host=host, port=port, token=token, limits=limits)
+
+
+@app.command()
+def info(
+    model: str = typer.Option("ViT-B-32", help="open_clip model name."),
+    pretrained: str | None = typer.Option(None, help="open_clip pretrained tag or checkpoint."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N."),
+) -> None:
+    """Load a model and print what /info would report (model tag, dim, weights hash)."""
+    from dataproc.embedding.engine import load_model
+
+    typer.echo(json.dumps(load_model(model, pretrained, device).info.to_dict(), indent=2))
+
+
+@app.command()
+def checkpoint(
+    path: Annotated[Path, typer.Argument(help="Checkpoint to write (kept if it exists).")],
+    seed: int = typer.Option(0, help="Initialization seed; the same seed gives the same bytes."),
+    model: str = typer.Option("dataproc-tiny", help="open_clip model name."),
+) -> None:
+    """Write a seeded checkpoint for the small test/demo model (no download needed)."""
+    from dataproc.embedding.engine import ensure_demo_checkpoint, file_sha256, model_tag
+
+    written = ensure_demo_checkpoint(path, seed=seed, model_name=model)
+    typer.echo(f"{written}  {model_tag(model, str(written), file_sha256(written))}")

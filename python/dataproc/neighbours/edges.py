@@ -1,4 +1,8 @@
-"""Near-duplicate edges between images from their embeddings (identity edge kind (c)).
+"""Near-duplicate edges between images from their embeddings: `int_identity_embedding_edges`.
+
+In: the embeddings of one model tag (image_key, embedding, model_tag) and the stage's vars
+(`NearDuplicateSettings`). Out: identity edges of kind `embedding` (left_key, right_key, kind,
+score), the USearch index kept under `state/index/<model_tag>/` and extended by each run.
 
 Definition (what a full run computes): for every key q, take the keys the index finds with exact
 cosine >= threshold, keep q's `k` best of them (highest cosine, ties by lower key), and emit the
@@ -15,21 +19,30 @@ that left the input makes the run start from scratch instead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from dataproc.neighbors.search import DirectedPairs, neighbors_above, top_k
-from dataproc.neighbors.settings import IndexSettings
-from dataproc.neighbors.state import (
+from dataproc.config import read_settings, require
+from dataproc.lake import Lake
+from dataproc.neighbours.search import (
+    DirectedPairs,
+    Embeddings,
+    IndexSettings,
+    embeddings_from_table,
+    neighbours_above,
+    top_k,
+)
+from dataproc.neighbours.state import (
     PAIRS_SCHEMA,
     IndexState,
     load_index_state,
     save_index_state,
 )
-from dataproc.neighbors.vectors import Embeddings, embeddings_from_table
 
 EDGE_KIND = "embedding"
 EDGE_SCHEMA = pa.schema(
@@ -42,8 +55,44 @@ EDGE_SCHEMA = pa.schema(
 )
 
 
+@dataclass(frozen=True)
+class NearDuplicateSettings:
+    """The vars of `int_identity_embedding_edges`."""
+
+    near_dup_threshold: float
+    near_dup_neighbors: int
+
+    def __post_init__(self) -> None:
+        threshold, k = self.near_dup_threshold, self.near_dup_neighbors
+        require(-1.0 <= threshold <= 1.0, "near_dup_threshold", "a cosine in [-1, 1]", threshold)
+        require(k >= 1, "near_dup_neighbors", "at least 1", k)
+
+
+def embedding_edges(
+    embeddings: pa.Table, meta: Mapping[str, Any] | None, lake: Lake | None = None
+) -> pa.Table:
+    """`int_identity_embedding_edges`: pairs with cosine >= `near_dup_threshold`.
+
+    `embeddings` (image_key, embedding, model_tag) must be of one model tag; its index persists
+    under `state/index/<model_tag>/` of `lake` (default: `DATAPROC_LAKE`) and grows each run.
+    """
+    settings = read_settings(NearDuplicateSettings, meta)
+    tags = pc.unique(embeddings["model_tag"]).to_pylist()
+    if not tags:
+        return EDGE_SCHEMA.empty_table()
+    if len(tags) > 1:
+        raise ValueError(f"embeddings of several model tags cannot be compared: {tags}")
+    return near_duplicate_edges(
+        embeddings.select(["image_key", "embedding"]),
+        settings.near_dup_threshold,
+        k=settings.near_dup_neighbors,
+        lake=lake or Lake(),
+        model_tag=tags[0],
+    )
+
+
 @dataclass
-class NeighborRun:
+class NeighbourRun:
     """Edges of one run and what the run did, for logging and accounting.
 
     Attributes:
@@ -69,21 +118,21 @@ def near_duplicate_edges(
     *,
     k: int = 10,
     settings: IndexSettings | None = None,
-    store: Any = None,
+    lake: Lake | None = None,
     model_tag: str | None = None,
 ) -> pa.Table:
     """Near-duplicate pairs among `embeddings` (image_key, embedding) with cosine >= threshold.
 
     `embeddings` must hold every embedding of one model tag that identity should consider (not
-    just the new ones). With `store` (an obstore store rooted at the lake) and `model_tag`, the
-    index persists under `state/index/<model_tag>/` and later calls extend it; without them the
-    index lives in memory for this call only. The result is the same either way.
+    just the new ones). With `lake` and `model_tag`, the index persists under
+    `state/index/<model_tag>/` and later calls extend it; without them the index lives in memory
+    for this call only. The result is the same either way.
 
     Returns a table `left_key`, `right_key`, `kind` ('embedding'), `score` (float64 cosine),
     with left_key < right_key, one row per pair, sorted by (left_key, right_key).
     """
     return find_near_duplicates(
-        embeddings, threshold, k=k, settings=settings, store=store, model_tag=model_tag
+        embeddings, threshold, k=k, settings=settings, lake=lake, model_tag=model_tag
     ).edges
 
 
@@ -93,20 +142,20 @@ def find_near_duplicates(
     *,
     k: int = 10,
     settings: IndexSettings | None = None,
-    store: Any = None,
+    lake: Lake | None = None,
     model_tag: str | None = None,
-) -> NeighborRun:
-    """`near_duplicate_edges` with a report of what the run did (see `NeighborRun`)."""
+) -> NeighbourRun:
+    """`near_duplicate_edges` with a report of what the run did (see `NeighbourRun`)."""
     settings = settings or IndexSettings()
     if not -1.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be a cosine in [-1, 1], got {threshold}")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    if (store is None) != (model_tag is None):
-        raise ValueError("pass both store and model_tag to persist the index, or neither")
+    if (lake is None) != (model_tag is None):
+        raise ValueError("pass both lake and model_tag to persist the index, or neither")
     vectors = embeddings_from_table(embeddings)
     search = {"k": k, "threshold": float(threshold), "max_candidates": settings.max_candidates}
-    previous = load_index_state(store, model_tag) if store is not None else None
+    previous = load_index_state(lake, model_tag) if lake is not None else None
     state, row_of_label, rebuilt = _reusable_state(previous, vectors, settings, search)
     new_rows = _add_missing(state, row_of_label, vectors, settings)
     added = len(new_rows)
@@ -118,10 +167,10 @@ def find_near_duplicates(
     changed = bool(added or rebuilt or not reuse_pairs)
     state.pairs = _pairs_table(vectors, directed)
     state.search = search
-    if store is not None and changed:
-        save_index_state(store, model_tag, state)
+    if lake is not None and changed:
+        save_index_state(lake, model_tag, state)
     edges = undirected_edges(vectors, directed)
-    return NeighborRun(
+    return NeighbourRun(
         edges=edges,
         keys=len(vectors),
         added=added,
@@ -194,15 +243,15 @@ def _directed_pairs(
     start = 2 * k + 1
     if new_rows is None:
         everything = np.arange(len(vectors), dtype=np.int64)
-        found = neighbors_above(
+        found = neighbours_above(
             state.index, row_of_label, vectors, everything, threshold, settings, start
         )
         return top_k(found, k), len(everything)
-    from_new = neighbors_above(
+    from_new = neighbours_above(
         state.index, row_of_label, vectors, new_rows, threshold, settings, start
     )
-    reached = np.setdiff1d(np.unique(from_new.neighbor), new_rows)
-    from_reached = neighbors_above(
+    reached = np.setdiff1d(np.unique(from_new.neighbour), new_rows)
+    from_reached = neighbours_above(
         state.index, row_of_label, vectors, reached, threshold, settings, start
     )
     requeried = np.union1d(new_rows, reached)
@@ -225,12 +274,12 @@ def _stored_pairs(pairs: pa.Table | None, vectors: Embeddings) -> DirectedPairs:
 
 def _pairs_table(vectors: Embeddings, pairs: DirectedPairs) -> pa.Table:
     """Directed rows as a key table (PAIRS_SCHEMA), sorted by (query, neighbour)."""
-    order = np.lexsort((pairs.neighbor, pairs.query))
+    order = np.lexsort((pairs.neighbour, pairs.query))
     ranked = pairs.take(order)
     return pa.table(
         {
             "query_key": vectors.keys.take(pa.array(ranked.query, pa.int64())),
-            "neighbor_key": vectors.keys.take(pa.array(ranked.neighbor, pa.int64())),
+            "neighbor_key": vectors.keys.take(pa.array(ranked.neighbour, pa.int64())),
             "score": pa.array(ranked.score, pa.float64()),
         },
         schema=PAIRS_SCHEMA,
@@ -243,8 +292,8 @@ def undirected_edges(vectors: Embeddings, pairs: DirectedPairs) -> pa.Table:
     Rows are in key order, so the smaller row is the smaller key. Both directions of a pair carry
     the same exact score, so deduplication cannot pick between two values.
     """
-    left = np.minimum(pairs.query, pairs.neighbor)
-    right = np.maximum(pairs.query, pairs.neighbor)
+    left = np.minimum(pairs.query, pairs.neighbour)
+    right = np.maximum(pairs.query, pairs.neighbour)
     code = left * max(len(vectors), 1) + right
     _, first = np.unique(code, return_index=True)
     left, right, score = left[first], right[first], pairs.score[first]

@@ -1,0 +1,166 @@
+"""Incremental, checkpointed embeddings of the lake's images: the `int_image_embeddings` stage.
+
+In: the image refs of `int_posts_with_images` (image_key, uri, offset, length) and the stage's
+vars (`ImageEmbeddingSettings`). Out: one row per ref, sorted by image_key, as the engine makes
+it (`engine.result_schema`): the embedding or the reason there is none, and the model tag.
+
+Only images without a row under `state/embeddings/<model_tag>/` in the lake are embedded, in
+chunks of `embed_chunk_rows`. Each finished chunk is one parquet object written with a single
+put, which is atomic on a local lake (write then rename) and on S3, so a killed run loses at
+most the chunk in flight and resumes where it stopped. Chunks of different model tags live in
+different folders, so two models are never mixed.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dataproc.config import read_settings, require
+from dataproc.embedding.client import EmbedBackend, open_embedder
+from dataproc.embedding.engine import EmbedSettings, result_schema
+from dataproc.lake import Lake
+
+STATE_PREFIX = "state/embeddings"
+CHUNK_NAME = re.compile(r"chunk-(\d{6})\.parquet$")
+REF_COLUMNS = ["image_key", "uri", "offset", "length"]
+
+
+@dataclass(frozen=True)
+class ImageEmbeddingSettings:
+    """The vars of `int_image_embeddings`: which model, and how the work is cut."""
+
+    clip_model: str
+    clip_pretrained: str | None
+    embed_batch_size: int
+    embed_chunk_rows: int
+    embed_max_pixels: int
+
+    def __post_init__(self) -> None:
+        for var in ("embed_batch_size", "embed_chunk_rows", "embed_max_pixels"):
+            value = getattr(self, var)
+            require(value >= 1, var, "at least 1", value)
+
+    def embed_settings(self, env: Mapping[str, str] | None = None) -> EmbedSettings:
+        """The engine's settings: these vars, and the deployment facts from the environment."""
+        return EmbedSettings.from_env(
+            env,
+            model=self.clip_model,
+            pretrained=self.clip_pretrained or None,
+            batch_size=self.embed_batch_size,
+            max_pixels=self.embed_max_pixels,
+        )
+
+
+def image_embeddings(refs: pa.Table, meta: Mapping[str, Any] | None) -> pa.Table:
+    """`int_image_embeddings`: embed what is missing for the configured model, return all rows."""
+    settings = read_settings(ImageEmbeddingSettings, meta)
+    engine_settings = settings.embed_settings()
+    backend = open_embedder(engine_settings)
+    try:
+        checkpoints = EmbeddingCheckpoints(Lake(engine_settings.lake), backend.info.model_tag)
+        return embed_incrementally(refs, backend, checkpoints, chunk_rows=settings.embed_chunk_rows)
+    finally:
+        backend.close()
+
+
+class EmbeddingCheckpoints:
+    """The chunks written so far for one model tag."""
+
+    def __init__(self, lake: Lake, model_tag: str) -> None:
+        self.lake = lake
+        self.model_tag = model_tag
+        self.prefix = f"{STATE_PREFIX}/{model_tag}"
+
+    def chunk_paths(self) -> list[str]:
+        """Chunk object paths, in the order they were written."""
+        return [obj.path for obj in self.lake.list(self.prefix) if CHUNK_NAME.search(obj.path)]
+
+    def read(self) -> pa.Table | None:
+        """Every checkpointed row, one per image_key (the first chunk wins), or None if empty."""
+        tables = [self.lake.read_parquet(path) for path in self.chunk_paths()]
+        if not tables:
+            return None
+        table = pa.concat_tables(tables)
+        unique = len(pc.unique(table["image_key"])) == len(table)
+        return table if unique else _first_per_key(table)
+
+    def write(self, table: pa.Table) -> str:
+        """Write one finished chunk as the next numbered object; returns its path."""
+        paths = self.chunk_paths()
+        number = int(CHUNK_NAME.search(paths[-1]).group(1)) + 1 if paths else 0
+        path = f"{self.prefix}/chunk-{number:06d}.parquet"
+        self.lake.put_parquet(path, table)
+        return path
+
+
+def _first_per_key(table: pa.Table) -> pa.Table:
+    """Keep the first row of each image_key (chunks never overlap unless written concurrently)."""
+    seen: set[str] = set()
+    keep = []
+    for key in table["image_key"].to_pylist():
+        keep.append(key not in seen)
+        seen.add(key)
+    return table.filter(pa.array(keep))
+
+
+def embed_incrementally(
+    refs: pa.Table,
+    backend: EmbedBackend,
+    checkpoints: EmbeddingCheckpoints,
+    *,
+    chunk_rows: int,
+    progress: Progress | None = None,
+) -> pa.Table:
+    """Embeddings (and error rows) for every ref, computing only those not yet checkpointed.
+
+    Missing refs are embedded in chunks of `chunk_rows`, in (uri, offset) order so shard
+    members are read front to back; each finished chunk is written before the next starts.
+    Returns one row per ref, sorted by image_key.
+    """
+    done = checkpoints.read()
+    done_keys = done["image_key"] if done is not None else pa.array([], pa.string())
+    todo = refs.select(REF_COLUMNS).filter(pc.invert(pc.is_in(refs["image_key"], done_keys)))
+    todo = todo.sort_by([("uri", "ascending"), ("offset", "ascending"), ("image_key", "ascending")])
+    progress = progress or Progress(total=len(todo))
+    written = [done] if done is not None else []
+    for start in range(0, len(todo), chunk_rows):
+        chunk = backend.embed(todo.slice(start, chunk_rows))
+        checkpoints.write(chunk)
+        written.append(chunk)
+        progress.update(len(chunk))
+    if not written:
+        return result_schema(backend.info.dim).empty_table()
+    everything = pa.concat_tables(written, promote_options="permissive")
+    wanted = everything.filter(pc.is_in(everything["image_key"], refs["image_key"]))
+    return wanted.sort_by("image_key")
+
+
+@dataclass
+class Progress:
+    """Counts images as chunks finish and prints the rate and the time left."""
+
+    total: int
+    label: str = "embedded"
+    stream: TextIO = field(default_factory=lambda: sys.stderr)
+    done: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def update(self, count: int) -> str:
+        self.done += count
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+        line = (
+            f"{self.label} {self.done}/{self.total} images "
+            f"({100 * self.done / max(self.total, 1):.1f}%), {rate:.1f} img/s, ETA {eta:.0f} s"
+        )
+        print(line, file=self.stream, flush=True)
+        return line

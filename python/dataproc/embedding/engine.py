@@ -1,0 +1,579 @@
+"""The embedding engine: settings, the open_clip model and its tag, and refs -> embeddings.
+
+In: image refs (see `decode`) and `EmbedSettings` (model, weights, device, lake, batch size,
+pixel limit). Out: one row per ref, in input order (`result_schema`): image_key, the
+L2-normalized embedding, the original width and height, the rejection reason, and the model tag.
+
+Setup: weights always go through open_clip's own loading (`pretrained=` a hub tag or a local
+checkpoint file), so the small model used by tests and the demo exercises the same path as real
+weights. The model tag, `<model name>@<first 16 hex of the weights' sha256>`, is stored with
+every embedding so vectors from two different models are never mixed.
+
+Process: fetch and decode run in a thread pool ahead of the model in a bounded window of
+futures, so while one batch is in the model the next ones are being fetched and decoded.
+Threads suffice: object-store reads, PIL decoding and resizing, and the model forward all
+release the GIL, and decode threads produce uint8 pixels (normalized per batch on the model's
+device). Batches are zero-padded to `batch_size`, so every forward has the same shape (no
+per-shape re-tuning or recompilation).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import torch
+from PIL import Image
+
+from dataproc.embedding.decode import (
+    DEFAULT_MAX_PIXELS,
+    DecodedImage,
+    ImageMissing,
+    ImageRef,
+    Reason,
+    Refs,
+    as_refs,
+    decode_image,
+    fetch_bytes,
+)
+from dataproc.lake import Lake, lake_root
+
+URLS_ENV = "DATAPROC_EMBEDDER_URLS"
+TOKEN_ENV = "DATAPROC_EMBEDDER_TOKEN"
+TINY_MODEL = "dataproc-tiny"  # tests and the demo: one 64 px patch, `smooth_patch_embedding`
+CONFIG_DIR = Path(__file__).with_name("model_configs")
+RANDOM_INIT = "random-init"
+TO_TENSOR_NAMES = ("ToTensor", "MaybeToTensor")
+
+
+# -- settings --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EmbedSettings:
+    """Everything needed to embed image refs, in-process or through sidecars.
+
+    `urls` empty means in-process: the model is loaded here and `lake` is read directly.
+    With `urls`, sidecars do the work and only the client fields (`token`, `chunk_size`,
+    `timeout_s`, `retries`, `backoff_s`) matter here. `decode_workers=0` picks a count for the
+    device (`auto_decode_workers`).
+    """
+
+    model: str = "ViT-B-32"
+    pretrained: str | None = None
+    device: str = "auto"
+    lake: str = field(default_factory=lake_root)
+    batch_size: int = 32
+    decode_workers: int = 0
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    urls: tuple[str, ...] = ()
+    token: str | None = None
+    chunk_size: int = 256
+    timeout_s: float = 600.0
+    retries: int = 3
+    backoff_s: float = 0.5
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> EmbedSettings:
+        """Settings whose lake, sidecar URLs and token come from the environment.
+
+        Keyword overrides (e.g. `model=`, `pretrained=` from dbt vars) win over defaults.
+        """
+        env = os.environ if env is None else env
+        from_env: dict[str, Any] = {
+            "lake": lake_root(env),
+            "urls": parse_urls(env.get(URLS_ENV, "")),
+            "token": env.get(TOKEN_ENV) or None,
+        }
+        return cls(**{**from_env, **overrides})
+
+
+def parse_urls(value: str) -> tuple[str, ...]:
+    """`"http://a:1, http://b:2/"` -> `("http://a:1", "http://b:2")`."""
+    return tuple(url.strip().rstrip("/") for url in value.split(",") if url.strip())
+
+
+# -- model -----------------------------------------------------------------------------------------
+def register_model_configs() -> None:
+    """Make the package's model configs (e.g. `dataproc-tiny`) known to open_clip.
+
+    open_clip keeps its own registry of configs; adding ours is idempotent.
+    """
+    import open_clip
+
+    for path in sorted(CONFIG_DIR.glob("*.json")):
+        if open_clip.get_model_config(path.stem) is None:
+            open_clip.add_model_config(path)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """`auto` is the first CUDA device when there is one, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file, read in chunks (checkpoints can be gigabytes)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def model_tag(name: str, pretrained: str | None, weights_sha256: str | None) -> str:
+    """`<name>@<sha16>` for a weights file, `<name>@<tag>` for a hub tag, `<name>@random-init`.
+
+    Characters that are awkward in paths (`/`, `:`) become `-`: the tag names a directory
+    under `state/embeddings/`.
+    """
+    if weights_sha256:
+        suffix = weights_sha256[:16]
+    elif pretrained:
+        suffix = pretrained
+    else:
+        suffix = RANDOM_INIT
+    return _path_safe(f"{name}@{suffix}")
+
+
+def _path_safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._@+-]", "-", text)
+
+
+def ensure_demo_checkpoint(path: str | Path, seed: int = 0, model_name: str = TINY_MODEL) -> Path:
+    """Write a seeded, randomly initialized checkpoint for `model_name` once, and return its path.
+
+    Tests and the demo cannot download weights, so they use weights made from a fixed seed
+    (open_clip's own initialization, then `smooth_patch_embedding`). The bytes are
+    deterministic (same seed, same file; the archive is built in memory so the file name does
+    not leak into it), hence so is the model tag. An existing file is kept as is. The caller's
+    torch RNG state is left untouched.
+    """
+    import open_clip
+
+    path = Path(path)
+    if path.exists():
+        return path
+    register_model_configs()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = open_clip.create_model(model_name, pretrained=None)
+        smooth_patch_embedding(model.visual)
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_bytes(buffer.getvalue())
+    partial.replace(path)
+    return path
+
+
+def smooth_patch_embedding(visual: torch.nn.Module, correlation: float = 1 / 8) -> None:
+    """Redraw a ViT's patch embedding as smooth, zero-mean random filters, in place.
+
+    open_clip initializes patch filters as white noise. Untrained, such filters weigh
+    pixel-level detail as much as layout, and they all respond to an image's average colour, so
+    the embeddings of unrelated pictures share one dominant direction and score almost as close
+    as copies do. Gaussian-correlated noise (correlation length `correlation` x the patch side)
+    projects a patch's coarse layout and colours instead, which resizing, re-encoding,
+    watermarks and slight crops hardly change; removing each filter's mean per colour channel
+    makes it blind to a flat colour offset. With the whole image as one patch (`dataproc-tiny`),
+    the embedding is a seeded random projection of the picture's low-resolution layout: copies
+    stay close and unrelated pictures come out near-orthogonal (`bench/tune_demo_model.py`
+    measures this). The filters keep open_clip's weight scale; towers other than a ViT (e.g.
+    ModifiedResNet) are left as open_clip made them. Draws from torch's global RNG.
+    """
+    from open_clip.transformer import VisionTransformer
+
+    if not isinstance(visual, VisionTransformer):
+        return
+    weight = visual.conv1.weight
+    out_channels, in_channels, height, width = weight.shape
+    sigma = correlation * max(height, width)
+    radius = max(1, round(3 * sigma))
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-(taps**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    with torch.no_grad():
+        noise = torch.randn(out_channels * in_channels, 1, height + 2 * radius, width + 2 * radius)
+        noise = torch.nn.functional.conv2d(noise, kernel.view(1, 1, 1, -1))
+        noise = torch.nn.functional.conv2d(noise, kernel.view(1, 1, -1, 1))
+        filters = noise.view(out_channels, in_channels, height, width)
+        filters = filters - filters.mean(dim=(2, 3), keepdim=True)
+        weight.copy_(filters * (weight.std() / filters.std()))
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a loaded model is: reported by `/info` and stored with embeddings (`model_tag`)."""
+
+    model: str
+    pretrained: str | None
+    model_tag: str
+    dim: int
+    weights_sha256: str | None
+    device: str
+    image_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """An open_clip model in eval mode, its preprocessing, and what it is.
+
+    `pixels.prepare` turns a decoded RGB image into a model-sized tensor (run it in decode
+    workers); `encode` takes a stack of those.
+    """
+
+    info: ModelInfo
+    model: torch.nn.Module
+    pixels: PixelPipeline
+    device: torch.device
+
+    def encode(self, pixels: torch.Tensor) -> np.ndarray:
+        """Embed a batch from `pixels.prepare`: L2-normalized float32 vectors, one per row.
+
+        Pixels are normalized on the model's device. On CUDA the forward runs under bf16
+        autocast; the output normalization is always in float32.
+        """
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if self.device.type == "cuda"
+            else contextlib.nullcontext()
+        )
+        with torch.inference_mode(), autocast:
+            batch = self.pixels.normalize(pixels.to(self.device, non_blocking=True))
+            features = self.model.encode_image(batch)
+        features = torch.nn.functional.normalize(features.float(), dim=-1)
+        return features.cpu().numpy().astype(np.float32, copy=False)
+
+
+def load_model(name: str, pretrained: str | None, device: str = "auto") -> LoadedModel:
+    """Load `name` with open_clip's `create_model_and_transforms(name, pretrained=...)`.
+
+    `pretrained` is a local checkpoint path (hashed into the model tag), an open_clip hub tag
+    (its name goes into the tag), or None for random initialization (benchmarks only).
+    """
+    import open_clip
+
+    register_model_configs()
+    target = resolve_device(device)
+    model, _, preprocess = open_clip.create_model_and_transforms(
+        name, pretrained=pretrained, device=target
+    )
+    model.eval()
+    weights = file_sha256(pretrained) if pretrained and os.path.isfile(pretrained) else None
+    image_size = _image_size(model)
+    info = ModelInfo(
+        model=name,
+        pretrained=pretrained,
+        model_tag=model_tag(name, pretrained, weights),
+        dim=_embedding_dim(model, image_size, target),
+        weights_sha256=weights,
+        device=str(target),
+        image_size=image_size,
+    )
+    pixels = split_preprocess(preprocess)
+    return LoadedModel(info=info, model=model, pixels=pixels, device=target)
+
+
+def _embedding_dim(model: torch.nn.Module, image_size: int, device: torch.device) -> int:
+    """The output width, from one forward of a blank image (works for every open_clip tower)."""
+    with torch.inference_mode():
+        blank = torch.zeros((1, 3, image_size, image_size), device=device)
+        return int(model.encode_image(blank).shape[-1])
+
+
+def _image_size(model: torch.nn.Module) -> int:
+    """The square input side the image tower expects."""
+    size = getattr(model.visual, "image_size", 224)
+    if isinstance(size, tuple | list):
+        return int(max(size))
+    return int(size)
+
+
+# -- pixels ----------------------------------------------------------------------------------------
+# open_clip's preprocess ends with ToTensor + Normalize. Run per image in decode threads, those
+# make float32 tensors (4x the memory of the pixels) and put small torch ops on many threads at
+# once. Stopping at uint8 and normalizing whole batches on the model's device keeps decode
+# threads in PIL (which releases the GIL), moves a quarter of the bytes to the accelerator, and
+# computes exactly the same values (the same float32 ops in the same order).
+@dataclass(frozen=True)
+class PixelPipeline:
+    """`prepare` turns an RGB image into a model-sized tensor; `normalize` finishes a batch.
+
+    With `mean`/`std` set, `prepare` yields uint8 CHW and `normalize` scales to [0, 1] and
+    standardizes. Without them, `prepare` is the full preprocess and `normalize` passes through.
+    """
+
+    prepare: Callable[[Image.Image], torch.Tensor]
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+
+    def normalize(self, batch: torch.Tensor) -> torch.Tensor:
+        """A float32 batch ready for the model (from uint8 pixels when `prepare` made those)."""
+        if batch.dtype != torch.uint8 or self.mean is None or self.std is None:
+            return batch
+        mean = torch.tensor(self.mean, dtype=torch.float32, device=batch.device).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32, device=batch.device).view(1, -1, 1, 1)
+        return batch.to(torch.float32).div(255).sub_(mean).div_(std)
+
+
+def split_preprocess(preprocess: Callable[[Image.Image], torch.Tensor]) -> PixelPipeline:
+    """Split a torchvision `Compose` ending in ToTensor + Normalize; else keep it whole."""
+    steps = list(getattr(preprocess, "transforms", []))
+    names = [type(step).__name__ for step in steps]
+    if len(steps) < 2 or names[-2] not in TO_TENSOR_NAMES or names[-1] != "Normalize":
+        return PixelPipeline(prepare=preprocess)
+    normalize = steps[-1]
+    return PixelPipeline(
+        prepare=ImageSteps(tuple(steps[:-2])),
+        mean=tuple(float(v) for v in normalize.mean),
+        std=tuple(float(v) for v in normalize.std),
+    )
+
+
+@dataclass(frozen=True)
+class ImageSteps:
+    """The PIL part of a preprocess (resize, crop, mode), ending in uint8 CHW; picklable."""
+
+    steps: tuple[Callable[[Image.Image], Image.Image], ...]
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        for step in self.steps:
+            image = step(image)
+        return uint8_chw(image)
+
+
+def uint8_chw(image: Image.Image) -> torch.Tensor:
+    """A PIL image as a uint8 tensor shaped (channels, height, width)."""
+    array = np.array(image, dtype=np.uint8)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return torch.from_numpy(array).permute(2, 0, 1)
+
+
+# -- results ---------------------------------------------------------------------------------------
+def result_schema(dim: int) -> pa.Schema:
+    """`image_key, embedding[dim], width, height, error, model_tag`; `error` is null when ok."""
+    return pa.schema(
+        [
+            pa.field("image_key", pa.string(), nullable=False),
+            pa.field("embedding", pa.list_(pa.float32(), dim)),
+            pa.field("width", pa.int32()),
+            pa.field("height", pa.int32()),
+            pa.field("error", pa.string()),
+            pa.field("model_tag", pa.string(), nullable=False),
+        ]
+    )
+
+
+class ResultBuilder:
+    """Collects per-row outcomes by index, then builds the Arrow table in one go.
+
+    Rows arrive out of batch order (metadata when decoded, vectors when their batch ran), so
+    they are stored by input position.
+    """
+
+    def __init__(self, keys: list[str], dim: int, model_tag: str) -> None:
+        self._keys = keys
+        self._dim = dim
+        self._model_tag = model_tag
+        self._vectors = np.zeros((len(keys), dim), dtype=np.float32)
+        self._has_vector = np.zeros(len(keys), dtype=bool)
+        self._width: list[int | None] = [None] * len(keys)
+        self._height: list[int | None] = [None] * len(keys)
+        self._error: list[str | None] = [None] * len(keys)
+
+    def set_outcome(
+        self, index: int, width: int | None, height: int | None, error: str | None
+    ) -> None:
+        """Record an image's original size and its rejection reason (None when decoded)."""
+        self._width[index] = width
+        self._height[index] = height
+        self._error[index] = error
+
+    def set_vectors(self, indices: list[int], vectors: np.ndarray) -> None:
+        """Store the embeddings of the rows at `indices` (one vector per index, same order)."""
+        self._vectors[indices] = vectors
+        self._has_vector[indices] = True
+
+    def table(self) -> pa.Table:
+        """The finished table; a row without a vector has a null embedding."""
+        flat = pa.array(self._vectors.reshape(-1), type=pa.float32())
+        embedding = pa.FixedSizeListArray.from_arrays(
+            flat, self._dim, mask=pa.array(~self._has_vector)
+        )
+        n = len(self._keys)
+        return pa.Table.from_arrays(
+            [
+                pa.array(self._keys, pa.string()),
+                embedding,
+                pa.array(self._width, pa.int32()),
+                pa.array(self._height, pa.int32()),
+                pa.array(self._error, pa.string()),
+                pa.array([self._model_tag] * n, pa.string()),
+            ],
+            schema=result_schema(self._dim),
+        )
+
+
+# -- engine ----------------------------------------------------------------------------------------
+class Embedder:
+    """Embeds image refs with one loaded model; safe to share between threads (e.g. requests).
+
+    `decode_workers=0` picks the thread count for the model's device (`auto_decode_workers`).
+
+    The decode pool is shared by all callers; model forwards are serialized by a lock so
+    concurrent requests take turns on the accelerator instead of thrashing it.
+    """
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        lake: Lake,
+        *,
+        batch_size: int = 32,
+        decode_workers: int = 0,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        prefetch_batches: int = 2,
+    ) -> None:
+        if batch_size < 1 or decode_workers < 0:
+            raise ValueError("batch_size must be at least 1 and decode_workers at least 0")
+        workers = decode_workers or auto_decode_workers(model.device)
+        self._model = model
+        self._lake = lake
+        self._batch_size = batch_size
+        self._max_pixels = max_pixels
+        self._window = batch_size * (prefetch_batches + 1)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="embed-decode")
+        self._forward_lock = threading.Lock()
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._model.info
+
+    def embed(self, refs: Refs, deadline: float | None = None) -> pa.Table:
+        """One output row per ref, in input order (see `result_schema`).
+
+        `deadline` is a `time.monotonic()` value; past it, `TimeoutError` is raised and queued
+        work is cancelled. A fetch failure other than a missing object raises too.
+        """
+        refs = as_refs(refs)
+        info = self._model.info
+        builder = ResultBuilder([r.image_key for r in refs], info.dim, info.model_tag)
+        window: deque[tuple[int, Future[DecodedImage]]] = deque()
+        pending = iter(enumerate(refs))
+        batch_rows: list[int] = []
+        batch_pixels: list[torch.Tensor] = []
+        try:
+            self._fill(window, pending)
+            while window:
+                index, future = window.popleft()
+                decoded = future.result(timeout=_remaining(deadline))
+                self._fill(window, pending)
+                builder.set_outcome(index, decoded.width, decoded.height, decoded.error)
+                if decoded.pixels is None:
+                    continue
+                batch_rows.append(index)
+                batch_pixels.append(decoded.pixels)
+                if len(batch_rows) == self._batch_size:
+                    builder.set_vectors(batch_rows, self._forward(batch_pixels, deadline))
+                    batch_rows, batch_pixels = [], []
+            if batch_rows:
+                builder.set_vectors(batch_rows, self._forward(batch_pixels, deadline))
+        finally:
+            for _, future in window:
+                future.cancel()
+        return builder.table()
+
+    def close(self) -> None:
+        """Stop the decode pool (queued work is cancelled)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Embedder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _fill(
+        self,
+        window: deque[tuple[int, Future[DecodedImage]]],
+        pending: enumerate[ImageRef],
+    ) -> None:
+        """Keep up to `window` refs submitted ahead of the model."""
+        while len(window) < self._window:
+            item = next(pending, None)
+            if item is None:
+                return
+            index, ref = item
+            window.append((index, self._pool.submit(self._load, ref)))
+
+    def _load(self, ref: ImageRef) -> DecodedImage:
+        """Fetch and decode one ref (runs in a pool thread)."""
+        try:
+            data = fetch_bytes(self._lake, ref)
+        except ImageMissing:
+            return DecodedImage.rejected(Reason.MISSING)
+        info = self._model.info
+        return decode_image(data, self._model.pixels.prepare, info.image_size, self._max_pixels)
+
+    def _forward(self, pixels: Sequence[torch.Tensor], deadline: float | None) -> np.ndarray:
+        """Embed one batch, zero-padded to `batch_size`; returns only the real rows."""
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("embedding deadline passed")
+        batch = torch.stack(list(pixels))
+        padding = self._batch_size - batch.shape[0]
+        if padding:
+            batch = torch.cat([batch, batch.new_zeros((padding, *batch.shape[1:]))])
+        with self._forward_lock:
+            vectors = self._model.encode(batch)
+        return vectors[: len(pixels)]
+
+
+def auto_decode_workers(device: torch.device) -> int:
+    """Decode threads for a device: every core beside an accelerator, fewer beside a CPU model.
+
+    With the model on an accelerator the CPU only decodes, so all cores decode. With the model
+    on the CPU, its intra-op threads already use the cores, and decode threads on top of them
+    stall its parallel regions; since a forward costs far more than a decode there, one spare
+    decode thread keeps up.
+    """
+    cores = os.cpu_count() or 1
+    if device.type != "cpu":
+        return cores
+    return max(1, cores - torch.get_num_threads())
+
+
+def _remaining(deadline: float | None) -> float | None:
+    """Seconds until `deadline` (never negative), or None for no deadline."""
+    if deadline is None:
+        return None
+    return max(0.0, deadline - time.monotonic())
+
+
+def build_embedder(settings: EmbedSettings) -> Embedder:
+    """Load the model named by `settings` and wrap it in an `Embedder` over `settings.lake`."""
+    model = load_model(settings.model, settings.pretrained, settings.device)
+    return Embedder(
+        model,
+        Lake(settings.lake),
+        batch_size=settings.batch_size,
+        decode_workers=settings.decode_workers,
+        max_pixels=settings.max_pixels,
+    )
