@@ -1,8 +1,15 @@
-"""Shared pytest fixtures: run dbt against a lake in a temporary directory."""
+"""Shared pytest fixtures: run dbt against a lake in a temporary directory.
+
+`demo_build` is the one full `dbt build` of the test suite: a small demo lake with a few known
+cases added (see `write_test_lake`), built once per session and read by every module that
+inspects a build. Tests only query it; a test that runs dbt again works on its own copy
+(`copy_project`).
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,12 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # The demo model's seeded weights, at the path the `clip_pretrained` var names by default.
 DEMO_WEIGHTS = PROJECT_DIR / ".dataproc" / "weights" / "dataproc-tiny-seed0.pt"
 DBT = Path(sys.executable).with_name("dbt")
+# A danbooru post added to the test lake: a copy of a demo post, re-keyed and marked deleted.
+DELETED_POST_ID = 990_000_001
 
 
 @dataclass
@@ -92,6 +103,85 @@ def dbt_project(tmp_path: Path) -> Callable[..., DbtProject]:
         return make_dbt_project(tmp_path / "dbt", lake, **extra_env)
 
     return make
+
+
+def copy_project(project: DbtProject, work: Path) -> DbtProject:
+    """A copy of a built local project (its lake and its database) under `work`.
+
+    For a test that runs dbt again, so the shared build stays as it was built.
+    """
+    lake = work / "lake"
+    shutil.copytree(project.lake, lake)
+    copy = make_dbt_project(work / "dbt", lake)
+    shutil.copy2(project.database, copy.database)
+    return copy
+
+
+def add_deleted_danbooru_post(lake: Path) -> None:
+    """Write raw/danbooru/zz_deleted.parquet: one demo post, re-keyed and marked deleted.
+
+    So the lake always holds a known deleted post, whatever the demo's draws.
+    """
+    raw = lake / "raw" / "danbooru"
+    with duckdb.connect() as con:
+        con.execute(
+            f"""
+            copy (
+                select * replace (
+                    cast({DELETED_POST_ID} as bigint) as id,
+                    true as is_deleted,
+                    false as is_banned,
+                    false as is_pending
+                )
+                from read_parquet('{raw}/*.parquet', union_by_name = true)
+                order by id
+                limit 1
+            ) to '{raw / "zz_deleted.parquet"}' (format parquet)
+            """
+        )
+
+
+def add_unregistered_metric(lake: Path) -> None:
+    """A metric no registry row names, `sharpness`, for three measured danbooru keys.
+
+    One key is measured twice, in two files: the later file's value counts.
+    """
+    folder = lake / "metrics" / "danbooru"
+    measured = pq.read_table(next(folder.glob("*.aesthetic.parquet")))["key"].to_pylist()
+    keys = sorted(measured)[:3]
+    pq.write_table(
+        pa.table({"key": keys, "sharpness": [0.25, 0.5, 0.75]}),
+        folder / "run-a.sharpness.parquet",
+    )
+    pq.write_table(
+        pa.table({"key": keys[:1], "sharpness": [0.9]}), folder / "run-b.sharpness.parquet"
+    )
+
+
+def drop_yandere_watermarks(lake: Path) -> None:
+    """yandere has no values of the registered metric `watermark`."""
+    for path in (lake / "metrics" / "yandere").glob("*.watermark.parquet"):
+        path.unlink()
+
+
+def write_test_lake(lake: Path) -> None:
+    """The demo lake with images (40 posts per source), plus the known cases above."""
+    from dataproc.demo import generate_lake
+
+    generate_lake(str(lake), posts=40, seed=11, images=True)
+    add_deleted_danbooru_post(lake)
+    add_unregistered_metric(lake)
+    drop_yandere_watermarks(lake)
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
+    """One full `dbt build` of the test lake, shared by the session: query it, never rebuild it."""
+    work = tmp_path_factory.mktemp("demo_build")
+    write_test_lake(work / "lake")
+    project = make_dbt_project(work / "dbt", work / "lake")
+    project.run("build")
+    return project
 
 
 @dataclass

@@ -1,57 +1,19 @@
-"""Accounting end to end: after `dbt build` on a small demo lake, every staged image key is in an
-image or in `rejections`, and the funnel adds up.
+"""Accounting end to end: after the shared `dbt build` of the test lake, every staged image key
+is in an image or in `rejections`, and the funnel adds up.
 
-The demo lake gets one extra danbooru post, a copy of a demo post marked deleted under a fresh
-id, so there is always a known deleted post whatever the demo's draws. One module-scoped build
-is shared by every test.
+The test lake holds one known deleted danbooru post (conftest.DELETED_POST_ID), whatever the
+demo's draws.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from conftest import DELETED_POST_ID, DbtProject
 
-import duckdb
-import pytest
-from conftest import DbtProject, make_dbt_project
-from dataproc.demo import generate_lake
-
-DELETED_POST_ID = 990_000_001
 DELETED_KEY = f"danbooru:{DELETED_POST_ID}"
 
 
-def add_deleted_danbooru_post(lake: Path) -> None:
-    """Write raw/danbooru/zz_accounting.parquet: one demo post, re-keyed and marked deleted."""
-    raw = lake / "raw" / "danbooru"
-    with duckdb.connect() as con:
-        con.execute(
-            f"""
-            copy (
-                select * replace (
-                    cast({DELETED_POST_ID} as bigint) as id,
-                    true as is_deleted,
-                    false as is_banned,
-                    false as is_pending
-                )
-                from read_parquet('{raw}/*.parquet', union_by_name = true)
-                order by id
-                limit 1
-            ) to '{raw / "zz_accounting.parquet"}' (format parquet)
-            """
-        )
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
-    lake = tmp_path_factory.mktemp("accounting") / "lake"
-    generate_lake(str(lake), posts=30, seed=5, images=False)
-    add_deleted_danbooru_post(lake)
-    project = make_dbt_project(tmp_path_factory.mktemp("accounting_dbt"), lake)
-    project.run("build")
-    return project
-
-
-def test_every_staged_key_is_an_image_member_or_rejected(built: DbtProject) -> None:
-    missing = built.query(
+def test_every_staged_key_is_an_image_member_or_rejected(demo_build: DbtProject) -> None:
+    missing = demo_build.query(
         """
         with members as (
             select unnest(member_keys) as image_key from marts.images
@@ -67,8 +29,8 @@ def test_every_staged_key_is_an_image_member_or_rejected(built: DbtProject) -> N
     assert missing == []
 
 
-def test_staged_keys_are_split_by_the_prefilter(built: DbtProject) -> None:
-    (staged, kept, rejected, overlap) = built.query(
+def test_staged_keys_are_split_by_the_prefilter(demo_build: DbtProject) -> None:
+    (staged, kept, rejected, overlap) = demo_build.query(
         """
         select
             (select count(*) from intermediate.int_posts_unioned),
@@ -87,22 +49,22 @@ def test_staged_keys_are_split_by_the_prefilter(built: DbtProject) -> None:
     assert overlap == 0
 
 
-def test_known_deleted_post_is_rejected_as_deleted(built: DbtProject) -> None:
-    rows = built.query(
+def test_known_deleted_post_is_rejected_as_deleted(demo_build: DbtProject) -> None:
+    rows = demo_build.query(
         f"""
         select source, post_key, stage, reason, detail
         from marts.rejections where image_key = '{DELETED_KEY}'
         """
     )
     assert rows == [("danbooru", str(DELETED_POST_ID), "prefilter", "deleted", "is_deleted")]
-    members = built.query(
+    members = demo_build.query(
         f"select count(*) from marts.images where list_contains(member_keys, '{DELETED_KEY}')"
     )
     assert members == [(0,)]
 
 
-def test_every_deleted_staged_post_is_rejected_as_deleted(built: DbtProject) -> None:
-    wrong = built.query(
+def test_every_deleted_staged_post_is_rejected_as_deleted(demo_build: DbtProject) -> None:
+    wrong = demo_build.query(
         """
         select posts.image_key, rejections.reason
         from intermediate.int_posts_unioned as posts
@@ -114,10 +76,10 @@ def test_every_deleted_staged_post_is_rejected_as_deleted(built: DbtProject) -> 
     assert wrong == []
 
 
-def test_funnel_adds_up(built: DbtProject) -> None:
+def test_funnel_adds_up(demo_build: DbtProject) -> None:
     counts = {
         (source, stage): n
-        for source, stage, n in built.query("select source, stage, n from marts.funnel")
+        for source, stage, n in demo_build.query("select source, stage, n from marts.funnel")
     }
     sources = {source for source, _ in counts}
     assert "all" in sources and len(sources) > 1
@@ -132,6 +94,8 @@ def test_funnel_adds_up(built: DbtProject) -> None:
         assert counts["all", stage] == per_source, stage
     assert (
         counts["all", "image_members"]
-        == built.query("select count(*) from (select unnest(member_keys) from marts.images)")[0][0]
+        == demo_build.query("select count(*) from (select unnest(member_keys) from marts.images)")[
+            0
+        ][0]
     )
-    assert counts["all", "images"] == built.query("select count(*) from marts.images")[0][0]
+    assert counts["all", "images"] == demo_build.query("select count(*) from marts.images")[0][0]

@@ -1,29 +1,20 @@
-"""`dbt build` end to end on a small demo lake: locally and against S3 (moto) on loopback."""
+"""`dbt build` end to end on the test lake: locally (the shared `demo_build`) and against S3
+(moto) on loopback."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from conftest import DbtProject, S3Endpoint, make_dbt_project
-from dataproc.demo import generate_lake
+from conftest import DbtProject, S3Endpoint, copy_project, make_dbt_project
 
 SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
 LAKE_INPUTS = ("raw", "images", "shards", "metrics", "ground_truth")
 
 
 @pytest.fixture(scope="module")
-def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    lake = tmp_path_factory.mktemp("demo") / "lake"
-    generate_lake(str(lake), posts=40, seed=11, images=True)
-    return lake
-
-
-@pytest.fixture(scope="module")
-def local_build(demo_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
-    project = make_dbt_project(tmp_path_factory.mktemp("local"), demo_lake)
-    project.run("build")
-    return project
+def demo_lake(demo_build: DbtProject) -> Path:
+    return Path(demo_build.lake)
 
 
 def staged_counts(project: DbtProject) -> dict[str, int]:
@@ -33,17 +24,17 @@ def staged_counts(project: DbtProject) -> dict[str, int]:
     }
 
 
-def test_local_build_stages_every_source(local_build: DbtProject) -> None:
-    counts = staged_counts(local_build)
+def test_local_build_stages_every_source(demo_build: DbtProject) -> None:
+    counts = staged_counts(demo_build)
     assert all(counts[s] > 0 for s in SOURCES), counts
     # pixiv explodes works into pages, so it has at least as many rows as works
-    works = local_build.query("select count(distinct post_id) from staging.stg_pixiv__posts")
+    works = demo_build.query("select count(distinct post_id) from staging.stg_pixiv__posts")
     assert counts["pixiv"] >= works[0][0] > 0
 
 
 def test_s3_build_matches_local(
     demo_lake: Path,
-    local_build: DbtProject,
+    demo_build: DbtProject,
     s3_endpoint: S3Endpoint,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -56,9 +47,9 @@ def test_s3_build_matches_local(
         **s3_endpoint.env,
     )
     project.run("build", target="s3")
-    assert staged_counts(project) == staged_counts(local_build)
+    assert staged_counts(project) == staged_counts(demo_build)
     tables = "select schema_name || '.' || table_name from duckdb_tables() order by 1"
-    assert project.query(tables) == local_build.query(tables)
+    assert project.query(tables) == demo_build.query(tables)
 
     # The same lake and config give byte-identical export files, whichever lake root.
     latest = client_get_json(s3_endpoint, "lake/exports/anime/latest")
@@ -90,7 +81,7 @@ def export_files(lake: Path) -> dict[str, bytes]:
     }
 
 
-def test_build_publishes_a_loadable_export(demo_lake: Path, local_build: DbtProject) -> None:
+def test_build_publishes_a_loadable_export(demo_lake: Path, demo_build: DbtProject) -> None:
     import io
     import json
 
@@ -103,7 +94,7 @@ def test_build_publishes_a_loadable_export(demo_lake: Path, local_build: DbtProj
     manifest = json.loads((version / "manifest.json").read_text())
     latest = json.loads((demo_lake / "exports" / "anime" / "latest").read_text())
     assert latest["version"] == "v0001"
-    rows = local_build.query("select count(*) from exports.export_rows")[0][0]
+    rows = demo_build.query("select count(*) from exports.export_rows")[0][0]
     assert manifest["rows"] == rows > 0
 
     parquet = str(version / "metadata" / "*.parquet")
@@ -124,20 +115,24 @@ def test_build_publishes_a_loadable_export(demo_lake: Path, local_build: DbtProj
     assert seen == rows
 
 
-def test_summary_names_the_export_and_every_table(demo_lake: Path, local_build: DbtProject) -> None:
+def test_summary_names_the_export_and_every_table(demo_lake: Path, demo_build: DbtProject) -> None:
     from dataproc.summary import describe_build
 
-    text = describe_build(str(demo_lake), local_build.database)
+    text = describe_build(str(demo_lake), demo_build.database)
     assert f"Export:   {demo_lake}/exports/anime/v0001/manifest.json" in text
     for table in ("staging.stg_pixiv__posts", "marts.images", "marts.prompts", "marts.funnel"):
         assert table in text
 
 
-def test_rebuild_keeps_image_ids_with_embedding_edges(local_build: DbtProject) -> None:
+def test_rebuild_keeps_image_ids_with_embedding_edges(
+    demo_build: DbtProject, tmp_path: Path
+) -> None:
     identity = "select image_key, image_id from intermediate.int_image_identity order by 1"
-    before = local_build.query(identity)
-    kinds = local_build.query("select distinct kind from intermediate.int_identity_edges")
+    before = demo_build.query(identity)
+    kinds = demo_build.query("select distinct kind from intermediate.int_identity_edges")
     assert ("embedding",) in kinds
-    local_build.run("build", "--select", "int_identity_assignment+", "--exclude", "export_dataset")
-    assert local_build.query(identity) == before
-    assert local_build.query("select count(*) from marts.image_id_redirects") == [(0,)]
+    # A rebuild on a copy: the shared build stays as other tests expect it.
+    rebuilt = copy_project(demo_build, tmp_path)
+    rebuilt.run("build", "--select", "int_identity_assignment+", "--exclude", "export_dataset")
+    assert rebuilt.query(identity) == before
+    assert rebuilt.query("select count(*) from marts.image_id_redirects") == [(0,)]

@@ -1,18 +1,18 @@
-"""The `images` mart built end to end on a small demo lake.
+"""The `images` mart built end to end: the shared `dbt build` of the test lake, and one small
+build of a metadata-only lake with two sources enabled.
 
 Checks that the merge keeps the identity's promises (posts showing the same picture with the
 same md5, or linked by URL / pixiv_id, are one image), loses and duplicates no member, pivots
 every enabled source's staging fields into `<source>__<field>` columns, and that its chosen
 fields are consistent with its members. The demo lake's ground truth
 (`ground_truth/pictures.parquet`: image_key, picture_id, transform) says which keys show the
-same picture.
+same picture. How `merge_mode: sample` draws is checked by the unit tests of
+int_image_field_picks and by tests/test_merge_weighted_pick.py.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 from conftest import DbtProject, make_dbt_project
@@ -20,27 +20,30 @@ from dataproc.demo import generate_lake
 
 SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
 RATINGS = {"general", "sensitive", "questionable", "explicit"}
-# Everything up to the mart, with the unit and data tests of those models.
-BUILD_IMAGES = ("build", "--select", "+images", "--indirect-selection", "cautious")
-
-
-def dbt_vars(**values: object) -> tuple[str, str]:
-    """`--vars` for a metadata-only lake (no images: every kept post takes part in identity)."""
-    pairs = {"require_images": "false", **{k: str(v) for k, v in values.items()}}
-    return "--vars", "{" + ", ".join(f"{k}: {v}" for k, v in pairs.items()) + "}"
+# A metadata-only run (no images: every kept post takes part in identity) of two sources.
+METADATA_ONLY_VARS = (
+    "{require_images: false, identity_edge_models: [], enabled_sources: [danbooru, pixiv]}"
+)
 
 
 @pytest.fixture(scope="module")
-def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    lake = tmp_path_factory.mktemp("merge") / "lake"
-    generate_lake(str(lake), posts=80, seed=5, images=False)
-    return lake
-
-
-@pytest.fixture(scope="module")
-def built(demo_lake: Path, tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
-    project = make_dbt_project(tmp_path_factory.mktemp("merge_build"), demo_lake)
-    project.run(*BUILD_IMAGES, *dbt_vars())
+def metadata_only_build(tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
+    """`dbt build` of everything up to the mart, with those models' data tests, on a
+    metadata-only lake of 20 posts per source (unit tests read no lake: demo_build runs them)."""
+    work = tmp_path_factory.mktemp("merge_metadata_only")
+    generate_lake(str(work / "lake"), posts=20, seed=5, images=False)
+    project = make_dbt_project(work / "dbt", work / "lake")
+    project.run(
+        "build",
+        "--select",
+        "+images",
+        "--indirect-selection",
+        "cautious",
+        "--exclude-resource-type",
+        "unit_test",
+        "--vars",
+        METADATA_ONLY_VARS,
+    )
     return project
 
 
@@ -63,25 +66,35 @@ def columns_of(project: DbtProject, schema: str, table: str) -> list[str]:
     ]
 
 
-def test_every_kept_post_is_a_member_exactly_once(built: DbtProject) -> None:
-    kept = built.query("select count(*) from intermediate.int_posts_kept")[0][0]
-    identified = built.query("select count(*) from intermediate.int_image_identity")[0][0]
-    assert identified == kept
-    members = built.query(
+def assert_every_node_is_a_member_exactly_once(project: DbtProject, nodes: str) -> None:
+    """Every identity node (a row of `nodes`) is in int_image_identity and in one image."""
+    n_nodes = project.query(f"select count(*) from {nodes}")[0][0]
+    identified = project.query("select count(*) from intermediate.int_image_identity")[0][0]
+    assert identified == n_nodes
+    members = project.query(
         "select count(*), count(distinct image_key) from "
         "(select unnest(member_keys) as image_key from marts.images)"
     )[0]
-    assert kept > 0
-    assert members == (kept, kept)
-    missing = built.query(
-        f"select image_key from intermediate.int_posts_kept "
-        f"except select image_key from {image_of_sql()}"
+    assert n_nodes > 0
+    assert members == (n_nodes, n_nodes)
+    missing = project.query(
+        f"select image_key from {nodes} except select image_key from {image_of_sql()}"
     )
     assert missing == []
 
 
-def test_member_lists_are_consistent(built: DbtProject) -> None:
-    bad = built.query(
+def test_every_identity_node_is_a_member_exactly_once(demo_build: DbtProject) -> None:
+    """With images: the kept posts whose image was embedded."""
+    assert_every_node_is_a_member_exactly_once(demo_build, "intermediate.int_identity_nodes")
+
+
+def test_every_kept_post_is_a_member_exactly_once(metadata_only_build: DbtProject) -> None:
+    """Without images every kept post is an identity node."""
+    assert_every_node_is_a_member_exactly_once(metadata_only_build, "intermediate.int_posts_kept")
+
+
+def test_member_lists_are_consistent(demo_build: DbtProject) -> None:
+    bad = demo_build.query(
         """
         select image_id from marts.images
         where n_members != len(member_keys)
@@ -94,13 +107,13 @@ def test_member_lists_are_consistent(built: DbtProject) -> None:
     assert bad == []
 
 
-def test_md5_duplicates_across_sites_share_an_image(built: DbtProject) -> None:
-    pairs = built.query(
+def test_md5_duplicates_across_sites_share_an_image(demo_build: DbtProject) -> None:
+    pairs = demo_build.query(
         f"""
         with kept as (
             select posts.image_key, posts.source, posts.md5, truth.picture_id
             from intermediate.int_posts_kept as posts
-            inner join {truth_sql(built)} as truth using (image_key)
+            inner join {truth_sql(demo_build)} as truth using (image_key)
             where posts.md5 is not null
         ),
         image_of as {image_of_sql()}
@@ -118,11 +131,11 @@ def test_md5_duplicates_across_sites_share_an_image(built: DbtProject) -> None:
     assert split == []
 
 
-def test_linked_duplicates_share_an_image(built: DbtProject) -> None:
+def test_linked_duplicates_share_an_image(demo_build: DbtProject) -> None:
     """Links that name one exact post (int_posts_links.target_is_exact) are identity edges."""
-    pairs = built.query(
+    pairs = demo_build.query(
         f"""
-        with truth as (select image_key, picture_id from {truth_sql(built)}),
+        with truth as (select image_key, picture_id from {truth_sql(demo_build)}),
         kept as (select image_key from intermediate.int_posts_kept),
         image_of as {image_of_sql()}
         select links.kind, links.image_key, links.target_image_key,
@@ -143,19 +156,19 @@ def test_linked_duplicates_share_an_image(built: DbtProject) -> None:
     assert split == []
 
 
-def test_every_source_has_its_prefixed_columns(built: DbtProject) -> None:
-    mart = set(columns_of(built, "marts", "images"))
+def test_every_source_has_its_prefixed_columns(demo_build: DbtProject) -> None:
+    mart = set(columns_of(demo_build, "marts", "images"))
     for source in SOURCES:
-        staged = columns_of(built, "staging", f"stg_{source}__posts")
+        staged = columns_of(demo_build, "staging", f"stg_{source}__posts")
         expected = {f"{source}__{name}" for name in staged if name != "source"}
         assert expected, source
         assert expected <= mart, sorted(expected - mart)
     assert {"danbooru__fav_count", "pixiv__total_bookmarks", "zerochan__primary_tag"} <= mart
 
 
-def test_prefixed_columns_come_from_a_member_of_that_source(built: DbtProject) -> None:
+def test_prefixed_columns_come_from_a_member_of_that_source(demo_build: DbtProject) -> None:
     for source in SOURCES:
-        counts = built.query(
+        counts = demo_build.query(
             f"""
             select
                 count(*) filter (where list_contains(sources, '{source}')),
@@ -172,12 +185,12 @@ def test_prefixed_columns_come_from_a_member_of_that_source(built: DbtProject) -
         assert foreign == 0, source
 
 
-def test_chosen_fields_are_well_formed(built: DbtProject) -> None:
+def test_chosen_fields_are_well_formed(demo_build: DbtProject) -> None:
     min_confidence = 0.5
-    ratings = {r for (r,) in built.query("select distinct rating from marts.images")}
+    ratings = {r for (r,) in demo_build.query("select distinct rating from marts.images")}
     assert ratings - {None} <= RATINGS
     assert ratings & RATINGS
-    bad_tags = built.query(
+    bad_tags = demo_build.query(
         f"""
         select image_id from marts.images
         where tags != list_transform(tag_confidences, t -> t.tag)
@@ -188,7 +201,7 @@ def test_chosen_fields_are_well_formed(built: DbtProject) -> None:
     )
     assert bad_tags == []
     # created_at is chosen whenever a member has one (zerochan has none).
-    undated = built.query(
+    undated = demo_build.query(
         """
         with member_dates as (
             select members.image_id, count(posts.created_at) as n_dated
@@ -201,7 +214,7 @@ def test_chosen_fields_are_well_formed(built: DbtProject) -> None:
         """
     )[0][0]
     assert undated == 0
-    filled = built.query(
+    filled = demo_build.query(
         "select count(*), count(artist), count(*) filter (where len(tags) > 0), "
         "count(*) filter (where len(characters) > 0) from marts.images"
     )[0]
@@ -211,11 +224,11 @@ def test_chosen_fields_are_well_formed(built: DbtProject) -> None:
     assert with_characters > 0
 
 
-def test_pixiv_artist_is_learned_from_merged_danbooru_posts(built: DbtProject) -> None:
-    learned = built.query("select count(*) from intermediate.int_account_artists")[0][0]
+def test_pixiv_artist_is_learned_from_merged_danbooru_posts(demo_build: DbtProject) -> None:
+    learned = demo_build.query("select count(*) from intermediate.int_account_artists")[0][0]
     assert learned > 0
     # A pixiv-only image whose uploader was learned elsewhere gets that artist.
-    credited = built.query(
+    credited = demo_build.query(
         """
         select count(*) from marts.images as images
         inner join staging.stg_pixiv__posts as pixiv
@@ -228,53 +241,20 @@ def test_pixiv_artist_is_learned_from_merged_danbooru_posts(built: DbtProject) -
     assert credited > 0
 
 
-def picks(project: DbtProject) -> dict[str, tuple]:
-    rows = project.query(
-        "select image_id, rating, artist, characters, copyrights, created_at "
-        "from intermediate.int_image_field_picks"
-    )
-    return {row[0]: row[1:] for row in rows}
-
-
-def test_sample_mode_repeats_with_its_seed(built: DbtProject) -> None:
-    def run_sample(seed: int) -> dict[str, tuple]:
-        built.run(
-            "run",
-            "--select",
-            "int_image_field_picks",
-            *dbt_vars(merge_mode="sample", merge_seed=seed),
-        )
-        return picks(built)
-
-    argmax = picks(built)
-    first, again, other = run_sample(1), run_sample(1), run_sample(2)
-    built.run("run", "--select", "int_image_field_picks", *dbt_vars())
-    assert picks(built) == argmax
-    assert first == again
-    assert first.keys() == other.keys() == argmax.keys()
-    assert first != other
-    assert first != argmax
-
-
-def test_fewer_sources_pivot_only_those(
-    demo_lake: Path, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    work = tmp_path_factory.mktemp("merge_two_sources")
-    lake = work / "lake"
-    shutil.copytree(demo_lake, lake, ignore=shutil.ignore_patterns("state"))
-    project = make_dbt_project(work, lake)
-    project.run(*BUILD_IMAGES, *dbt_vars(enabled_sources="[danbooru, pixiv]"))
-    columns = columns_of(project, "marts", "images")
+def test_fewer_sources_pivot_only_those(metadata_only_build: DbtProject) -> None:
+    columns = columns_of(metadata_only_build, "marts", "images")
     prefixes = {name.split("__", 1)[0] for name in columns if "__" in name}
     assert prefixes == {"danbooru", "pixiv"}
-    sources = {s for (s,) in project.query("select distinct unnest(sources) from marts.images")}
+    sources = {
+        s for (s,) in metadata_only_build.query("select distinct unnest(sources) from marts.images")
+    }
     assert sources == {"danbooru", "pixiv"}
 
 
-def test_every_mart_column_is_documented(built: DbtProject) -> None:
+def test_every_mart_column_is_documented(demo_build: DbtProject) -> None:
     """Fixed columns are described in _images__models.yml; `<source>__<column>` columns by the
     staging model's description of `<column>`."""
-    manifest = json.loads((built.work / "target" / "manifest.json").read_text())
+    manifest = json.loads((demo_build.work / "target" / "manifest.json").read_text())
     nodes = {node["name"]: node for node in manifest["nodes"].values()}
 
     def described(model: str) -> set[str]:
@@ -284,7 +264,7 @@ def test_every_mart_column_is_documented(built: DbtProject) -> None:
     mart_docs = described("images")
     staging_docs = {source: described(f"stg_{source}__posts") for source in SOURCES}
     undocumented = []
-    for name in columns_of(built, "marts", "images"):
+    for name in columns_of(demo_build, "marts", "images"):
         source, _, column = name.partition("__")
         if name in mart_docs or (source in staging_docs and column in staging_docs[source]):
             continue

@@ -10,6 +10,7 @@ order, whose cumulative weight exceeds u x the total.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections import defaultdict
 from decimal import Decimal
@@ -139,3 +140,16 @@ def test_unknown_merge_mode_fails_to_compile(project: DbtProject) -> None:
     )
     assert not result.ok
     assert "merge_mode must be 'argmax' or 'sample'" in result.output
+
+
+def test_macro_selftests_pass(project: DbtProject) -> None:
+    """The singular tests tagged `macro_selftest` (tests/dbt), which a plain `dbt build` skips."""
+    result = project.run("test", "--select", "tag:macro_selftest")
+    assert "PASS=1 " in result.output, result.output[-3000:]
+
+
+def test_plain_build_skips_macro_selftests(demo_build: DbtProject) -> None:
+    results = json.loads((demo_build.work / "target" / "run_results.json").read_text())
+    ran = {result["unique_id"] for result in results["results"]}
+    assert any(node.startswith("test.dataproc.merge_source_trust_is_complete") for node in ran)
+    assert not any("merge_weighted_pick_sample_is_proportional" in node for node in ran)

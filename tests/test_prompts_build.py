@@ -1,5 +1,5 @@
-"""The prompts mart on a demo lake: one prompt per training candidate, count tags first, the
-string equal to its sections, and tags written as prompt text."""
+"""The prompts mart of the shared `dbt build`: one prompt per training candidate, count tags
+first, the string equal to its sections, and tags written as prompt text."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import re
 
 import pytest
 import yaml
-from conftest import PROJECT_DIR, DbtProject, make_dbt_project
-from dataproc.demo import generate_lake
+from conftest import PROJECT_DIR, DbtProject
 
 # Count tags as prompt text (`_` written as a space).
 COUNT_TAG = re.compile(r"^([0-9]+\+?(girl|boy|other)s?|no humans)$")
@@ -18,21 +17,14 @@ KAOMOJI = set(
 
 
 @pytest.fixture(scope="module")
-def build(tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
-    lake = tmp_path_factory.mktemp("prompts") / "lake"
-    generate_lake(str(lake), posts=20, seed=3, images=True)
-    project = make_dbt_project(tmp_path_factory.mktemp("prompts_build"), lake)
-    project.run("build", "--select", "+prompts", "--exclude-resource-type", "test", "unit_test")
-    return project
+def prompts(demo_build: DbtProject) -> list[tuple[str, str, list[dict]]]:
+    return demo_build.query(
+        "select image_id, prompt, sections from marts.prompts order by image_id"
+    )
 
 
-@pytest.fixture(scope="module")
-def prompts(build: DbtProject) -> list[tuple[str, str, list[dict]]]:
-    return build.query("select image_id, prompt, sections from marts.prompts order by image_id")
-
-
-def test_every_candidate_has_one_prompt(build: DbtProject, prompts: list) -> None:
-    candidates = build.query(
+def test_every_candidate_has_one_prompt(demo_build: DbtProject, prompts: list) -> None:
+    candidates = demo_build.query(
         "select image_id from intermediate.int_training_candidates order by image_id"
     )
     assert candidates

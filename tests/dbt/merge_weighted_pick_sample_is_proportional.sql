@@ -6,7 +6,11 @@
     expectation fails; the draws are md5-derived, hence the same on every run, so this cannot
     flake. The same seed must reproduce every pick, and seed 2 must change roughly
     1 - (0.1^2 + 0.2^2 + 0.7^2) = 46% of them (at least a third is required). Returns one row per
-    failed check. -#}
+    failed check.
+
+    A test of the macro, not of the data: the default selector (selectors.yml) leaves it out of
+    `dbt build`, and pytest runs it (tests/test_merge_weighted_pick.py). -#}
+{{ config(tags=['macro_selftest']) }}
 {%- set n_images = 2000 -%}
 with
 
