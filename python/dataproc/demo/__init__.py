@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from dataproc.demo import world as w
+from dataproc.demo.images import HostileRecord, render_files, store_images
 from dataproc.demo.plan import Plan, build_plan
 from dataproc.demo.raw import RawTables, concat, file_facts, lookup
 from dataproc.demo.world import World, load_vocabulary, normal, uniform
@@ -36,7 +37,7 @@ PART_ROWS = 250_000
 DEMO_PREFIXES = ("raw/", "images/", "shards/", "metrics/", "ground_truth/")
 MARKER = "ground_truth/pictures.parquet"  # a lake with this under the prefixes is a demo's
 METRICS = ("aesthetic", "watermark")
-METRIC_COVERAGE = 0.9
+COVERAGE = 0.9  # share of measured images with a metric value
 AESTHETIC_PENALTY = {w.RESIZED: 0.3, w.REENCODED: 0.15, w.CROPPED: 0.1, w.WATERMARKED: 0.6}
 SMALL_SIDE = 256
 PICTURES_SCHEMA = pa.schema(
@@ -121,29 +122,42 @@ def metric_values(plan: Plan, source: str, metric: str, rows: np.ndarray) -> np.
         for code, value in AESTHETIC_PENALTY.items():
             penalty[transform == code] = value
         penalty[np.minimum(sp.width[rows], sp.height[rows]) < SMALL_SIDE] += 0.8
-        quality = plan.world.quality(plan.groups[sp.picture[rows]])
-        return np.clip(
-            5.0 + 1.4 * quality + 0.35 * normal(seed, "aesthetic", uid) - penalty, 0.0, 10.0
-        )
+        value = 5.0 + 1.4 * plan.world.quality(plan.groups[sp.picture[rows]])
+        return np.clip(value + 0.35 * normal(seed, "aesthetic", uid) - penalty, 0.0, 10.0)
     u = uniform(seed, "watermark", uid)
     signed = uniform(seed, "watermark.signed", sp.picture[rows]) < 0.03
-    return np.where(
-        transform == w.WATERMARKED, 0.75 + 0.24 * u, np.where(signed, 0.3 + 0.3 * u, 0.2 * u**3)
-    )
+    value = np.where(signed, 0.3 + 0.3 * u, 0.2 * u**3)
+    return np.where(transform == w.WATERMARKED, 0.75 + 0.24 * u, value)
 
 
-def _pictures_table(plan: Plan) -> pa.Table:
-    """Per source, every image that shows a real picture (stored or, without images, planned)."""
-    tables = []
+def _parts(rows: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(part number, rows) of each parquet part; a source with no rows still gets one part."""
+    return list(enumerate(rows[i : i + PART_ROWS] for i in range(0, max(len(rows), 1), PART_ROWS)))
+
+
+def _write_tables(plan: Plan, raw: RawTables, writer: _DemoWriter, report: DemoReport) -> None:
+    """Raw posts (in id order), metric parts, and the ground truth of pictures."""
+    pictures = []
     for source in w.SOURCES:
-        sp, rows = plan.sources[source], _measured(plan, source)
+        sp = plan.sources[source]
+        for part, rows in _parts(sp.order):
+            writer.put_parquet(f"raw/{source}/part-{part:05d}.parquet", raw.table(source, rows))
+        report.rows[source] = sp.n_posts
+        measured = _measured(plan, source)
+        for metric in METRICS:
+            covered = measured[uniform(plan.seed, f"cover.{metric}.{source}", measured) < COVERAGE]
+            for part, rows in _parts(covered):
+                values = pa.array(metric_values(plan, source, metric, rows), pa.float64())
+                table = pa.table({"key": sp.keys.take(pa.array(rows)), metric: values})
+                writer.put_parquet(f"metrics/{source}/part-{part:05d}.{metric}.parquet", table)
         columns = {
-            "image_key": concat(source + ":", sp.keys.take(pa.array(rows))),
-            "picture_id": pa.array(sp.picture[rows], pa.int64()),
-            "transform": lookup(w.TRANSFORMS, sp.transform[rows]),
+            "image_key": concat(source + ":", sp.keys.take(pa.array(measured))),
+            "picture_id": pa.array(sp.picture[measured], pa.int64()),
+            "transform": lookup(w.TRANSFORMS, sp.transform[measured]),
         }
-        tables.append(pa.table(columns, schema=PICTURES_SCHEMA))
-    return pa.concat_tables(tables)
+        pictures.append(pa.table(columns, schema=PICTURES_SCHEMA))
+    writer.put_parquet(MARKER, pa.concat_tables(pictures))
+    report.pictures = sum(table.num_rows for table in pictures)
 
 
 def generate_lake(lake: str, posts: int = 100, seed: int = 0, images: bool = True) -> DemoReport:
@@ -165,47 +179,17 @@ def generate_lake(lake: str, posts: int = 100, seed: int = 0, images: bool = Tru
             "refusing to overwrite it"
         )
     plan = build_plan(World(seed, load_vocabulary()), posts, images)
-    hostile = []
+    report.source_images = {s: int((plan.sources[s].uid >= 0).sum()) for s in w.SOURCES}
+    hostile: list[HostileRecord] = []
     blobs = None
-    if images:
-        from dataproc.demo.images import render_files, store_images
-
+    if images:  # written first: a shard cut off in the middle marks its last image hostile
         blobs = render_files(plan.world, plan.files)
         stored = store_images(plan, blobs, writer.put)
         report.files, report.shards, report.members = stored.files, stored.shards, stored.members
-        hostile = stored.hostile
-    tables = RawTables(plan, *file_facts(plan, blobs))
-    del blobs
-    for source in w.SOURCES:
-        sp = plan.sources[source]
-        report.source_images[source] = int((sp.uid >= 0).sum())
-    for source in w.SOURCES:
-        order = plan.sources[source].order
-        for part, start in enumerate(range(0, len(order), PART_ROWS)):
-            writer.put_parquet(
-                f"raw/{source}/part-{part:05d}.parquet",
-                tables.table(source, order[start : start + PART_ROWS]),
-            )
-        report.rows[source] = len(order)
-    for source in w.SOURCES:
-        for metric in METRICS:
-            rows = _measured(plan, source)
-            rows = rows[uniform(seed, f"cover.{metric}.{source}", rows) < METRIC_COVERAGE]
-            for part, start in enumerate(range(0, max(len(rows), 1), PART_ROWS)):
-                at = rows[start : start + PART_ROWS]
-                values = pa.array(metric_values(plan, source, metric, at), pa.float64())
-                table = pa.table(
-                    {"key": plan.sources[source].keys.take(pa.array(at)), metric: values}
-                )
-                writer.put_parquet(f"metrics/{source}/part-{part:05d}.{metric}.parquet", table)
-    pictures = _pictures_table(plan)
-    writer.put_parquet(MARKER, pictures)
-    report.pictures = pictures.num_rows
-    ordered = sorted(hostile, key=lambda r: (r.image_key, r.kind, r.location))
-    hostile_columns = {name: [getattr(r, name) for r in ordered] for name in HOSTILE_SCHEMA.names}
-    writer.put_parquet(
-        "ground_truth/hostile.parquet", pa.table(hostile_columns, schema=HOSTILE_SCHEMA)
-    )
+        hostile = sorted(stored.hostile, key=lambda r: (r.image_key, r.kind, r.location))
+    _write_tables(plan, RawTables(plan, *file_facts(plan, blobs)), writer, report)
+    columns = {name: [getattr(r, name) for r in hostile] for name in HOSTILE_SCHEMA.names}
+    writer.put_parquet("ground_truth/hostile.parquet", pa.table(columns, schema=HOSTILE_SCHEMA))
     report.hostile = Counter(record.kind for record in hostile)
     stale = sorted(set(previous) - writer.written)
     writer.lake.delete(stale)

@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -276,12 +277,11 @@ class HostileRecord:
     location: str
 
 
-@dataclass(frozen=True)
-class _Stored:
+class _Stored(NamedTuple):
     """One image to store: a post's image (`row` >= 0) or an extra that belongs to no post."""
 
-    key: str
     sort_key: tuple[int, int]
+    key: str
     ext: str
     uid: int
     row: int
@@ -305,13 +305,13 @@ def _items(plan: Plan, source: str) -> list[_Stored]:
     keys = sp.keys.to_pylist()
     items = [
         _Stored(
-            key=keys[row],
-            sort_key=(int(sp.post_id[sp.image_post[row]]), int(sp.page[row])),
-            ext=EXTS[sp.ext[row]],
-            uid=int(sp.uid[row]),
-            row=int(row),
-            hostile=int(sp.hostile[row]),
-            extra=None,
+            (int(sp.post_id[sp.image_post[row]]), int(sp.page[row])),
+            keys[row],
+            EXTS[sp.ext[row]],
+            int(sp.uid[row]),
+            int(row),
+            int(sp.hostile[row]),
+            None,
         )
         for row in np.flatnonzero(sp.uid >= 0)
     ]
@@ -320,7 +320,7 @@ def _items(plan: Plan, source: str) -> list[_Stored]:
         for key_id, uid, kind in zip(extras.key_id, extras.uid, extras.kind, strict=True):
             key = f"{key_id}_p0" if source == "pixiv" else str(key_id)
             ext = EXTS[plan.files.ext[uid]]
-            items.append(_Stored(key, (int(key_id), 0), ext, int(uid), -1, w.HARMLESS, kind))
+            items.append(_Stored((int(key_id), 0), key, ext, int(uid), -1, w.HARMLESS, kind))
     return sorted(items, key=lambda item: item.sort_key)
 
 

@@ -28,7 +28,7 @@ names belong to no post. Hostile cases and orphans only exist where files are wr
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -36,6 +36,8 @@ import pyarrow.compute as pc
 
 from dataproc.demo import world as w
 from dataproc.demo.world import SOURCES, World, sorted_unique, uniform
+
+Rng = np.random.Generator
 
 DANBOORU_PIXIV_ID, DANBOORU_PIXIV_URL_ONLY, DANBOORU_DANGLING = 0.35, 0.05, 0.02
 GELBOORU_MIRRORS, GELBOORU_MIRROR_CITES_DANBOORU, GELBOORU_REUPLOADS = 0.40, 0.30, 0.03
@@ -75,46 +77,37 @@ HOSTILE_PER = 500  # one of each hostile case per this many posts (at least one)
 HOSTILE_KINDS = (w.CORRUPT, w.ZERO_BYTE, w.NOT_IMAGE, w.HUGE_DIMENSIONS, w.MISSING_IMAGE)
 
 
-@dataclass
 class SourcePlan:
-    """One source's posts (draw order) and images (one per post; pages for pixiv)."""
+    """One source's posts (in draw order) and images (one per post; a work's pages on pixiv).
 
-    source: str
-    n_posts: int
-    picture: np.ndarray  # per image, as are uid, transform, hostile, ext, width, height, keys
-    image_post: np.ndarray
-    page: np.ndarray
-    uid: np.ndarray  # file id, -1 for a post without an image (video, ugoira)
-    transform: np.ndarray
-    post_ext: np.ndarray  # per post, as are link_*, created_ms, post_id and extra
-    link_kind: np.ndarray
-    link_row: np.ndarray  # the linked post's row (or a dangling pixiv id)
-    link_page: np.ndarray
-    created_ms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    post_id: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    order: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    hostile: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
-    ext: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
-    width: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    height: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    keys: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    Per image: `picture`, `image_post`, `page`, `uid` (file id, -1 for video and ugoira posts),
+    `transform`, `hostile`, and, once planned, `ext`, `width`, `height` and `keys` (site keys).
+    Per post: `post_ext`, `link_kind`, `link_row` (the linked post's row, or a dangling pixiv
+    id), `link_page`, `created_ms`, `post_id`, and pixiv's `extra` columns; `order` lists the
+    posts by id.
+    """
 
-    @classmethod
-    def empty(cls, source: str, n: int) -> SourcePlan:
-        return cls(
-            source=source,
-            n_posts=n,
-            picture=np.zeros(n, np.int64),
-            image_post=np.arange(n, dtype=np.int64),
-            page=np.zeros(n, np.int32),
-            uid=np.full(n, -1, np.int64),
-            transform=np.zeros(n, np.int8),
-            post_ext=np.zeros(n, np.int8),
-            link_kind=np.zeros(n, np.int8),
-            link_row=np.full(n, -1, np.int64),
-            link_page=np.zeros(n, np.int32),
-        )
+    hostile: np.ndarray
+    created_ms: np.ndarray
+    post_id: np.ndarray
+    order: np.ndarray
+    ext: np.ndarray
+    width: np.ndarray
+    height: np.ndarray
+    keys: pa.Array
+
+    def __init__(self, source: str, n: int) -> None:
+        self.source, self.n_posts = source, n
+        self.picture = np.zeros(n, np.int64)
+        self.image_post = np.arange(n, dtype=np.int64)
+        self.page = np.zeros(n, np.int32)
+        self.uid = np.full(n, -1, np.int64)
+        self.transform = np.zeros(n, np.int8)
+        self.post_ext = np.zeros(n, np.int8)
+        self.link_kind = np.zeros(n, np.int8)
+        self.link_row = np.full(n, -1, np.int64)
+        self.link_page = np.zeros(n, np.int32)
+        self.extra: dict[str, np.ndarray] = {}
 
     @property
     def lead_image(self) -> np.ndarray:
@@ -228,10 +221,7 @@ def derived_size(
     The renderer crops and resizes with the same (seed, file id), so the size a post's metadata
     claims is exactly that of the bytes stored.
     """
-    out_w, out_h = (
-        np.asarray(width, dtype=np.int64).copy(),
-        np.asarray(height, dtype=np.int64).copy(),
-    )
+    out_w, out_h = np.array(width, dtype=np.int64), np.array(height, dtype=np.int64)
     resized = np.flatnonzero(transform == w.RESIZED)
     scale = resize_scale(seed, uid[resized])
     out_w[resized] = np.maximum(1, np.round(out_w[resized] * scale))
@@ -242,17 +232,17 @@ def derived_size(
     return out_w.astype(np.int32), out_h.astype(np.int32)
 
 
-def stage_rng(seed: int, stage: str) -> np.random.Generator:
+def stage_rng(seed: int, stage: str) -> Rng:
     """An independent generator per planning stage."""
     return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, zlib.crc32(stage.encode())])
 
 
-def _choose_ext(rng: np.random.Generator, n: int, weights: dict[int, float]) -> np.ndarray:
+def _choose_ext(rng: Rng, n: int, weights: dict[int, float]) -> np.ndarray:
     keys, p = np.array(list(weights), dtype=np.int8), np.array(list(weights.values()))
     return keys[rng.choice(len(keys), size=n, p=p / p.sum())]
 
 
-def _other_format(rng: np.random.Generator, ext: np.ndarray) -> np.ndarray:
+def _other_format(rng: Rng, ext: np.ndarray) -> np.ndarray:
     """A different still-image format for a conversion (PNG <-> WebP <-> JPEG)."""
     family = np.where(np.isin(ext, (w.JPG, w.JPEG)), 0, np.where(ext == w.PNG, 1, 2))
     options = np.array([[w.PNG, w.WEBP], [w.JPG, w.WEBP], [w.PNG, w.JPG]], dtype=np.int8)
@@ -263,8 +253,8 @@ def _count(share: float, n: int) -> int:
     return int(round(share * n))
 
 
-def draw_danbooru(n: int, ledger: Ledger, rng: np.random.Generator) -> SourcePlan:
-    plan = SourcePlan.empty("danbooru", n)
+def draw_danbooru(n: int, ledger: Ledger, rng: Rng) -> SourcePlan:
+    plan = SourcePlan("danbooru", n)
     plan.picture = ledger.new_pictures(n)
     plan.post_ext = _choose_ext(rng, n, EXT_WEIGHTS["danbooru"])
     candidates = rng.permutation(np.flatnonzero(np.isin(plan.post_ext, w.IMAGE_EXTS)))
@@ -281,9 +271,7 @@ def draw_danbooru(n: int, ledger: Ledger, rng: np.random.Generator) -> SourcePla
     return plan
 
 
-def draw_pixiv(
-    n: int, danbooru: SourcePlan, ledger: Ledger, rng: np.random.Generator
-) -> SourcePlan:
+def draw_pixiv(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
     """Pixiv works; the linked danbooru posts get their picture from a page of a work."""
     kind = rng.choice(3, size=n, p=[0.80, 0.15, 0.05]).astype(np.int8)
     linked = np.flatnonzero(np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL)))
@@ -296,7 +284,7 @@ def draw_pixiv(
     manga = kind == w.MANGA
     pages[manga] = rng.integers(2, 9, int(manga.sum()))
 
-    plan = SourcePlan.empty("pixiv", n)
+    plan = SourcePlan("pixiv", n)
     plan.image_post = np.repeat(np.arange(n, dtype=np.int64), pages)
     starts = np.concatenate([[0], np.cumsum(pages)[:-1]])
     plan.page = (np.arange(len(plan.image_post)) - starts[plan.image_post]).astype(np.int32)
@@ -326,7 +314,7 @@ def _draw_danbooru_files(
     linked: np.ndarray,
     pixiv_uid: np.ndarray,
     ledger: Ledger,
-    rng: np.random.Generator,
+    rng: Rng,
 ) -> None:
     """Files of danbooru posts: pixiv originals for linked posts, new files for the rest."""
     pixiv_ext = ledger.file_ext(pixiv_uid)
@@ -350,9 +338,7 @@ def _draw_danbooru_files(
     )
 
 
-def _unique_files(
-    plan: SourcePlan, rows: np.ndarray, ledger: Ledger, rng: np.random.Generator
-) -> None:
+def _unique_files(plan: SourcePlan, rows: np.ndarray, ledger: Ledger, rng: Rng) -> None:
     plan.picture[rows] = ledger.new_pictures(len(rows))
     plan.post_ext[rows] = _choose_ext(rng, len(rows), EXT_WEIGHTS[plan.source])
     plan.uid[rows] = ledger.new_files(plan.picture[rows], w.ORIGINAL, plan.post_ext[rows])
@@ -367,10 +353,8 @@ def _copy_posts(plan: SourcePlan, rows: np.ndarray, of: SourcePlan, of_rows: np.
     plan.link_row[rows] = of_rows
 
 
-def draw_gelbooru(
-    n: int, danbooru: SourcePlan, ledger: Ledger, rng: np.random.Generator
-) -> SourcePlan:
-    plan = SourcePlan.empty("gelbooru", n)
+def draw_gelbooru(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
+    plan = SourcePlan("gelbooru", n)
     pool = np.flatnonzero(danbooru.uid >= 0)
     m = min(_count(GELBOORU_MIRRORS, n), len(pool))
     r = min(_count(GELBOORU_REUPLOADS, n), n - m)
@@ -389,10 +373,8 @@ def draw_gelbooru(
     return plan
 
 
-def draw_yandere(
-    n: int, danbooru: SourcePlan, ledger: Ledger, rng: np.random.Generator
-) -> SourcePlan:
-    plan = SourcePlan.empty("yandere", n)
+def draw_yandere(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
+    plan = SourcePlan("yandere", n)
     pool = np.flatnonzero(danbooru.uid >= 0)
     s = min(_count(YANDERE_SHARED, n), len(pool))
     shared = np.arange(s)
@@ -414,9 +396,9 @@ def draw_yandere(
 
 
 def draw_zerochan(
-    n: int, danbooru: SourcePlan, pixiv: SourcePlan, ledger: Ledger, rng: np.random.Generator
+    n: int, danbooru: SourcePlan, pixiv: SourcePlan, ledger: Ledger, rng: Rng
 ) -> SourcePlan:
-    plan = SourcePlan.empty("zerochan", n)
+    plan = SourcePlan("zerochan", n)
     copies = np.arange(min(_count(ZEROCHAN_COPIES, n), n))
     from_pixiv = rng.random(len(copies)) < 0.5
     d_pool = np.flatnonzero(danbooru.uid >= 0)
@@ -447,14 +429,12 @@ def draw_zerochan(
     return plan
 
 
-def _after(rng: np.random.Generator, start: np.ndarray, mean_days: float) -> np.ndarray:
+def _after(rng: Rng, start: np.ndarray, mean_days: float) -> np.ndarray:
     delay = (rng.exponential(mean_days, len(start)) * w.DAY_MS).astype(np.int64)
     return np.minimum(start + delay + rng.integers(0, 1000, len(start)), LAST_MS)
 
 
-def assign_dates(
-    plans: dict[str, SourcePlan], world: World, groups: np.ndarray, rng: np.random.Generator
-) -> None:
+def assign_dates(plans: dict[str, SourcePlan], world: World, groups: np.ndarray, rng: Rng) -> None:
     """`created_ms` of every post: originals first, copies after what they copy."""
     pixiv, danbooru, gelbooru = plans["pixiv"], plans["danbooru"], plans["gelbooru"]
     pixiv.created_ms = np.minimum(
@@ -486,7 +466,7 @@ def assign_dates(
     zerochan.created_ms = np.minimum(base + delay, LAST_MS)
 
 
-def assign_ids(plan: SourcePlan, rng: np.random.Generator) -> None:
+def assign_ids(plan: SourcePlan, rng: Rng) -> None:
     """Post ids rising with the date; `order` lists posts by id."""
     first, max_gap = ID_RANGES[plan.source]
     plan.order = np.argsort(plan.created_ms, kind="stable")
@@ -494,7 +474,7 @@ def assign_ids(plan: SourcePlan, rng: np.random.Generator) -> None:
     plan.post_id[plan.order] = first + np.cumsum(rng.integers(1, max_gap + 1, plan.n_posts))
 
 
-def _free_ids(used: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+def _free_ids(used: np.ndarray, count: int, rng: Rng) -> np.ndarray:
     """`count` ids that no post has, between existing ids where the gaps allow."""
     ordered = np.sort(used)
     candidates = ordered[:-1] + 1
@@ -510,7 +490,7 @@ def _few(posts: int, per: int) -> int:
 
 
 def plan_extras(
-    plans: dict[str, SourcePlan], ledger: Ledger, posts: int, rng: np.random.Generator
+    plans: dict[str, SourcePlan], ledger: Ledger, posts: int, rng: Rng
 ) -> dict[str, Extras]:
     """Orphan images for every source, plus `../` and absolute member names in shards."""
     extras = {}
@@ -525,9 +505,7 @@ def plan_extras(
     return extras
 
 
-def assign_unusual(
-    plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: np.random.Generator
-) -> None:
+def assign_unusual(plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: Rng) -> None:
     """Re-encode a few original files per source in an unusual but valid way."""
     per_kind = _few(posts, UNUSUAL_PER)
     taken = np.zeros(len(files.picture), dtype=bool)
@@ -544,9 +522,7 @@ def assign_unusual(
             taken[pick] = True
 
 
-def assign_hostile(
-    plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: np.random.Generator
-) -> None:
+def assign_hostile(plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: Rng) -> None:
     """Mark a few images per source whose stored bytes will be broken or missing."""
     per_kind = _few(posts, HOSTILE_PER)
     for plan in (plans[source] for source in SOURCES):

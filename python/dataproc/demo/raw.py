@@ -163,36 +163,6 @@ def pixiv_urls(
     )
 
 
-def artist_page_urls(
-    seed: int,
-    stream: str,
-    keys: np.ndarray,
-    accounts: pa.Array,
-    created_ms: np.ndarray,
-    empty_share: float,
-) -> pa.Array:
-    """'' (unknown), a tweet, or a fanbox post of the artist's account."""
-    u = uniform(seed, stream, keys)
-    serial = (hash64(seed, stream + ".status", keys) >> np.uint64(44)).astype(np.int64)
-    snowflake = ((created_ms - TWITTER_EPOCH_MS).clip(0) << 22) | serial
-    status = np.where(created_ms < TWITTER_EPOCH_MS, 1_000_000 + created_ms // 60_000, snowflake)
-    fanbox_id = 1_000_000 + (hash64(seed, stream + ".fanbox", keys) >> np.uint64(44)).astype(
-        np.int64
-    )
-    which = np.where(u < empty_share, 0, np.where(u < empty_share + (1 - empty_share) * 0.8, 1, 2))
-    return pick(
-        which,
-        blank(len(keys)),
-        concat("https://twitter.com/", accounts, "/status/", as_str(status)),
-        concat(
-            "https://",
-            pc.replace_substring(accounts, "_", "-"),
-            ".fanbox.cc/posts/",
-            as_str(fanbox_id),
-        ),
-    )
-
-
 def file_facts(plan: Plan, blobs: list[bytes] | None) -> tuple[pa.Array, np.ndarray]:
     """(md5 hex, byte size) per file id: of the rendered bytes, or synthesized without them."""
     if blobs is not None:
@@ -248,18 +218,30 @@ class RawTables:
     def _own_sources(
         self, source: str, rows: np.ndarray, groups: np.ndarray, empty_share: float
     ) -> Callable[[np.ndarray], pa.Array]:
-        """Builds the `source` of posts that link to no other site: the artist's pages."""
-        plan = self.plan.sources[source]
+        """Builds the `source` of posts that link to no other site: '' (unknown), a tweet, or a
+        fanbox post of the artist's account."""
+        seed, stream, created_ms = (
+            self.seed,
+            source + ".source",
+            self.plan.sources[source].created_ms,
+        )
 
         def build(at: np.ndarray) -> pa.Array:
-            created = plan.created_ms[rows[at]]
-            return artist_page_urls(
-                self.seed,
-                source + ".source",
-                rows[at],
-                self._accounts(groups[at]),
-                created,
-                empty_share,
+            keys, created, accounts = rows[at], created_ms[rows[at]], self._accounts(groups[at])
+            u = uniform(seed, stream, keys)
+            serial = (hash64(seed, stream + ".status", keys) >> np.uint64(44)).astype(np.int64)
+            snowflake = ((created - TWITTER_EPOCH_MS).clip(0) << 22) | serial
+            status = np.where(created < TWITTER_EPOCH_MS, 1_000_000 + created // 60_000, snowflake)
+            fanbox = (hash64(seed, stream + ".fanbox", keys) >> np.uint64(44)).astype(np.int64)
+            fanbox_host = pc.replace_substring(accounts, "_", "-")
+            which = np.where(
+                u < empty_share, 0, np.where(u < empty_share + (1 - empty_share) * 0.8, 1, 2)
+            )
+            return pick(
+                which,
+                blank(len(keys)),
+                concat("https://twitter.com/", accounts, "/status/", as_str(status)),
+                concat("https://", fanbox_host, ".fanbox.cc/posts/", as_str(1_000_000 + fanbox)),
             )
 
         return build

@@ -40,41 +40,17 @@ ORIGINAL, SAME_FILE, RESIZED, REENCODED, CONVERTED, CROPPED, WATERMARKED = range
 EXTS = ("jpg", "jpeg", "png", "webp", "gif", "mp4", "webm", "zip")
 JPG, JPEG, PNG, WEBP, GIF, MP4, WEBM, ZIP = range(8)
 IMAGE_EXTS = (JPG, JPEG, PNG, WEBP, GIF)
-# Valid but unusual encodings: the pipeline must embed these, not reject them.
-UNUSUAL = (
-    "plain",
-    "cmyk_jpeg",
-    "gray16_png",
-    "palette_png",
-    "rgba_png",
-    "animated_gif",
-    "animated_webp",
-)
+# Valid but unusual encodings, and their extensions: the pipeline must embed these images.
 PLAIN, CMYK_JPEG, GRAY16_PNG, PALETTE_PNG, RGBA_PNG, ANIMATED_GIF, ANIMATED_WEBP = range(7)
-UNUSUAL_EXT = {
-    CMYK_JPEG: JPG,
-    GRAY16_PNG: PNG,
-    PALETTE_PNG: PNG,
-    RGBA_PNG: PNG,
-    ANIMATED_GIF: GIF,
-    ANIMATED_WEBP: WEBP,
-}
+UNUSUAL_EXT = dict(zip(range(CMYK_JPEG, 7), (JPG, PNG, PNG, PNG, GIF, WEBP), strict=True))
 # Hostile stored bytes for a post's image, and hostile cases that belong to no post.
-HOSTILE = (
-    "harmless",
-    "corrupt",
-    "zero_byte",
-    "not_image",
-    "huge_dimensions",
-    "missing_image",
-    "truncated_shard",
-)
+HOSTILE = ("harmless", "corrupt", "zero_byte", "not_image", "huge_dimensions", "missing_image")
+HOSTILE += ("truncated_shard",)  # a member cut off by an interrupted shard upload
 HARMLESS, CORRUPT, ZERO_BYTE, NOT_IMAGE, HUGE_DIMENSIONS, MISSING_IMAGE, TRUNCATED_MEMBER = range(7)
 ORPHAN, PATH_TRAVERSAL, ABSOLUTE_PATH = "orphan", "path_traversal", "absolute_path"
 # What a post's `source` (and danbooru's `pixiv_id`) points at.
-NO_LINK, PIXIV_ID, PIXIV_URL, PIXIV_DANGLING, DANBOORU_URL, COPY_SOURCE, REUPLOAD, PIXIV_ARTWORK = (
-    range(8)
-)
+NO_LINK, PIXIV_ID, PIXIV_URL, PIXIV_DANGLING, DANBOORU_URL, COPY_SOURCE, REUPLOAD = range(7)
+PIXIV_ARTWORK = 7  # a zerochan copy's link to the pixiv work it copies
 PIXIV_TYPES = ("illust", "manga", "ugoira")
 ILLUST, MANGA, UGOIRA = range(3)
 CATEGORIES = ("general", "character", "copyright", "artist", "meta")
@@ -192,17 +168,9 @@ class Tag:
 
 
 def _tags(data: dict[str, Any]) -> list[Tag]:
-    def tag(entry: dict[str, Any], category: int, weight: float) -> Tag:
-        pixiv, translated = tuple(entry.get("pixiv", ())), entry.get("translated")
-        return Tag(
-            entry["tag"],
-            category,
-            weight,
-            pixiv,
-            translated,
-            entry["zerochan"],
-            entry.get("copyright"),
-        )
+    def tag(e: dict[str, Any], category: int, weight: float) -> Tag:
+        names = tuple(e.get("pixiv", ())), e.get("translated"), e["zerochan"]
+        return Tag(e["tag"], category, weight, *names, copyright=e.get("copyright"))
 
     tags = [tag(e, GENERAL, 0.0) for e in data["count"]]
     tags += [tag(e, GENERAL, KAOMOJI_WEIGHT) for e in data["kaomoji"]]
