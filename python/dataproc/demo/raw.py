@@ -50,6 +50,9 @@ GELBOORU_RATINGS = ("general", "sensitive", "questionable", "explicit")
 YANDERE_RATINGS = ("s", "s", "q", "e")  # yande.re has no separate general rating
 YANDERE_STATUSES = ("active", "pending", "flagged", "deleted")
 PIXIV_USER_ID_BASE = 1_000_000
+TAB = '" target="_blank">'  # the end of a pixiv caption's opening <a> tag
+REQUEST = '<strong>リクエスト</strong><br />お題箱: <a href="https://odaibako.net/u/'
+GELBOORU_IMAGES = "https://img3.gelbooru.com/images/"
 PIXIV_AI_GENERATED = 2
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -212,6 +215,12 @@ class RawTables:
         children = np.bincount(parent[parent >= 0], minlength=n) > 0
         return parent_id, pa.array(children[rows])
 
+    def _appeal(self, stream: str, groups: np.ndarray, rows: np.ndarray, *a: float) -> np.ndarray:
+        """exp(a0 + a1 * the picture's appeal + a2 * noise): a site's score before rounding."""
+        return np.exp(
+            a[0] + a[1] * self.world.quality(groups) + a[2] * normal(self.seed, stream, rows)
+        )
+
     def _accounts(self, groups: np.ndarray) -> pa.Array:
         return self.vocab.accounts.take(pa.array(self.world.artist(groups)))
 
@@ -294,26 +303,16 @@ class RawTables:
         uid, ext = plan.uid[rows], plan.ext[rows]
         width, height = plan.width[rows], plan.height[rows]
         has_file = uid >= 0
-        no_file_key = NO_FILE_KEY + pictures
-        md5 = pc.if_else(
-            pa.array(has_file),
-            self.md5.take(pa.array(np.maximum(uid, 0))),
-            fake_md5(seed, no_file_key),
-        )
+        file, no_file = np.maximum(uid, 0), NO_FILE_KEY + pictures
+        md5 = pc.if_else(pa.array(has_file), self.md5.take(pa.array(file)), fake_md5(seed, no_file))
         size = np.where(
-            has_file,
-            self.size[np.maximum(uid, 0)],
-            estimated_size(seed, no_file_key, width, height, ext),
+            has_file, self.size[file], estimated_size(seed, no_file, width, height, ext)
         )
         created = plan.created_ms[rows]
-        updated = created + (uniform(seed, "danbooru.updated", rows) ** 2 * 900 * DAY_MS).astype(
-            np.int64
-        )
-        updated = np.minimum(updated, LAST_MS)
+        delay = uniform(seed, "danbooru.updated", rows) ** 2 * 900 * DAY_MS
+        updated = np.minimum(created + delay.astype(np.int64), LAST_MS)
         age_years = (LAST_MS - created) / (365.0 * DAY_MS)
-        appeal = np.exp(
-            1.7 + 0.9 * self.world.quality(groups) + 0.35 * normal(seed, "danbooru.score", rows)
-        )
+        appeal = self._appeal("danbooru.score", groups, rows, 1.7, 0.9, 0.35)
         up = np.floor(appeal * (1.0 + 0.1 * np.minimum(age_years, 10))).astype(np.int64)
         down = integers(seed, "danbooru.down", 0, 4, rows) * (up > 2)
         favs = np.floor(up * (1.0 + 0.4 * uniform(seed, "danbooru.favs", rows))).astype(np.int64)
@@ -324,7 +323,7 @@ class RawTables:
 
         # Post-level meta tags danbooru derives from the file.
         pairs = self._carried_tags("danbooru", pictures, groups)
-        unusual = np.where(has_file, self.plan.files.unusual[np.maximum(uid, 0)], w.PLAIN)
+        unusual = np.where(has_file, self.plan.files.unusual[file], w.PLAIN)
         lowres = np.minimum(width, height) < SMALL_SIDE
         big = np.isin(pairs.tags, (vocab.meta["highres"], vocab.meta["absurdres"]))
         pairs = pairs.where(~(big & lowres[pairs.rows]))
@@ -381,11 +380,7 @@ class RawTables:
         groups = self.plan.groups[pictures]
         md5 = self.md5.take(pa.array(plan.uid[rows]))
         ext = lookup(EXTS, plan.ext[rows])
-        score = np.floor(
-            np.exp(
-                0.9 + 0.8 * self.world.quality(groups) + 0.4 * normal(seed, "gelbooru.score", rows)
-            )
-        )
+        score = np.floor(self._appeal("gelbooru.score", groups, rows, 0.9, 0.8, 0.4))
         parent_id, _ = self._parents("gelbooru", rows)
         u = uniform(seed, "gelbooru.status", rows)
         status = np.where(u < 0.03, 2, np.where(u < 0.05, 1, 0))
@@ -401,7 +396,8 @@ class RawTables:
                 3: lambda at: blank(len(at)),  # re-uploads have none
             },
         )
-        folders = (pc.utf8_slice_codeunits(md5, 0, 2), pc.utf8_slice_codeunits(md5, 2, 4))
+        folder1, folder2 = pc.utf8_slice_codeunits(md5, 0, 2), pc.utf8_slice_codeunits(md5, 2, 4)
+        file_url = concat(GELBOORU_IMAGES, folder1, "/", folder2, "/", md5, ".", ext)
         return pa.table(
             {
                 "id": pa.array(plan.post_id[rows], pa.int64()),
@@ -417,16 +413,7 @@ class RawTables:
                 ),
                 "parent_id": parent_id,
                 "status": lookup(("active", "pending", "deleted"), status),
-                "file_url": concat(
-                    "https://img3.gelbooru.com/images/",
-                    folders[0],
-                    "/",
-                    folders[1],
-                    "/",
-                    md5,
-                    ".",
-                    ext,
-                ),
+                "file_url": file_url,
             }
         )
 
@@ -435,11 +422,7 @@ class RawTables:
         pictures = plan.picture[rows]
         groups = self.plan.groups[pictures]
         uid, link = plan.uid[rows], plan.link_row[rows]
-        score = np.floor(
-            np.exp(
-                2.2 + 0.8 * self.world.quality(groups) + 0.4 * normal(seed, "yandere.score", rows)
-            )
-        )
+        score = np.floor(self._appeal("yandere.score", groups, rows, 2.2, 0.8, 0.4))
         parent_id, _ = self._parents("yandere", rows)
         u = uniform(seed, "yandere.status", rows)
         status = np.select([u < 0.03, u < 0.05, u < 0.07], [3, 2, 1], 0)
@@ -451,9 +434,7 @@ class RawTables:
             },
         )
         uploaders = self.vocab.yandere_uploaders
-        uploader = np.floor(uniform(seed, "yandere.author", rows) ** 2 * len(uploaders)).astype(
-            np.int64
-        )
+        uploader = np.floor(uniform(seed, "yandere.author", rows) ** 2 * len(uploaders))
         return pa.table(
             {
                 "id": pa.array(plan.post_id[rows], pa.int64()),
@@ -469,7 +450,7 @@ class RawTables:
                 "tags": tag_strings(
                     self._carried_tags("yandere", pictures, groups), self.vocab.names
                 ),
-                "author": lookup(uploaders, uploader),
+                "author": lookup(uploaders, uploader.astype(np.int64)),
                 "parent_id": parent_id,
                 "status": lookup(YANDERE_STATUSES, status),
             }
@@ -482,37 +463,26 @@ class RawTables:
         pictures = plan.picture[lead]
         groups = self.plan.groups[pictures]
         rating = self.world.rating(groups)
-        x_restrict = np.where(rating >= 3, 1, 0)
-        x_restrict = np.where(
-            (rating == 2) & (uniform(seed, "pixiv.r18", rows) < 0.5), 1, x_restrict
-        )
-        x_restrict = np.where(
-            (x_restrict == 1) & (uniform(seed, "pixiv.r18g", rows) < 0.03), 2, x_restrict
-        )
+        r18, r18g = uniform(seed, "pixiv.r18", rows) < 0.5, uniform(seed, "pixiv.r18g", rows) < 0.03
+        x_restrict = np.where((rating >= 3) | ((rating == 2) & r18), 1, 0)
+        x_restrict = np.where((x_restrict == 1) & r18g, 2, x_restrict)
         sanity = np.where(x_restrict > 0, 6, np.array([2, 4, 6, 6])[rating])
-        bookmarks = np.exp(
-            3.0 + 1.6 * self.world.quality(groups) + 0.5 * normal(seed, "pixiv.bookmarks", rows)
-        )
-        bookmarks = np.floor(bookmarks).astype(np.int64)
-        views = bookmarks * integers(seed, "pixiv.views", 6, 25, rows) + integers(
-            seed, "pixiv.views.base", 20, 400, rows
-        )
+        appeal = self._appeal("pixiv.bookmarks", groups, rows, 3.0, 1.6, 0.5)
+        bookmarks = np.floor(appeal).astype(np.int64)
+        views = bookmarks * integers(seed, "pixiv.views", 6, 25, rows)
+        views += integers(seed, "pixiv.views.base", 20, 400, rows)
         comments = bookmarks // integers(seed, "pixiv.comments", 40, 120, rows)
         ai_type = plan.extra["ai_type"][rows]
         pairs = self._carried_tags("pixiv", pictures, groups)
         ai_rows = np.flatnonzero(ai_type == PIXIV_AI_GENERATED)
-        pairs = pairs.plus(
-            ai_rows, np.full(len(ai_rows), vocab.meta["ai-generated"], dtype=np.int32)
-        )
+        pairs = pairs.plus(ai_rows, np.full(len(ai_rows), vocab.meta["ai-generated"], np.int32))
         artists = self.world.artist(groups)
         accounts = vocab.accounts.take(pa.array(artists))
         caption = np.floor(uniform(seed, "pixiv.caption", rows) * 4).astype(np.int64)
         user = pa.StructArray.from_arrays(
             [
                 pa.array(PIXIV_USER_ID_BASE + artists * 7919, pa.int64()),
-                pa.array([a["pixiv_name"] for a in vocab.artists], pa.string()).take(
-                    pa.array(artists)
-                ),
+                vocab.pixiv_user_names.take(pa.array(artists)),
                 accounts,
             ],
             names=["id", "name", "account"],
@@ -529,18 +499,11 @@ class RawTables:
                     concat(
                         'Twitter: <a href="https://twitter.com/',
                         accounts,
-                        '" target="_blank">@',
+                        TAB + "@",
                         accounts,
                         "</a>",
                     ),
-                    concat(
-                        "<strong>リクエスト</strong><br />",
-                        'お題箱: <a href="https://odaibako.net/u/',
-                        accounts,
-                        '" target="_blank">odaibako.net/u/',
-                        accounts,
-                        "</a>",
-                    ),
+                    concat(REQUEST, accounts, TAB + "odaibako.net/u/", accounts, "</a>"),
                 ),
                 "type": lookup(w.PIXIV_TYPES, plan.extra["type"][rows]),
                 "create_date": local_time(plan.created_ms[rows], 9, "%Y-%m-%dT%H:%M:%S+09:00"),
@@ -561,10 +524,8 @@ class RawTables:
     def _pixiv_tags(self, pairs: TagPairs, pictures: np.ndarray) -> pa.Array:
         """list<struct<name, translated_name>>: one of the tag's names, translated on a few."""
         vocab, picture = self.vocab, pictures[pairs.rows]
-        which = (
-            integers(self.seed, "pixiv.name", 0, 1 << 20, picture, pairs.tags)
-            % vocab.pixiv_count[pairs.tags]
-        )
+        which = integers(self.seed, "pixiv.name", 0, 1 << 20, picture, pairs.tags)
+        which %= vocab.pixiv_count[pairs.tags]
         name = vocab.pixiv_names.take(pa.array(vocab.pixiv_start[pairs.tags] + which))
         translated = vocab.pixiv_translated.take(pa.array(pairs.tags))
         drop = uniform(self.seed, "pixiv.translated", picture, pairs.tags) >= TRANSLATED_SHARE

@@ -213,6 +213,7 @@ class Vocabulary:
         self.artist_ids = np.array([index[a["tag"]] for a in self.artists], dtype=np.int32)
         self.artist_weights = 1.0 / (np.arange(len(self.artists)) + 3.0)
         self.accounts = pa.array([a["pixiv_account"] for a in self.artists], pa.string())
+        self.pixiv_user_names = pa.array([a["pixiv_name"] for a in self.artists], pa.string())
         combos = [c["tags"] for c in data["count_combos"]]
         self.combos = np.full((len(combos), max(1, *map(len, combos))), -1, np.int32)
         for i, tags in enumerate(combos):
