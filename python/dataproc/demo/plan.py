@@ -138,8 +138,9 @@ class Extras:
 
 @dataclass
 class Plan:
+    """Everything the lake is written from (`extras` only where images are)."""
+
     seed: int
-    images: bool
     world: World
     files: FileTable
     groups: np.ndarray  # group id per picture id
@@ -578,4 +579,4 @@ def build_plan(world: World, posts: int, images: bool) -> Plan:
         assign_hostile(plans, files, posts, stage_rng(seed, "hostile"))
     for plan in plans.values():
         _describe_images(plan, files, world)
-    return Plan(seed, images, world, files, ledger.groups(), plans, extras)
+    return Plan(seed, world, files, ledger.groups(), plans, extras)
