@@ -14,12 +14,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dataproc.demo import generate_lake
-from dataproc.demo.vocabulary import build_vocabulary, normalize_tag
+from demo_vocabulary import ALIASES, canonical_tags, normalize_tag, vocabulary
 from PIL import Image
 
 POSTS = 60
 SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
-ALIASES = Path(__file__).resolve().parents[1] / "seeds" / "tag_aliases.csv"
 I64, STR, BOOL = pa.int64(), pa.string(), pa.bool_()
 CONTRACT = {
     "danbooru": {
@@ -220,7 +219,7 @@ def test_zerochan_tags_are_title_case(lake: Path) -> None:
 
 
 def test_foreign_tags_resolve_to_the_vocabulary(lake: Path) -> None:
-    canonical = {t.name for t in build_vocabulary().tags}
+    canonical = canonical_tags(vocabulary())
     with ALIASES.open(encoding="utf-8") as handle:
         aliases = {row["alias"]: row["tag"] for row in csv.DictReader(handle)}
     assert set(aliases.values()) <= canonical

@@ -42,9 +42,9 @@ def test_metadata_only_lake_is_fast_and_complete(tmp_path: Path) -> None:
 
 
 def test_large_sources_are_split_into_parts(tmp_path: Path, monkeypatch) -> None:
-    import dataproc.demo.generate as generate
+    import dataproc.demo as demo
 
-    monkeypatch.setattr(generate, "PART_ROWS", 400)
+    monkeypatch.setattr(demo, "PART_ROWS", 400)
     generate_lake(str(tmp_path), posts=1000, seed=2, images=False)
     parts = sorted((tmp_path / "raw/zerochan").glob("part-*.parquet"))
     assert [p.name for p in parts] == [f"part-0000{i}.parquet" for i in range(3)]

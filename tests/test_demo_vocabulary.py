@@ -1,28 +1,31 @@
-"""The tag vocabulary, its foreign names, and the alias seed derived from them."""
+"""The demo vocabulary, its foreign names, and the alias seed that resolves them."""
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
-from pathlib import Path
 
-from dataproc.demo.aliases import alias_rows, foreign_names, render_csv
-from dataproc.demo.vocabulary import build_vocabulary, normalize_tag
-
-SEED = Path(__file__).resolve().parents[1] / "seeds" / "tag_aliases.csv"
+from dataproc.demo.world import CATEGORIES, load_vocabulary
+from demo_vocabulary import (
+    ALIASES,
+    alias_rows,
+    canonical_tags,
+    foreign_names,
+    normalize_tag,
+    vocabulary,
+)
 
 
 def test_vocabulary_has_the_expected_shape() -> None:
-    vocab = build_vocabulary()
+    vocab = load_vocabulary()
     names = [t.name for t in vocab.tags]
     assert names == sorted(names)
-    counts = Counter(t.category for t in vocab.tags)
+    counts = Counter(CATEGORIES[t.category] for t in vocab.tags)
     assert counts["general"] >= 150
     assert counts["character"] >= 40
     assert counts["copyright"] >= 15
     assert counts["artist"] >= 60
     assert counts["meta"] >= 10
-    index = vocab.index()
+    index = {name: i for i, name in enumerate(names)}
     for tag in (
         "1girl",
         "2girls",
@@ -40,25 +43,45 @@ def test_vocabulary_has_the_expected_shape() -> None:
     ):
         assert tag in index, tag
     for tag in vocab.tags:
-        if tag.category == "character":
-            assert vocab.tags[index[tag.copyright]].category == "copyright"
+        if CATEGORIES[tag.category] == "character":
+            assert CATEGORIES[vocab.tags[index[tag.copyright]].category] == "copyright"
 
 
-def test_seed_file_is_in_sync_with_the_vocabulary() -> None:
-    assert SEED.read_text(encoding="utf-8") == render_csv(alias_rows(build_vocabulary()))
-    with SEED.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["alias", "tag", "origin"]
+def needed_aliases() -> list[tuple[str, str, str]]:
+    """Sorted (alias, tag, origin) rows the demo's foreign names need: those that do not
+    normalize to their canonical tag. Fails if a name would resolve to the wrong tag."""
+    vocab = vocabulary()
+    canonical = canonical_tags(vocab)
+    rows: dict[str, tuple[str, str, str]] = {}
+    for name, tag, origin in foreign_names(vocab):
+        alias = normalize_tag(name)
+        if alias in canonical:
+            assert alias == tag, (
+                f"{origin} name {name!r} normalizes to the tag {alias!r}, not {tag!r}"
+            )
+            continue
+        previous = rows.setdefault(alias, (alias, tag, origin))
+        assert previous == (alias, tag, origin), f"alias {alias!r} is claimed twice"
+    return sorted(rows.values())
+
+
+def test_seed_file_holds_exactly_the_aliases_the_demo_needs() -> None:
+    text = ALIASES.read_text(encoding="utf-8")
+    assert text.startswith("alias,tag,origin\n") and text.endswith("\n") and "\r" not in text
+    rows = alias_rows()
     aliases = [r["alias"] for r in rows]
     assert aliases == sorted(aliases) and len(aliases) == len(set(aliases))
-    assert {r["origin"] for r in rows} == {"pixiv", "zerochan"}
     assert all(normalize_tag(a) == a for a in aliases)
+    origins = {r["origin"] for r in rows}
+    assert {"pixiv", "zerochan"} <= origins <= {"pixiv", "zerochan", "danbooru"}
+    foreign = [(r["alias"], r["tag"], r["origin"]) for r in rows if r["origin"] != "danbooru"]
+    assert foreign == needed_aliases()
 
 
 def test_every_foreign_name_resolves_to_its_own_tag() -> None:
-    vocab = build_vocabulary()
-    canonical = {t.name for t in vocab.tags}
-    aliases = {row.alias: row.tag for row in alias_rows(vocab)}
+    vocab = vocabulary()
+    canonical = canonical_tags(vocab)
+    aliases = {row["alias"]: row["tag"] for row in alias_rows()}
     names = foreign_names(vocab)
     assert len(names) > 300
     for name, tag, origin in names:
@@ -68,7 +91,7 @@ def test_every_foreign_name_resolves_to_its_own_tag() -> None:
 
 
 def test_names_that_need_an_alias() -> None:
-    aliases = {row.alias: row.tag for row in alias_rows(build_vocabulary())}
+    aliases = {row["alias"]: row["tag"] for row in alias_rows()}
     assert aliases["初音ミク"] == "hatsune_miku"
     assert aliases["東方"] == "touhou"
     assert aliases["オリジナル"] == "original"
@@ -76,3 +99,7 @@ def test_names_that_need_an_alias() -> None:
     assert aliases["saber_(fate/stay_night)"] == "saber_(fate)"
     assert aliases["female"] == "1girl"
     assert normalize_tag("  Hatsune   Miku ") == "hatsune_miku"
+
+
+def test_the_data_file_and_the_generator_agree() -> None:
+    assert {t.name for t in load_vocabulary().tags} == canonical_tags(vocabulary())

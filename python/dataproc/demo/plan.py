@@ -1,32 +1,563 @@
-"""Build the whole demo plan: overlaps, dates, ids, unusual files and hostile cases."""
+"""The demo plan: every source's posts and images, how they overlap, when, and what breaks.
+
+In: the `World`, `--posts` (per source), `--seed` and whether images are written.
+Out: `Plan`, numpy arrays per source (`SourcePlan`) and per file (`FileTable`). A picture is a
+ground-truth image; a file is one concrete encoding of it. Byte-identical copies across sites
+share one file id, which is what makes their md5 equal. Posts are kept in draw order; `order`
+lists them by post id, which is how they are written. Images are one per post, except on pixiv,
+where each page of a work is an image.
+
+Everything is index arithmetic on numpy arrays, drawn once per stage with a generator seeded by
+(seed, stage name), so a million posts per source plan in seconds. Shares, of `--posts`:
+- danbooru: 35% carry `pixiv_id` and a pixiv URL, 5% a pixiv URL only (both pointing at a pixiv
+  work that shows the same picture), 2% a dangling pixiv id; 6% are video/ugoira (no image).
+- pixiv: works are the originals of those linked danbooru posts; the danbooru copy is the same
+  file (50%), converted to another format (25%) or re-encoded (25%).
+- gelbooru: 40% byte-identical mirrors of danbooru posts (30% of them cite the danbooru post URL,
+  the rest copy danbooru's source), 3% re-uploads of another gelbooru post's file.
+- yandere: 25% shared with danbooru, half the same file, half resized or re-encoded.
+- zerochan: 30% transformed copies (resized, watermarked, cropped, re-encoded) of danbooru or
+  pixiv pictures, with no link except a pixiv URL on 40% of the pixiv-derived ones.
+- the rest of every source: unique pictures.
+Dates put originals first (a pixiv work, then its danbooru copy days later, then mirrors) and ids
+rise with the date, with gaps. Unusual encodings are properties of a file; hostile cases are of
+one stored copy (the metadata still describes the intended file); orphans and odd tar member
+names belong to no post. Hostile cases and orphans only exist where files are written.
+"""
 
 from __future__ import annotations
 
+import zlib
+from dataclasses import dataclass
+
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from dataproc.demo import codes as c
-from dataproc.demo.draws import (
-    draw_danbooru,
-    draw_gelbooru,
-    draw_pixiv,
-    draw_yandere,
-    draw_zerochan,
-    stage_rng,
-)
-from dataproc.demo.hazards import assign_hostile, assign_unusual, plan_extras
-from dataproc.demo.ledger import Ledger
-from dataproc.demo.model import Extras, WorldPlan
-from dataproc.demo.timeline import assign_dates, assign_ids
-from dataproc.demo.vocabulary import Vocabulary
-from dataproc.demo.world import TagTables, World
+from dataproc.demo import world as w
+from dataproc.demo.world import SOURCES, World, sorted_unique, uniform
+
+Rng = np.random.Generator
+
+DANBOORU_PIXIV_ID, DANBOORU_PIXIV_URL_ONLY, DANBOORU_DANGLING = 0.35, 0.05, 0.02
+GELBOORU_MIRRORS, GELBOORU_MIRROR_CITES_DANBOORU, GELBOORU_REUPLOADS = 0.40, 0.30, 0.03
+YANDERE_SHARED = 0.25
+ZEROCHAN_COPIES, ZEROCHAN_PIXIV_URL = 0.30, 0.40
+DANGLING_PIXIV_IDS_BELOW = 20_000_000  # real pixiv ids start above this
+EXT_WEIGHTS = {
+    "danbooru": {
+        w.JPG: 0.45,
+        w.PNG: 0.40,
+        w.WEBP: 0.03,
+        w.GIF: 0.02,
+        w.MP4: 0.03,
+        w.WEBM: 0.02,
+        w.ZIP: 0.01,
+        w.JPEG: 0.04,
+    },
+    "gelbooru": {w.JPG: 0.42, w.JPEG: 0.08, w.PNG: 0.38, w.WEBP: 0.10, w.GIF: 0.02},
+    "yandere": {w.JPG: 0.45, w.PNG: 0.55},
+    "pixiv": {w.PNG: 0.55, w.JPG: 0.45},
+    "zerochan": {w.JPG: 0.60, w.JPEG: 0.05, w.PNG: 0.25, w.WEBP: 0.10},
+    "copy": {w.JPG: 0.70, w.PNG: 0.20, w.WEBP: 0.10},
+}
+MAX_CROP_PER_SIDE = 0.025  # two sides together: at most 5% of a dimension
+MIN_SCALE, MAX_SCALE = 0.5, 0.85
+LAST_MS = w.EPOCH_END_MS + 180 * w.DAY_MS
+# (first id, largest gap between consecutive ids)
+ID_RANGES = {
+    "danbooru": (1_000_000, 7),
+    "gelbooru": (2_000_000, 9),
+    "yandere": (100_000, 3),
+    "pixiv": (20_000_000, 60),
+    "zerochan": (500_000, 5),
+}
+UNUSUAL_PER = 200  # one of each unusual encoding per this many posts (at least one)
+HOSTILE_PER = 500  # one of each hostile case per this many posts (at least one)
+HOSTILE_KINDS = (w.CORRUPT, w.ZERO_BYTE, w.NOT_IMAGE, w.HUGE_DIMENSIONS, w.MISSING_IMAGE)
 
 
-def build_plan(seed: int, posts: int, images: bool, vocab: Vocabulary) -> WorldPlan:
-    """Every source's posts and images for `posts` posts per source.
+class SourcePlan:
+    """One source's posts (in draw order) and images (one per post; a work's pages on pixiv).
 
-    Hostile cases and orphans only exist where files are written (`images=True`).
+    Per image: `picture`, `image_post`, `page`, `uid` (file id, -1 for video and ugoira posts),
+    `transform`, `hostile`, and, once planned, `ext`, `width`, `height` and `keys` (site keys).
+    Per post: `post_ext`, `link_kind`, `link_row` (the linked post's row, or a dangling pixiv
+    id), `link_page`, `created_ms`, `post_id`, and pixiv's `extra` columns; `order` lists the
+    posts by id.
     """
-    world = World(seed, TagTables.from_vocabulary(vocab))
+
+    hostile: np.ndarray
+    created_ms: np.ndarray
+    post_id: np.ndarray
+    order: np.ndarray
+    ext: np.ndarray
+    width: np.ndarray
+    height: np.ndarray
+    keys: pa.Array
+
+    def __init__(self, source: str, n: int) -> None:
+        self.source, self.n_posts = source, n
+        self.picture = np.zeros(n, np.int64)
+        self.image_post = np.arange(n, dtype=np.int64)
+        self.page = np.zeros(n, np.int32)
+        self.uid = np.full(n, -1, np.int64)
+        self.transform = np.zeros(n, np.int8)
+        self.post_ext = np.zeros(n, np.int8)
+        self.link_kind = np.zeros(n, np.int8)
+        self.link_row = np.full(n, -1, np.int64)
+        self.link_page = np.zeros(n, np.int32)
+        self.extra: dict[str, np.ndarray] = {}
+
+    @property
+    def lead_image(self) -> np.ndarray:
+        """Image row of each post's first page."""
+        return np.flatnonzero(self.page == 0)
+
+
+@dataclass
+class FileTable:
+    """Per file id: its picture, how it was derived, its format, size and unusual encoding."""
+
+    picture: np.ndarray
+    transform: np.ndarray
+    ext: np.ndarray
+    width: np.ndarray
+    height: np.ndarray
+    unusual: np.ndarray
+
+
+@dataclass
+class Extras:
+    """Images that belong to no post: (key id, file id, hostile kind) each."""
+
+    key_id: np.ndarray
+    uid: np.ndarray
+    kind: list[str]
+
+
+@dataclass
+class Plan:
+    """Everything the lake is written from (`extras` only where images are)."""
+
+    seed: int
+    world: World
+    files: FileTable
+    groups: np.ndarray  # group id per picture id
+    sources: dict[str, SourcePlan]
+    extras: dict[str, Extras]
+
+
+class Ledger:
+    """Hands out picture and file ids in draw order, and remembers what each file is."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.n_pictures = 0
+        self._files: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._group_fixes: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def new_pictures(self, n: int) -> np.ndarray:
+        self.n_pictures += n
+        return np.arange(self.n_pictures - n, self.n_pictures, dtype=np.int64)
+
+    def new_files(self, pictures: np.ndarray, transform: np.ndarray, ext: np.ndarray) -> np.ndarray:
+        """File ids for new encodings of `pictures`."""
+        n, start = len(pictures), sum(len(f[0]) for f in self._files)
+        transform = np.broadcast_to(np.asarray(transform, dtype=np.int8), (n,)).copy()
+        ext = np.broadcast_to(np.asarray(ext, dtype=np.int8), (n,)).copy()
+        self._files.append((np.asarray(pictures, dtype=np.int64), transform, ext))
+        return np.arange(start, start + n, dtype=np.int64)
+
+    def file_ext(self, uids: np.ndarray) -> np.ndarray:
+        """Extension codes of files handed out so far."""
+        if not self._files:
+            return np.zeros(len(uids), np.int8)
+        return np.concatenate([f[2] for f in self._files])[uids]
+
+    def set_groups(self, pictures: np.ndarray, groups: np.ndarray) -> None:
+        """Put pictures into a group (pixiv pages join their work's first page)."""
+        self._group_fixes.append((pictures, groups))
+
+    def groups(self) -> np.ndarray:
+        """Group id of every picture id handed out."""
+        group = np.arange(self.n_pictures, dtype=np.int64)
+        for pictures, groups in self._group_fixes:
+            group[pictures] = groups
+        return group
+
+    def files(self) -> FileTable:
+        """All files, with sizes derived from their picture's native size."""
+        picture, transform, ext = (
+            np.concatenate([f[i] for f in self._files] or [np.zeros(0, dtype)])
+            for i, dtype in enumerate((np.int64, np.int8, np.int8))
+        )
+        native_w, native_h = self.world.size(picture)
+        uids = np.arange(len(picture), dtype=np.int64)
+        width, height = derived_size(self.world.seed, uids, transform, native_w, native_h)
+        unusual = np.full(len(picture), w.PLAIN, dtype=np.int8)
+        return FileTable(picture, transform, ext, width, height, unusual)
+
+
+def resize_scale(seed: int, uid: np.ndarray) -> np.ndarray:
+    return MIN_SCALE + (MAX_SCALE - MIN_SCALE) * uniform(seed, "resize.scale", uid)
+
+
+def crop_box(
+    seed: int, uid: np.ndarray, width: np.ndarray, height: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(left, top, right, bottom) of a slight crop, in pixels of the native picture."""
+    left, top, right, bottom = (
+        np.floor(uniform(seed, "crop." + side, uid) * MAX_CROP_PER_SIDE * size).astype(np.int64)
+        for side, size in zip("ltrb", (width, height, width, height), strict=True)
+    )
+    return left, top, width - right, height - bottom
+
+
+def derived_size(
+    seed: int, uid: np.ndarray, transform: np.ndarray, width: np.ndarray, height: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(width, height) of a file made from a native picture by `transform`.
+
+    The renderer crops and resizes with the same (seed, file id), so the size a post's metadata
+    claims is exactly that of the bytes stored.
+    """
+    out_w, out_h = np.array(width, dtype=np.int64), np.array(height, dtype=np.int64)
+    resized = np.flatnonzero(transform == w.RESIZED)
+    scale = resize_scale(seed, uid[resized])
+    out_w[resized] = np.maximum(1, np.round(out_w[resized] * scale))
+    out_h[resized] = np.maximum(1, np.round(out_h[resized] * scale))
+    cropped = np.flatnonzero(transform == w.CROPPED)
+    left, top, right, bottom = crop_box(seed, uid[cropped], out_w[cropped], out_h[cropped])
+    out_w[cropped], out_h[cropped] = right - left, bottom - top
+    return out_w.astype(np.int32), out_h.astype(np.int32)
+
+
+def stage_rng(seed: int, stage: str) -> Rng:
+    """An independent generator per planning stage."""
+    return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, zlib.crc32(stage.encode())])
+
+
+def _choose_ext(rng: Rng, n: int, weights: dict[int, float]) -> np.ndarray:
+    keys, p = np.array(list(weights), dtype=np.int8), np.array(list(weights.values()))
+    return keys[rng.choice(len(keys), size=n, p=p / p.sum())]
+
+
+def _other_format(rng: Rng, ext: np.ndarray) -> np.ndarray:
+    """A different still-image format for a conversion (PNG <-> WebP <-> JPEG)."""
+    family = np.where(np.isin(ext, (w.JPG, w.JPEG)), 0, np.where(ext == w.PNG, 1, 2))
+    options = np.array([[w.PNG, w.WEBP], [w.JPG, w.WEBP], [w.PNG, w.JPG]], dtype=np.int8)
+    return options[family, rng.integers(0, 2, len(ext))]
+
+
+def _count(share: float, n: int) -> int:
+    return int(round(share * n))
+
+
+def draw_danbooru(n: int, ledger: Ledger, rng: Rng) -> SourcePlan:
+    plan = SourcePlan("danbooru", n)
+    plan.picture = ledger.new_pictures(n)
+    plan.post_ext = _choose_ext(rng, n, EXT_WEIGHTS["danbooru"])
+    candidates = rng.permutation(np.flatnonzero(np.isin(plan.post_ext, w.IMAGE_EXTS)))
+    start = 0
+    for kind, share in (
+        (w.PIXIV_ID, DANBOORU_PIXIV_ID),
+        (w.PIXIV_URL, DANBOORU_PIXIV_URL_ONLY),
+        (w.PIXIV_DANGLING, DANBOORU_DANGLING),
+    ):
+        plan.link_kind[candidates[start : start + _count(share, n)]] = kind
+        start += _count(share, n)
+    dangling = plan.link_kind == w.PIXIV_DANGLING
+    plan.link_row[dangling] = rng.integers(1_000_000, DANGLING_PIXIV_IDS_BELOW, int(dangling.sum()))
+    return plan
+
+
+def draw_pixiv(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
+    """Pixiv works; the linked danbooru posts get their picture from a page of a work."""
+    kind = rng.choice(3, size=n, p=[0.80, 0.15, 0.05]).astype(np.int8)
+    linked = np.flatnonzero(np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL)))
+    linked = linked[rng.permutation(len(linked))][:n]
+    works = rng.permutation(n)[: len(linked)]
+    kind[works] = np.where(kind[works] == w.UGOIRA, w.ILLUST, kind[works])
+    pages = np.ones(n, np.int64)
+    multi = (kind == w.ILLUST) & (rng.random(n) < 0.15)
+    pages[multi] = rng.integers(2, 5, int(multi.sum()))
+    manga = kind == w.MANGA
+    pages[manga] = rng.integers(2, 9, int(manga.sum()))
+
+    plan = SourcePlan("pixiv", n)
+    plan.image_post = np.repeat(np.arange(n, dtype=np.int64), pages)
+    starts = np.concatenate([[0], np.cumsum(pages)[:-1]])
+    plan.page = (np.arange(len(plan.image_post)) - starts[plan.image_post]).astype(np.int32)
+    plan.picture = ledger.new_pictures(len(plan.image_post))
+    page = np.where(rng.random(len(works)) < 0.85, 0, rng.integers(0, 1 << 30, len(works)))
+    page = page % pages[works]
+    target = starts[works] + page
+    plan.picture[target] = danbooru.picture[linked]
+    ledger.set_groups(plan.picture, plan.picture[starts][plan.image_post])
+
+    plan.post_ext = _choose_ext(rng, n, EXT_WEIGHTS["pixiv"])
+    plan.post_ext[kind == w.UGOIRA] = w.JPG
+    plan.uid = ledger.new_files(plan.picture, w.ORIGINAL, plan.post_ext[plan.image_post])
+    plan.transform = np.full(len(plan.picture), w.ORIGINAL, np.int8)
+    ai = rng.choice(3, size=n, p=[0.55, 0.38, 0.07]).astype(np.int8)
+    ai[works] = np.minimum(ai[works], 1)
+    plan.extra = {"type": kind, "page_count": pages.astype(np.int32), "ai_type": ai}
+
+    danbooru.link_row[linked] = works
+    danbooru.link_page[linked] = page.astype(np.int32)
+    _draw_danbooru_files(danbooru, linked, plan.uid[target], ledger, rng)
+    return plan
+
+
+def _draw_danbooru_files(
+    danbooru: SourcePlan,
+    linked: np.ndarray,
+    pixiv_uid: np.ndarray,
+    ledger: Ledger,
+    rng: Rng,
+) -> None:
+    """Files of danbooru posts: pixiv originals for linked posts, new files for the rest."""
+    pixiv_ext = ledger.file_ext(pixiv_uid)
+    how = rng.random(len(linked))
+    same = how < 0.5
+    converted, reencoded = (how >= 0.5) & (how < 0.75), how >= 0.75
+    danbooru.uid[linked[same]] = pixiv_uid[same]
+    danbooru.transform[linked[same]] = w.SAME_FILE
+    danbooru.post_ext[linked[same]] = pixiv_ext[same]
+    for mask, transform, ext in (
+        (converted, w.CONVERTED, _other_format(rng, pixiv_ext[converted])),
+        (reencoded, w.REENCODED, pixiv_ext[reencoded]),
+    ):
+        rows = linked[mask]
+        danbooru.uid[rows] = ledger.new_files(danbooru.picture[rows], transform, ext)
+        danbooru.transform[rows] = transform
+        danbooru.post_ext[rows] = ext
+    rest = np.flatnonzero((danbooru.uid < 0) & np.isin(danbooru.post_ext, w.IMAGE_EXTS))
+    danbooru.uid[rest] = ledger.new_files(
+        danbooru.picture[rest], w.ORIGINAL, danbooru.post_ext[rest]
+    )
+
+
+def _unique_files(plan: SourcePlan, rows: np.ndarray, ledger: Ledger, rng: Rng) -> None:
+    plan.picture[rows] = ledger.new_pictures(len(rows))
+    plan.post_ext[rows] = _choose_ext(rng, len(rows), EXT_WEIGHTS[plan.source])
+    plan.uid[rows] = ledger.new_files(plan.picture[rows], w.ORIGINAL, plan.post_ext[rows])
+    plan.transform[rows] = w.ORIGINAL
+
+
+def _copy_posts(plan: SourcePlan, rows: np.ndarray, of: SourcePlan, of_rows: np.ndarray) -> None:
+    """`rows` show the same file as `of_rows` of `of`."""
+    plan.picture[rows] = of.picture[of_rows]
+    plan.uid[rows] = of.uid[of_rows]
+    plan.transform[rows] = w.SAME_FILE
+    plan.link_row[rows] = of_rows
+
+
+def draw_gelbooru(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
+    plan = SourcePlan("gelbooru", n)
+    pool = np.flatnonzero(danbooru.uid >= 0)
+    m = min(_count(GELBOORU_MIRRORS, n), len(pool))
+    r = min(_count(GELBOORU_REUPLOADS, n), n - m)
+    mirrors = np.arange(m)
+    _copy_posts(plan, mirrors, danbooru, rng.choice(pool, size=m, replace=False))
+    plan.post_ext[mirrors] = ledger.file_ext(plan.uid[mirrors])
+    cites = rng.random(m) < GELBOORU_MIRROR_CITES_DANBOORU
+    plan.link_kind[mirrors] = np.where(cites, w.DANBOORU_URL, w.COPY_SOURCE)
+    _unique_files(plan, np.arange(m, n - r), ledger, rng)
+    if r:
+        reuploads = np.arange(n - r, n)
+        original = rng.integers(0, n - r, r)
+        _copy_posts(plan, reuploads, plan, original)
+        plan.post_ext[reuploads] = plan.post_ext[original]
+        plan.link_kind[reuploads] = w.REUPLOAD
+    return plan
+
+
+def draw_yandere(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
+    plan = SourcePlan("yandere", n)
+    pool = np.flatnonzero(danbooru.uid >= 0)
+    s = min(_count(YANDERE_SHARED, n), len(pool))
+    shared = np.arange(s)
+    source_rows = rng.choice(pool, size=s, replace=False)
+    plan.picture[shared] = danbooru.picture[source_rows]
+    ext = ledger.file_ext(danbooru.uid[source_rows])
+    same = rng.random(s) < 0.5
+    plan.uid[shared[same]] = danbooru.uid[source_rows[same]]
+    plan.transform[shared[same]] = w.SAME_FILE
+    changed = shared[~same]
+    transform = np.where(rng.random(len(changed)) < 0.5, w.RESIZED, w.REENCODED).astype(np.int8)
+    plan.uid[changed] = ledger.new_files(plan.picture[changed], transform, ext[~same])
+    plan.transform[changed] = transform
+    plan.post_ext[shared] = ext
+    plan.link_kind[shared] = np.where(rng.random(s) < 0.6, w.COPY_SOURCE, w.NO_LINK)
+    plan.link_row[shared] = source_rows
+    _unique_files(plan, np.arange(s, n), ledger, rng)
+    return plan
+
+
+def draw_zerochan(
+    n: int, danbooru: SourcePlan, pixiv: SourcePlan, ledger: Ledger, rng: Rng
+) -> SourcePlan:
+    plan = SourcePlan("zerochan", n)
+    copies = np.arange(min(_count(ZEROCHAN_COPIES, n), n))
+    from_pixiv = rng.random(len(copies)) < 0.5
+    d_pool = np.flatnonzero(danbooru.uid >= 0)
+    d_rows = d_pool[rng.integers(0, len(d_pool), len(copies))] if len(d_pool) else copies * 0
+    p_rows = rng.integers(0, len(pixiv.picture), len(copies))
+    from_pixiv |= len(d_pool) == 0
+    picture = np.where(from_pixiv, pixiv.picture[p_rows], danbooru.picture[d_rows])
+    source_uid = np.where(from_pixiv, pixiv.uid[p_rows], danbooru.uid[np.maximum(d_rows, 0)])
+    transform = rng.choice(
+        [w.RESIZED, w.WATERMARKED, w.CROPPED, w.REENCODED],
+        size=len(copies),
+        p=[0.35, 0.25, 0.20, 0.20],
+    ).astype(np.int8)
+    ext = np.where(
+        transform == w.REENCODED,
+        ledger.file_ext(source_uid),
+        _choose_ext(rng, len(copies), EXT_WEIGHTS["copy"]),
+    ).astype(np.int8)
+    plan.picture[copies] = picture
+    plan.uid[copies] = ledger.new_files(picture, transform, ext)
+    plan.transform[copies] = transform
+    plan.post_ext[copies] = ext
+    cites = copies[from_pixiv & (rng.random(len(copies)) < ZEROCHAN_PIXIV_URL)]
+    plan.link_kind[cites] = w.PIXIV_ARTWORK
+    plan.link_row[cites] = pixiv.image_post[p_rows[cites]]
+    plan.link_page[cites] = pixiv.page[p_rows[cites]]
+    _unique_files(plan, np.arange(len(copies), n), ledger, rng)
+    return plan
+
+
+def _after(rng: Rng, start: np.ndarray, mean_days: float) -> np.ndarray:
+    delay = (rng.exponential(mean_days, len(start)) * w.DAY_MS).astype(np.int64)
+    return np.minimum(start + delay + rng.integers(0, 1000, len(start)), LAST_MS)
+
+
+def assign_dates(plans: dict[str, SourcePlan], world: World, groups: np.ndarray, rng: Rng) -> None:
+    """`created_ms` of every post: originals first, copies after what they copy."""
+    pixiv, danbooru, gelbooru = plans["pixiv"], plans["danbooru"], plans["gelbooru"]
+    pixiv.created_ms = np.minimum(
+        world.created_ms(groups[pixiv.picture[pixiv.lead_image]]), LAST_MS
+    )
+
+    created = _after(rng, world.created_ms(groups[danbooru.picture]), 1.0)
+    linked = np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL))
+    created[linked] = _after(rng, pixiv.created_ms[danbooru.link_row[linked]], 3.0)
+    danbooru.created_ms = created
+
+    created = _after(rng, world.created_ms(groups[gelbooru.picture]), 1.0)
+    mirrors = np.isin(gelbooru.link_kind, (w.DANBOORU_URL, w.COPY_SOURCE))
+    created[mirrors] = _after(rng, danbooru.created_ms[gelbooru.link_row[mirrors]], 2.0)
+    reuploads = gelbooru.link_kind == w.REUPLOAD
+    created[reuploads] = _after(rng, created[gelbooru.link_row[reuploads]], 30.0)
+    gelbooru.created_ms = created
+
+    yandere = plans["yandere"]
+    created = _after(rng, world.created_ms(groups[yandere.picture]), 1.0)
+    shared = yandere.link_row >= 0
+    created[shared] = _after(rng, danbooru.created_ms[yandere.link_row[shared]], 10.0)
+    yandere.created_ms = created
+
+    zerochan = plans["zerochan"]
+    mean = np.where(zerochan.transform != w.ORIGINAL, 60.0, 1.0)
+    base = world.created_ms(groups[zerochan.picture])
+    delay = (rng.exponential(1.0, len(base)) * mean * w.DAY_MS).astype(np.int64)
+    zerochan.created_ms = np.minimum(base + delay, LAST_MS)
+
+
+def assign_ids(plan: SourcePlan, rng: Rng) -> None:
+    """Post ids rising with the date; `order` lists posts by id."""
+    first, max_gap = ID_RANGES[plan.source]
+    plan.order = np.argsort(plan.created_ms, kind="stable")
+    plan.post_id = np.empty(plan.n_posts, dtype=np.int64)
+    plan.post_id[plan.order] = first + np.cumsum(rng.integers(1, max_gap + 1, plan.n_posts))
+
+
+def _free_ids(used: np.ndarray, count: int, rng: Rng) -> np.ndarray:
+    """`count` ids that no post has, between existing ids where the gaps allow."""
+    ordered = np.sort(used)
+    candidates = ordered[:-1] + 1
+    candidates = candidates[ordered[1:] > candidates]
+    if len(candidates) >= count:
+        return np.sort(rng.choice(candidates, size=count, replace=False))
+    top = (ordered[-1] if len(ordered) else 0) + 1
+    return np.concatenate([candidates, top + np.arange(count - len(candidates))])
+
+
+def _few(posts: int, per: int) -> int:
+    return max(1, posts // per)
+
+
+def plan_extras(
+    plans: dict[str, SourcePlan], ledger: Ledger, posts: int, rng: Rng
+) -> dict[str, Extras]:
+    """Orphan images for every source, plus `../` and absolute member names in shards."""
+    extras = {}
+    for source in SOURCES:
+        kinds = [w.ORPHAN] * _few(posts, HOSTILE_PER)
+        if source in w.SHARD_SOURCES:
+            kinds += [w.PATH_TRAVERSAL, w.ABSOLUTE_PATH]
+        key_id = _free_ids(plans[source].post_id, len(kinds), rng)
+        pictures = ledger.new_pictures(len(kinds))
+        ext = np.where(rng.random(len(kinds)) < 0.5, w.PNG, w.JPG).astype(np.int8)
+        extras[source] = Extras(key_id, ledger.new_files(pictures, w.ORIGINAL, ext), kinds)
+    return extras
+
+
+def assign_unusual(plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: Rng) -> None:
+    """Re-encode a few original files per source in an unusual but valid way."""
+    per_kind = _few(posts, UNUSUAL_PER)
+    taken = np.zeros(len(files.picture), dtype=bool)
+    for source in SOURCES:
+        plan = plans[source]
+        candidates = rng.permutation(
+            sorted_unique(plan.uid[(plan.uid >= 0) & (plan.transform == w.ORIGINAL)])
+        )
+        candidates = candidates[~taken[candidates]]
+        for i, kind in enumerate(w.UNUSUAL_EXT):  # in code order
+            pick = candidates[i * per_kind : (i + 1) * per_kind]
+            files.unusual[pick] = kind
+            files.ext[pick] = w.UNUSUAL_EXT[kind]
+            taken[pick] = True
+
+
+def assign_hostile(plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: Rng) -> None:
+    """Mark a few images per source whose stored bytes will be broken or missing."""
+    per_kind = _few(posts, HOSTILE_PER)
+    for plan in (plans[source] for source in SOURCES):
+        has = plan.uid >= 0
+        ext = np.where(has, files.ext[np.maximum(plan.uid, 0)], -1)
+        plain = has & (files.unusual[np.maximum(plan.uid, 0)] == w.PLAIN)
+        for kind in HOSTILE_KINDS:
+            eligible = plain & (plan.hostile == w.HARMLESS)
+            if kind == w.NOT_IMAGE:
+                eligible &= ext == w.JPG
+            elif kind == w.HUGE_DIMENSIONS:
+                eligible &= ext == w.PNG
+            pool = np.flatnonzero(eligible)
+            plan.hostile[rng.choice(pool, size=min(per_kind, len(pool)), replace=False)] = kind
+
+
+def _describe_images(plan: SourcePlan, files: FileTable, world: World) -> None:
+    """Per image: extension, size (the file's, or without one the post's and the picture's)
+    and site key (the post id, or `<illust_id>_p<page>` on pixiv)."""
+    has = plan.uid >= 0
+    plan.ext = plan.post_ext[plan.image_post].copy()
+    plan.ext[has] = files.ext[plan.uid[has]]
+    plan.width, plan.height = world.size(plan.picture)
+    plan.width[has] = files.width[plan.uid[has]]
+    plan.height[has] = files.height[plan.uid[has]]
+    ids = pc.cast(pa.array(plan.post_id[plan.image_post]), pa.string())
+    if plan.source == "pixiv":
+        ids = pc.binary_join_element_wise(ids, "_p", pc.cast(pa.array(plan.page), pa.string()), "")
+    plan.keys = ids
+
+
+def build_plan(world: World, posts: int, images: bool) -> Plan:
+    """Every source's posts and images for `posts` posts per source."""
+    seed = world.seed
     ledger = Ledger(world)
     danbooru = draw_danbooru(posts, ledger, stage_rng(seed, "danbooru"))
     pixiv = draw_pixiv(posts, danbooru, ledger, stage_rng(seed, "pixiv"))
@@ -38,25 +569,14 @@ def build_plan(seed: int, posts: int, images: bool, vocab: Vocabulary) -> WorldP
         "zerochan": draw_zerochan(posts, danbooru, pixiv, ledger, stage_rng(seed, "zerochan")),
     }
     assign_dates(plans, world, ledger.groups(), stage_rng(seed, "dates"))
-    for source in c.SOURCES:
+    for source in SOURCES:
         assign_ids(plans[source], stage_rng(seed, "ids." + source))
-    extras: dict[str, Extras] = {}
-    if images:
-        extras = plan_extras(plans, ledger, posts, stage_rng(seed, "extras"))
+        plans[source].hostile = np.zeros(len(plans[source].uid), dtype=np.int8)
+    extras = plan_extras(plans, ledger, posts, stage_rng(seed, "extras")) if images else {}
     files = ledger.files()
     assign_unusual(plans, files, posts, stage_rng(seed, "unusual"))
     if images:
         assign_hostile(plans, files, posts, stage_rng(seed, "hostile"))
-    else:
-        for plan in plans.values():
-            plan.hostile = np.zeros(len(plan.uid), dtype=np.int8)
-    return WorldPlan(
-        seed=seed,
-        posts=posts,
-        images=images,
-        world=world,
-        files=files,
-        groups=ledger.groups(),
-        sources=plans,
-        extras=extras,
-    )
+    for plan in plans.values():
+        _describe_images(plan, files, world)
+    return Plan(seed, world, files, ledger.groups(), plans, extras)

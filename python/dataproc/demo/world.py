@@ -1,35 +1,70 @@
-"""The ground-truth world: what each picture is (tags, rating, artist, date, size, quality).
+"""The ground truth the demo lake is drawn from: random streams, the vocabulary, the pictures.
 
-Attributes are pure functions of (seed, picture id) or (seed, group id), so any subset of
-pictures can be described on demand. A group is a set of pictures that share authorship and
-subject: the pages of one pixiv work. For most pictures the group is the picture itself.
+In: a seed and `vocabulary.json` (canonical danbooru tags by category, the names pixiv and
+zerochan use for them, artists and their pixiv accounts, a few site word lists).
+Out: `Vocabulary`, the tags sorted by name (so a tag's id orders like danbooru's `tag_string`) as
+numpy lookup arrays, and `World`, whose picture attributes (rating, quality, date, artist, size,
+canonical tags) are pure functions of (seed, picture or group id). A group is the pictures that
+share authorship and subject: the pages of one pixiv work; most pictures are their own group.
+
+Random numbers are counter-based: each value hashes (seed, stream name, keys) with a splitmix64
+mixer, so a picture's attributes never depend on which slice of the lake asks for them, or when.
+The small integer codes below name what the plan's numpy arrays hold.
 """
 
 from __future__ import annotations
 
+import json
+import zlib
 from dataclasses import dataclass
+from importlib import resources
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from dataproc.demo.hashing import integers, normal, sorted_unique, uniform, weighted
-from dataproc.demo.vocabulary import (
-    CATEGORIES,
-    CHARACTER,
-    COPYRIGHT,
-    GENERAL,
-    META,
-    Vocabulary,
+SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
+SHARD_SOURCES = ("gelbooru", "pixiv", "zerochan")  # the others store one file per image
+# How an image's bytes relate to its picture's first rendering (ground truth `transform`).
+TRANSFORMS = (
+    "original",
+    "same_file",
+    "resized",
+    "reencoded",
+    "converted",
+    "cropped",
+    "watermarked",
 )
+ORIGINAL, SAME_FILE, RESIZED, REENCODED, CONVERTED, CROPPED, WATERMARKED = range(7)
+# File extensions; the last three are danbooru's non-image post types (no image is stored).
+EXTS = ("jpg", "jpeg", "png", "webp", "gif", "mp4", "webm", "zip")
+JPG, JPEG, PNG, WEBP, GIF, MP4, WEBM, ZIP = range(8)
+IMAGE_EXTS = (JPG, JPEG, PNG, WEBP, GIF)
+# Valid but unusual encodings, and their extensions: the pipeline must embed these images.
+PLAIN, CMYK_JPEG, GRAY16_PNG, PALETTE_PNG, RGBA_PNG, ANIMATED_GIF, ANIMATED_WEBP = range(7)
+UNUSUAL_EXT = dict(zip(range(CMYK_JPEG, 7), (JPG, PNG, PNG, PNG, GIF, WEBP), strict=True))
+# Hostile stored bytes for a post's image, and hostile cases that belong to no post.
+HOSTILE = ("harmless", "corrupt", "zero_byte", "not_image", "huge_dimensions", "missing_image")
+HOSTILE += ("truncated_shard",)  # a member cut off by an interrupted shard upload
+HARMLESS, CORRUPT, ZERO_BYTE, NOT_IMAGE, HUGE_DIMENSIONS, MISSING_IMAGE, TRUNCATED_MEMBER = range(7)
+ORPHAN, PATH_TRAVERSAL, ABSOLUTE_PATH = "orphan", "path_traversal", "absolute_path"
+# What a post's `source` (and danbooru's `pixiv_id`) points at.
+NO_LINK, PIXIV_ID, PIXIV_URL, PIXIV_DANGLING, DANBOORU_URL, COPY_SOURCE, REUPLOAD = range(7)
+PIXIV_ARTWORK = 7  # a zerochan copy's link to the pixiv work it copies
+PIXIV_TYPES = ("illust", "manga", "ugoira")
+ILLUST, MANGA, UGOIRA = range(3)
+CATEGORIES = ("general", "character", "copyright", "artist", "meta")
+GENERAL, CHARACTER, COPYRIGHT, ARTIST, META = range(5)
 
 DAY_MS = 86_400_000
 EPOCH_START_MS = 1_167_609_600_000  # 2007-01-01
 EPOCH_END_MS = 1_748_736_000_000  # 2025-06-01
-RATING_WEIGHTS = (0.42, 0.30, 0.15, 0.13)
-CHARACTER_COUNT_WEIGHTS = (0.35, 0.45, 0.15, 0.05)
+RATING_WEIGHTS = np.array([0.42, 0.30, 0.15, 0.13])  # g, s, q, e
+CHARACTER_COUNT_WEIGHTS = np.array([0.35, 0.45, 0.15, 0.05])
 ASPECTS = np.array([1.0, 1.25, 1.333, 1.414, 1.5, 1.778, 2.0])
 ASPECT_WEIGHTS = np.array([0.16, 0.12, 0.2, 0.22, 0.12, 0.14, 0.04])
 SMALL_SHARE = 0.05
+HAS_ARTIST_SHARE = 0.92
 # Picture-level meta tags and how often they apply.
 META_RATES = {
     "highres": 0.5,
@@ -41,7 +76,166 @@ META_RATES = {
     "bad_id": 0.02,
     "official_art": 0.02,
 }
-HAS_ARTIST_SHARE = 0.92
+# A tag's draw weight is 1 / (rank in its list + offset); count tags are drawn only through
+# `count_combos`, kaomoji rarely.
+RANK_OFFSET = {"general": 6, "character": 4, "copyright": 2}
+KAOMOJI_WEIGHT = 0.004
+WEIGHT_TABLE = 1 << 16
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_KEY_OFFSET = np.uint64(0x632BE59BD9B4E019)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix(x: np.ndarray, tmp: np.ndarray) -> None:
+    """The splitmix64 finalizer, in place (wrapping uint64 arithmetic; `tmp` is scratch)."""
+    for shift, multiplier in ((30, _M1), (27, _M2)):
+        np.right_shift(x, np.uint64(shift), out=tmp)
+        x ^= tmp
+        x *= multiplier
+    np.right_shift(x, np.uint64(31), out=tmp)
+    x ^= tmp
+
+
+def hash64(seed: int, stream: str, *keys: np.ndarray | int) -> np.ndarray:
+    """64 random bits per element of the broadcast keys, for one named stream."""
+    start = (seed & 0xFFFFFFFFFFFFFFFF) ^ (zlib.crc32(stream.encode()) << 32)
+    arrays = [np.asarray(key) for key in keys]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+    h = np.full(shape or (1,), start, dtype=np.uint64)
+    tmp = np.empty_like(h)
+    with np.errstate(over="ignore"):
+        h += _GOLDEN
+        _mix(h, tmp)
+        for key in arrays:
+            np.copyto(tmp, key, casting="unsafe")
+            tmp *= _GOLDEN
+            tmp += _KEY_OFFSET
+            h ^= tmp
+            _mix(h, tmp)
+    return h
+
+
+def uniform(seed: int, stream: str, *keys: np.ndarray | int) -> np.ndarray:
+    """Floats in [0, 1)."""
+    return (hash64(seed, stream, *keys) >> np.uint64(11)).astype(np.float64) * (2.0**-53)
+
+
+def normal(seed: int, stream: str, *keys: np.ndarray | int) -> np.ndarray:
+    """Standard normal floats (Box-Muller over two derived streams)."""
+    u1 = uniform(seed, stream + "#1", *keys)
+    u2 = uniform(seed, stream + "#2", *keys)
+    return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def integers(seed: int, stream: str, low: int, high: int, *keys: np.ndarray | int) -> np.ndarray:
+    """Integers in [low, high)."""
+    return low + np.floor(uniform(seed, stream, *keys) * (high - low)).astype(np.int64)
+
+
+def weighted(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Indices into `weights` drawn from uniforms `u`, through an inverse-CDF lookup table.
+
+    The table has `WEIGHT_TABLE` cells, so weights are honoured to about 1/65536; a gather is far
+    faster than a binary search per draw.
+    """
+    cdf = np.cumsum(np.asarray(weights, dtype=np.float64))
+    cells = (np.arange(WEIGHT_TABLE, dtype=np.float64) + 0.5) / WEIGHT_TABLE
+    table = np.minimum(np.searchsorted(cdf / cdf[-1], cells, side="right"), len(cdf) - 1)
+    return table.astype(np.int32)[(np.asarray(u) * WEIGHT_TABLE).astype(np.int64)].astype(np.int64)
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort + neighbour compare; faster than a hash set at this scale)."""
+    ordered = np.sort(values, kind="stable")
+    keep = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A canonical tag, its draw weight, and the names pixiv and zerochan carry it under."""
+
+    name: str
+    category: int
+    weight: float
+    pixiv: tuple[str, ...]
+    translated: str | None
+    zerochan: str | None
+    copyright: str | None = None
+
+
+def _tags(data: dict[str, Any]) -> list[Tag]:
+    def tag(e: dict[str, Any], category: int, weight: float) -> Tag:
+        names = tuple(e.get("pixiv", ())), e.get("translated"), e["zerochan"]
+        return Tag(e["tag"], category, weight, *names, copyright=e.get("copyright"))
+
+    tags = [tag(e, GENERAL, 0.0) for e in data["count"]]
+    tags += [tag(e, GENERAL, KAOMOJI_WEIGHT) for e in data["kaomoji"]]
+    for name, offset in RANK_OFFSET.items():
+        category = CATEGORIES.index(name)
+        tags += [tag(e, category, 1.0 / (rank + offset)) for rank, e in enumerate(data[name])]
+    tags += [tag(e, ARTIST, 0.0) for e in data["artist"]]
+    tags += [tag(e, META, 0.0) for e in data["meta"]]
+    if len({t.name for t in tags}) != len(tags):
+        raise ValueError("duplicate canonical tag in the demo vocabulary")
+    return sorted(tags, key=lambda t: t.name)
+
+
+class Vocabulary:
+    """The demo's tags as lookup arrays indexed by tag id, and its artists and word lists."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.tags = _tags(data)
+        if len(self.tags) >= 1024:
+            raise ValueError("tag ids must fit in 10 bits")
+        index = {t.name: i for i, t in enumerate(self.tags)}
+        self.names = pa.array([t.name for t in self.tags], pa.string())
+        self.category = np.array([t.category for t in self.tags], dtype=np.int8)
+        weights = np.array([t.weight for t in self.tags])
+
+        def ids(category: int, keep: np.ndarray | bool = True) -> np.ndarray:
+            return np.flatnonzero((self.category == category) & keep).astype(np.int32)
+
+        self.general_ids = ids(GENERAL, weights > 0)
+        self.character_ids = ids(CHARACTER)
+        self.character_copyright = np.array(
+            [index[self.tags[i].copyright] for i in self.character_ids], dtype=np.int32
+        )
+        self.original_id = index["original"]
+        self.copyright_ids = ids(COPYRIGHT, np.arange(len(self.tags)) != self.original_id)
+        self.general_weights = weights[self.general_ids]
+        self.character_weights = weights[self.character_ids]
+        self.copyright_weights = weights[self.copyright_ids]
+        self.artists = data["artist"]
+        self.artist_ids = np.array([index[a["tag"]] for a in self.artists], dtype=np.int32)
+        self.artist_weights = 1.0 / (np.arange(len(self.artists)) + 3.0)
+        self.accounts = pa.array([a["pixiv_account"] for a in self.artists], pa.string())
+        self.pixiv_user_names = pa.array([a["pixiv_name"] for a in self.artists], pa.string())
+        combos = [c["tags"] for c in data["count_combos"]]
+        self.combos = np.full((len(combos), max(1, *map(len, combos))), -1, np.int32)
+        for i, tags in enumerate(combos):
+            self.combos[i, : len(tags)] = [index[t] for t in tags]
+        self.combo_weights = np.array([c["weight"] for c in data["count_combos"]])
+        self.no_humans_combo = combos.index(["no_humans"])
+        self.meta = {t.name: index[t.name] for t in self.tags if t.category == META}
+        # Foreign names per tag id; a site carries only the tags it has a name for.
+        self.pixiv_count = np.array([len(t.pixiv) for t in self.tags], dtype=np.int64)
+        self.pixiv_start = np.concatenate([[0], np.cumsum(self.pixiv_count)[:-1]]).astype(np.int64)
+        self.pixiv_names = pa.array([name for t in self.tags for name in t.pixiv], pa.string())
+        self.pixiv_translated = pa.array([t.translated for t in self.tags], pa.string())
+        self.zerochan = pa.array([t.zerochan for t in self.tags], pa.string())
+        self.has_zerochan = np.array([t.zerochan is not None for t in self.tags])
+        self.yandere_uploaders = data["yandere_uploaders"]
+        self.pixiv_titles = data["pixiv_titles"]
+
+
+def load_vocabulary() -> Vocabulary:
+    """The vocabulary shipped beside this module (`vocabulary.json`)."""
+    text = resources.files("dataproc.demo").joinpath("vocabulary.json").read_text("utf-8")
+    return Vocabulary(json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -52,6 +246,12 @@ class TagPairs:
     tags: np.ndarray
     n_rows: int
 
+    @classmethod
+    def of(cls, rows: np.ndarray, tags: np.ndarray, n_rows: int) -> TagPairs:
+        """Sorted, de-duplicated pairs (tag ids fit in 10 bits)."""
+        key = sorted_unique(rows.astype(np.int64) * 1024 + tags.astype(np.int64))
+        return cls((key >> 10).astype(np.int64), (key & 1023).astype(np.int32), n_rows)
+
     def offsets(self) -> np.ndarray:
         """List offsets (int32) for `n_rows` lists."""
         counts = np.bincount(self.rows, minlength=self.n_rows)
@@ -61,83 +261,8 @@ class TagPairs:
         return TagPairs(self.rows[mask], self.tags[mask], self.n_rows)
 
     def plus(self, rows: np.ndarray, tags: np.ndarray) -> TagPairs:
-        """Add pairs, keeping the sort order and dropping duplicates."""
-        return make_pairs(
+        return TagPairs.of(
             np.concatenate([self.rows, rows]), np.concatenate([self.tags, tags]), self.n_rows
-        )
-
-
-def make_pairs(rows: np.ndarray, tags: np.ndarray, n_rows: int) -> TagPairs:
-    """Sorted, de-duplicated pairs."""
-    key = sorted_unique(rows.astype(np.int64) * 1024 + tags.astype(np.int64))
-    return TagPairs((key >> 10).astype(np.int64), (key & 1023).astype(np.int32), n_rows)
-
-
-@dataclass(frozen=True)
-class TagTables:
-    """The vocabulary as numpy lookup arrays indexed by tag id."""
-
-    names: pa.StringArray
-    category: np.ndarray
-    general_ids: np.ndarray
-    general_weights: np.ndarray
-    character_ids: np.ndarray
-    character_weights: np.ndarray
-    character_copyright: np.ndarray
-    copyright_ids: np.ndarray
-    copyright_weights: np.ndarray
-    original_id: int
-    artist_ids: np.ndarray
-    artist_weights: np.ndarray
-    combos: np.ndarray
-    combo_weights: np.ndarray
-    no_humans_combo: int
-    meta: dict[str, int]
-
-    @classmethod
-    def from_vocabulary(cls, vocab: Vocabulary) -> TagTables:
-        index = vocab.index()
-        if len(vocab.tags) >= 1024:
-            raise ValueError("tag ids must fit in 10 bits")
-        category = np.array([CATEGORIES.index(t.category) for t in vocab.tags], dtype=np.int8)
-        weights = np.array([t.weight for t in vocab.tags])
-
-        def ids_of(cat: str) -> np.ndarray:
-            return np.array(vocab.by_category(cat), dtype=np.int32)
-
-        general = ids_of(GENERAL)
-        general = general[weights[general] > 0]
-        characters = ids_of(CHARACTER)
-        copyrights = np.array(
-            [i for i in ids_of(COPYRIGHT) if vocab.tags[i].name != "original"], dtype=np.int32
-        )
-        artists = np.array([index[a.tag] for a in vocab.artists], dtype=np.int32)
-        width = max(len(tags) for tags, _ in vocab.count_combos)
-        combos = np.full((len(vocab.count_combos), max(width, 1)), -1, dtype=np.int32)
-        for i, (tags, _) in enumerate(vocab.count_combos):
-            combos[i, : len(tags)] = [index[t] for t in tags]
-        no_humans = next(
-            i for i, (tags, _) in enumerate(vocab.count_combos) if tags == ("no_humans",)
-        )
-        return cls(
-            names=pa.array([t.name for t in vocab.tags], pa.string()),
-            category=category,
-            general_ids=general,
-            general_weights=weights[general],
-            character_ids=characters,
-            character_weights=weights[characters],
-            character_copyright=np.array(
-                [index[vocab.tags[i].copyright] for i in characters], dtype=np.int32
-            ),
-            copyright_ids=copyrights,
-            copyright_weights=weights[copyrights],
-            original_id=index["original"],
-            artist_ids=artists,
-            artist_weights=1.0 / (np.arange(len(artists)) + 3.0),
-            combos=combos,
-            combo_weights=np.array([w for _, w in vocab.count_combos]),
-            no_humans_combo=no_humans,
-            meta={t.name: index[t.name] for t in vocab.tags if t.category == META},
         )
 
 
@@ -150,16 +275,14 @@ def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class World:
-    """Picture attributes for one seed."""
+    """Picture and group attributes for one seed."""
 
     seed: int
-    tables: TagTables
+    vocab: Vocabulary
 
     def rating(self, groups: np.ndarray) -> np.ndarray:
         """Rating code 0..3 (g/s/q/e) of the group."""
-        return weighted(uniform(self.seed, "rating", groups), np.array(RATING_WEIGHTS)).astype(
-            np.int8
-        )
+        return weighted(uniform(self.seed, "rating", groups), RATING_WEIGHTS).astype(np.int8)
 
     def quality(self, groups: np.ndarray) -> np.ndarray:
         """A standard-normal appeal score that drives site scores and the aesthetic metric."""
@@ -172,77 +295,68 @@ class World:
 
     def artist(self, groups: np.ndarray) -> np.ndarray:
         """Index into the vocabulary's artists (every group has one, tagged or not)."""
-        return weighted(uniform(self.seed, "artist", groups), self.tables.artist_weights)
-
-    def has_artist_tag(self, groups: np.ndarray) -> np.ndarray:
-        return uniform(self.seed, "artist.tagged", groups) < HAS_ARTIST_SHARE
+        return weighted(uniform(self.seed, "artist", groups), self.vocab.artist_weights)
 
     def size(self, pictures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Native (width, height): short side 256..512 (a few small ones), varied aspects."""
-        small = uniform(self.seed, "size.small", pictures) < SMALL_SHARE
+        seed = self.seed
         short = np.where(
-            small,
-            integers(self.seed, "size.short.small", 64, 240, pictures),
-            integers(self.seed, "size.short", 256, 513, pictures),
+            uniform(seed, "size.small", pictures) < SMALL_SHARE,
+            integers(seed, "size.short.small", 64, 240, pictures),
+            integers(seed, "size.short", 256, 513, pictures),
         )
-        aspect = ASPECTS[weighted(uniform(self.seed, "size.aspect", pictures), ASPECT_WEIGHTS)]
+        aspect = ASPECTS[weighted(uniform(seed, "size.aspect", pictures), ASPECT_WEIGHTS)]
         long = np.round(short * aspect).astype(np.int64)
-        portrait = uniform(self.seed, "size.portrait", pictures) < 0.6
-        width = np.where(portrait, short, long).astype(np.int32)
-        height = np.where(portrait, long, short).astype(np.int32)
-        return width, height
+        portrait = uniform(seed, "size.portrait", pictures) < 0.6
+        return (
+            np.where(portrait, short, long).astype(np.int32),
+            np.where(portrait, long, short).astype(np.int32),
+        )
 
     def tags(self, pictures: np.ndarray, groups: np.ndarray) -> TagPairs:
         """Canonical tags of each picture: counts, general, characters, copyrights, artist, meta.
 
         Characters, copyrights and the artist belong to the group; the rest to the picture.
         """
-        t = self.tables
-        n = len(pictures)
-        rows_all = np.arange(n)
-        parts_rows: list[np.ndarray] = []
-        parts_tags: list[np.ndarray] = []
+        seed, v, n = self.seed, self.vocab, len(pictures)
+        every = np.arange(n)
+        rows: list[np.ndarray] = []
+        tags: list[np.ndarray] = []
+        combo = weighted(uniform(seed, "combo", pictures), v.combo_weights)
+        for column in v.combos.T:
+            keep = column[combo] >= 0
+            rows.append(every[keep])
+            tags.append(column[combo][keep])
 
-        combo = weighted(uniform(self.seed, "combo", pictures), t.combo_weights)
-        for col in range(t.combos.shape[1]):
-            tag = t.combos[combo, col]
-            keep = tag >= 0
-            parts_rows.append(rows_all[keep])
-            parts_tags.append(tag[keep])
-
-        n_general = integers(self.seed, "general.n", 4, 26, pictures)
-        rows, j = _ragged(n_general)
-        u = uniform(self.seed, "general", pictures[rows], j)
-        parts_rows.append(rows)
-        parts_tags.append(t.general_ids[weighted(u, t.general_weights)])
-
-        n_chars = weighted(
-            uniform(self.seed, "characters.n", groups), np.array(CHARACTER_COUNT_WEIGHTS)
+        at, j = _ragged(integers(seed, "general.n", 4, 26, pictures))
+        rows.append(at)
+        tags.append(
+            v.general_ids[weighted(uniform(seed, "general", pictures[at], j), v.general_weights)]
         )
-        n_chars = np.where(combo == t.no_humans_combo, 0, n_chars)
-        rows, j = _ragged(n_chars)
-        chars = weighted(uniform(self.seed, "characters", groups[rows], j), t.character_weights)
-        parts_rows += [rows, rows]
-        parts_tags += [t.character_ids[chars], t.character_copyright[chars]]
+
+        n_chars = weighted(uniform(seed, "characters.n", groups), CHARACTER_COUNT_WEIGHTS)
+        n_chars = np.where(combo == v.no_humans_combo, 0, n_chars)
+        at, j = _ragged(n_chars)
+        chars = weighted(uniform(seed, "characters", groups[at], j), v.character_weights)
+        rows += [at, at]
+        tags += [v.character_ids[chars], v.character_copyright[chars]]
 
         lone = np.flatnonzero(n_chars == 0)
-        original = uniform(self.seed, "copyright.original", groups[lone]) < 0.6
-        other = t.copyright_ids[
-            weighted(uniform(self.seed, "copyright", groups[lone]), t.copyright_weights)
+        original = uniform(seed, "copyright.original", groups[lone]) < 0.6
+        other = v.copyright_ids[
+            weighted(uniform(seed, "copyright", groups[lone]), v.copyright_weights)
         ]
-        parts_rows.append(lone)
-        parts_tags.append(np.where(original, t.original_id, other).astype(np.int32))
+        rows.append(lone)
+        tags.append(np.where(original, v.original_id, other).astype(np.int32))
 
-        tagged = self.has_artist_tag(groups)
-        parts_rows += [rows_all[tagged], rows_all[~tagged]]
-        parts_tags += [
-            t.artist_ids[self.artist(groups[tagged])],
-            np.full(int((~tagged).sum()), t.meta["artist_request"], dtype=np.int32),
+        tagged = uniform(seed, "artist.tagged", groups) < HAS_ARTIST_SHARE
+        rows += [every[tagged], every[~tagged]]
+        tags += [
+            v.artist_ids[self.artist(groups[tagged])],
+            np.full(int((~tagged).sum()), v.meta["artist_request"], dtype=np.int32),
         ]
-
         for name, rate in META_RATES.items():
-            hit = uniform(self.seed, "meta." + name, pictures) < rate
-            parts_rows.append(rows_all[hit])
-            parts_tags.append(np.full(int(hit.sum()), t.meta[name], dtype=np.int32))
-
-        return make_pairs(np.concatenate(parts_rows), np.concatenate(parts_tags), n)
+            hit = uniform(seed, "meta." + name, pictures) < rate
+            rows.append(every[hit])
+            tags.append(np.full(int(hit.sum()), v.meta[name], dtype=np.int32))
+        return TagPairs.of(np.concatenate(rows), np.concatenate(tags), n)

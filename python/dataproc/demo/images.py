@@ -1,0 +1,412 @@
+"""The demo's image bytes: drawn scenes, their cross-site copies, and how they are stored.
+
+In: the `Plan` (its `FileTable` says what every file is).
+Out: `render_files` gives each file id's bytes. A picture is drawn once, as a gradient sky, a
+ground band, a dozen shapes and a character silhouette placed in relative coordinates (so the
+same picture drawn at another size looks the same), and every file of it is derived from that
+rendering: resized, slightly cropped, watermarked in a corner, re-encoded at another quality or
+converted between PNG, WebP and JPEG, or saved in an unusual but valid way. Every parameter comes
+from the file id, so the bytes are reproducible; Pillow releases the GIL while it encodes, so a
+few threads overlap the heavy part, and the thread count never changes a byte.
+
+`store_images` lays the files out in the lake: danbooru and yandere as one file per image,
+`images/<source>/<fan-out>/<key>.<ext>`, the others as WebDataset members `<key>.<ext>` (some with
+a `<key>.json`) of `shards/<source>/<source>-NNNNN.tar`. It plants the hostile cases: broken or
+absent bytes, orphans, `../` and absolute member names, and one shard cut off in the middle of
+its last member; it returns them as `HostileRecord`s.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import tarfile
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from dataproc.demo import world as w
+from dataproc.demo.plan import FileTable, Plan, crop_box
+from dataproc.demo.world import EXTS, World, uniform
+from dataproc.export.shards import tar_bytes
+
+GRADIENT_GRID = 96
+WATERMARK_TEXTS = ("zerochan", "@artist", "SAMPLE", "pixiv", "©")
+HTML_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head>\n"
+    b"<body><h1>Forbidden</h1><p>You don't have permission to access this resource.</p>"
+    b"</body></html>\n"
+)
+BOMB_SIDE = 60_000
+SHARD_SAMPLES = 200
+JSON_SHARE = 0.5
+TRUNCATED_SOURCE = "gelbooru"
+TRAVERSAL_DIR = "../../outside/"
+ABSOLUTE_DIR = "/tmp/dataproc-demo/"
+
+
+def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
+    r, g, b = (int(v) for v in rng.integers(0, 256, 3))
+    return r, g, b
+
+
+def _gradient(rng: np.random.Generator, width: int, height: int) -> Image.Image:
+    """A linear two-colour gradient at a random angle (drawn small, then scaled up)."""
+    top = rng.integers(0, 256, 3).astype(np.float32)
+    bottom = rng.integers(0, 256, 3).astype(np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    ys = np.linspace(0.0, 1.0, GRADIENT_GRID, dtype=np.float32)[:, None]
+    xs = np.linspace(0.0, 1.0, GRADIENT_GRID, dtype=np.float32)[None, :]
+    t = xs * np.float32(np.cos(angle)) + ys * np.float32(np.sin(angle))
+    t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
+    pixels = top * (1 - t[..., None]) + bottom * t[..., None]
+    small = Image.fromarray(pixels.astype(np.uint8), "RGB")
+    return small.resize((width, height), Image.Resampling.NEAREST)
+
+
+def draw_picture(seed: int, picture: int, width: int, height: int) -> Image.Image:
+    """The picture's native rendering, an RGB image of exactly (width, height)."""
+    rng = np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, int(picture), 0x50494354])
+    image = _gradient(rng, width, height)
+    draw = ImageDraw.Draw(image)
+    x_max, y_max = width - 1, height - 1
+    draw.rectangle((0, int(rng.uniform(0.55, 0.85) * y_max), x_max, y_max), fill=_colour(rng))
+    for _ in range(int(rng.integers(6, 15))):
+        kind = int(rng.integers(0, 5))
+        x0, x1 = sorted(rng.uniform(-0.1, 1.1, 2) * x_max)
+        y0, y1 = sorted(rng.uniform(-0.1, 1.1, 2) * y_max)
+        box = (x0, y0, max(x1, x0 + 2), max(y1, y0 + 2))
+        colour = _colour(rng)
+        stroke = max(1, int(rng.uniform(0.002, 0.02) * max(width, height)))
+        if kind == 0:
+            draw.ellipse(box, fill=colour, outline=_colour(rng), width=stroke)
+        elif kind == 1:
+            draw.rectangle(box, fill=colour)
+        elif kind == 2:
+            points = [(float(x * x_max), float(y * y_max)) for x, y in rng.uniform(0, 1, (5, 2))]
+            draw.polygon(points[: int(rng.integers(3, 6))], fill=colour)
+        elif kind == 3:
+            points = [(float(x * x_max), float(y * y_max)) for x, y in rng.uniform(0, 1, (4, 2))]
+            draw.line(points, fill=colour, width=stroke * 2)
+        else:
+            start, end = float(rng.uniform(0, 180)), float(rng.uniform(180, 360))
+            draw.arc(box, start, end, fill=colour, width=stroke * 2)
+    # A character silhouette: hair, head, body.
+    cx = rng.uniform(0.3, 0.7) * width
+    scale = rng.uniform(0.25, 0.45) * min(width, height)
+    top = rng.uniform(0.15, 0.4) * height
+    head = scale * 0.35
+    hair = _colour(rng)
+    draw.ellipse((cx - head * 1.2, top - head * 1.1, cx + head * 1.2, top + head * 1.3), fill=hair)
+    draw.ellipse((cx - head, top - head, cx + head, top + head), fill=_colour(rng))
+    body = [
+        (cx, top + head),
+        (cx - scale * 0.6, top + scale * 2.2),
+        (cx + scale * 0.6, top + scale * 2.2),
+    ]
+    draw.polygon(body, fill=_colour(rng))
+    return image
+
+
+def _u(seed: int, stream: str, uid: int) -> float:
+    return float(uniform(seed, stream, np.array([uid]))[0])
+
+
+def _watermark(seed: int, uid: int, image: Image.Image) -> Image.Image:
+    """A semi-transparent box with text in one corner.
+
+    The text uses Pillow's built-in bitmap font (FreeType is not safe to share across the
+    rendering threads), drawn small and scaled to the box.
+    """
+    base = image.convert("RGBA")
+    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    width, height = base.size
+    box_w, box_h = max(12, int(width * 0.35)), max(8, int(height * 0.09))
+    corner = int(_u(seed, "wm.corner", uid) * 4)
+    x = 4 if corner in (0, 2) else width - box_w - 4
+    y = 4 if corner in (0, 1) else height - box_h - 4
+    ImageDraw.Draw(layer).rectangle((x, y, x + box_w, y + box_h), fill=(255, 255, 255, 110))
+    text = WATERMARK_TEXTS[int(_u(seed, "wm.text", uid) * len(WATERMARK_TEXTS))]
+    font = ImageFont.load_default_imagefont()
+    left, top, right, bottom = font.getbbox(text)
+    glyphs = Image.new("L", (right - left + 2, bottom - top + 2), 0)
+    ImageDraw.Draw(glyphs).text((1 - left, 1 - top), text, fill=210, font=font)
+    glyphs = glyphs.resize((box_w - 6, box_h - 4), Image.Resampling.BILINEAR)
+    layer.paste((20, 20, 20, 200), (x + 3, y + 2), glyphs)
+    return Image.alpha_composite(base, layer).convert("RGB")
+
+
+def _transformed(seed: int, files: FileTable, uid: int, native: Image.Image) -> Image.Image:
+    """The file's pixels: the native picture after the file's transform."""
+    transform = files.transform[uid]
+    if transform == w.RESIZED:
+        out = native.resize(
+            (int(files.width[uid]), int(files.height[uid])), Image.Resampling.BILINEAR
+        )
+    elif transform == w.CROPPED:
+        box = crop_box(seed, np.array([uid]), np.array([native.width]), np.array([native.height]))
+        out = native.crop(tuple(int(v[0]) for v in box))
+    elif transform == w.WATERMARKED:
+        out = _watermark(seed, uid, native)
+    else:
+        out = native
+    if out.size != (files.width[uid], files.height[uid]):
+        raise ValueError(
+            f"file {uid}: drew {out.size}, planned {(files.width[uid], files.height[uid])}"
+        )
+    return out
+
+
+def _save(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def _unusual(image: Image.Image, kind: int) -> bytes:
+    if kind == w.CMYK_JPEG:
+        return _save(image.convert("CMYK"), "JPEG", quality=90)
+    if kind == w.GRAY16_PNG:
+        grey = np.asarray(image.convert("L"), dtype=np.uint16) * 257
+        return _save(Image.fromarray(grey), "PNG", compress_level=1)
+    if kind == w.PALETTE_PNG:
+        palette = image.quantize(colors=64, method=Image.Quantize.FASTOCTREE)
+        return _save(palette, "PNG", transparency=0, compress_level=1)
+    if kind == w.RGBA_PNG:
+        alpha = np.clip(
+            np.linspace(0, 1, image.width)[None, :] * 255 + np.zeros((image.height, 1)), 40, 255
+        )
+        rgba = image.convert("RGBA")
+        rgba.putalpha(Image.fromarray(alpha.astype(np.uint8)))
+        return _save(rgba, "PNG", compress_level=1)
+    # Animations: the picture with its colours rolled a little further each frame.
+    frames = [Image.fromarray(np.roll(np.asarray(image), shift=i * 7, axis=1)) for i in range(4)]
+    if kind == w.ANIMATED_GIF:
+        frames = [f.quantize(colors=128, method=Image.Quantize.FASTOCTREE) for f in frames]
+        return _save(
+            frames[0], "GIF", save_all=True, append_images=frames[1:], duration=120, loop=0
+        )
+    if kind == w.ANIMATED_WEBP:
+        options = {"duration": 120, "loop": 0, "quality": 80}
+        return _save(frames[0], "WEBP", save_all=True, append_images=frames[1:], **options)
+    raise ValueError(f"unknown unusual encoding {kind}")
+
+
+def _encoded(seed: int, files: FileTable, uid: int, image: Image.Image) -> bytes:
+    """The file's bytes in its format; re-encodes use other settings than originals."""
+    if files.unusual[uid] != w.PLAIN:
+        return _unusual(image, files.unusual[uid])
+    again, ext = files.transform[uid] in (w.REENCODED, w.CONVERTED), files.ext[uid]
+    if ext in (w.JPG, w.JPEG):
+        return _save(
+            image, "JPEG", quality=70 + int(_u(seed, "jpeg.quality", uid) * 18) if again else 92
+        )
+    if ext == w.PNG:
+        return _save(image, "PNG", compress_level=6 if again else 1)
+    if ext == w.WEBP:
+        quality = 60 + int(_u(seed, "webp.quality", uid) * 20) if again else 85
+        return _save(image, "WEBP", quality=quality, method=1)
+    if ext == w.GIF:
+        return _save(image.quantize(colors=128, method=Image.Quantize.FASTOCTREE), "GIF")
+    raise ValueError(f"no encoder for extension {EXTS[ext]}")
+
+
+def render_files(world: World, files: FileTable) -> list[bytes]:
+    """The bytes of every file, indexed by file id, drawn once per picture on a few threads."""
+    order = np.argsort(files.picture, kind="stable")
+    bounds = np.flatnonzero(np.diff(files.picture[order])) + 1
+    groups = [uids for uids in np.split(order, bounds) if len(uids)]
+    pictures = files.picture[np.array([uids[0] for uids in groups], dtype=np.int64)]
+    native_w, native_h = world.size(pictures)
+
+    def render(i: int) -> list[tuple[int, bytes]]:
+        native = draw_picture(world.seed, int(pictures[i]), int(native_w[i]), int(native_h[i]))
+        return [
+            (uid, _encoded(world.seed, files, uid, _transformed(world.seed, files, uid, native)))
+            for uid in groups[i]
+        ]
+
+    blobs = [b""] * len(files.picture)
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    with ThreadPoolExecutor(max_workers=max(1, threads or 1)) as pool:
+        for rendered in pool.map(render, range(len(groups))):
+            for uid, data in rendered:
+                blobs[uid] = data
+    return blobs
+
+
+def huge_png(side: int = BOMB_SIDE) -> bytes:
+    """A PNG whose header declares side x side RGB pixels, with only a token of pixel data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" * 4096, 9)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def hostile_bytes(kind: int, intended: bytes) -> bytes:
+    """What a crawl left behind instead of the intended file, for a hostile case."""
+    if kind == w.CORRUPT:
+        return intended[: max(1, len(intended) // 2)]
+    if kind == w.ZERO_BYTE:
+        return b""
+    if kind == w.NOT_IMAGE:
+        return HTML_PAGE
+    if kind == w.HUGE_DIMENSIONS:
+        return huge_png()
+    raise ValueError(f"no stored bytes for hostile kind {w.HOSTILE[kind]}")
+
+
+@dataclass(frozen=True)
+class HostileRecord:
+    image_key: str
+    kind: str
+    location: str
+
+
+class _Stored(NamedTuple):
+    """One image to store: a post's image (`row` >= 0) or an extra that belongs to no post."""
+
+    sort_key: tuple[int, int]
+    key: str
+    ext: str
+    uid: int
+    row: int
+    hostile: int
+    extra: str | None
+
+
+@dataclass
+class Stored:
+    """What `store_images` wrote."""
+
+    files: int = 0
+    shards: int = 0
+    members: int = 0
+    hostile: list[HostileRecord] = field(default_factory=list)
+
+
+def _items(plan: Plan, source: str) -> list[_Stored]:
+    """The source's stored images in (post id, page) order, the extras among them."""
+    sp = plan.sources[source]
+    keys = sp.keys.to_pylist()
+    items = [
+        _Stored(
+            (int(sp.post_id[sp.image_post[row]]), int(sp.page[row])),
+            keys[row],
+            EXTS[sp.ext[row]],
+            int(sp.uid[row]),
+            int(row),
+            int(sp.hostile[row]),
+            None,
+        )
+        for row in np.flatnonzero(sp.uid >= 0)
+    ]
+    extras = plan.extras.get(source)
+    if extras is not None:
+        for key_id, uid, kind in zip(extras.key_id, extras.uid, extras.kind, strict=True):
+            key = f"{key_id}_p0" if source == "pixiv" else str(key_id)
+            ext = EXTS[plan.files.ext[uid]]
+            items.append(_Stored((int(key_id), 0), key, ext, int(uid), -1, w.HARMLESS, kind))
+    return sorted(items, key=lambda item: item.sort_key)
+
+
+def _payload(item: _Stored, blobs: list[bytes]) -> bytes:
+    data = blobs[item.uid]
+    return data if item.hostile == w.HARMLESS else hostile_bytes(item.hostile, data)
+
+
+def _member_name(item: _Stored) -> str:
+    folder = {w.PATH_TRAVERSAL: TRAVERSAL_DIR, w.ABSOLUTE_PATH: ABSOLUTE_DIR}.get(
+        item.extra or "", ""
+    )
+    return f"{folder}{item.key}.{item.ext}"
+
+
+def _has_json(plan: Plan, item: _Stored) -> bool:
+    return bool(uniform(plan.seed, "shard.json", np.array([item.uid]), item.row)[0] < JSON_SHARE)
+
+
+def _json(source: str, item: _Stored) -> bytes:
+    meta = {"key": item.key, "source": source, "ext": item.ext}
+    return json.dumps(meta, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _truncated_tar(members: list[tuple[str, bytes]]) -> bytes:
+    """The archive cut in the middle of the last member's data (an interrupted upload)."""
+    block = tarfile.BLOCKSIZE
+    # ustar without extended headers: each member is one header block plus padded data.
+    last_header = sum(block + -(-len(data) // block) * block for _, data in members[:-1])
+    return tar_bytes(members)[: last_header + block + max(1, len(members[-1][1]) // 2)]
+
+
+def store_images(plan: Plan, blobs: list[bytes], put: Callable[[str, bytes], object]) -> Stored:
+    """Write every source's images with `put(path, bytes)`; returns what was written.
+
+    The member cut off by the truncated shard is marked in the plan (`TRUNCATED_MEMBER`), so the
+    ground truth and metrics written afterwards leave it out like any other broken image.
+    """
+    stored = Stored()
+
+    def record(source: str, key: str, kind: str, location: str) -> None:
+        stored.hostile.append(HostileRecord(f"{source}:{key}", kind, location))
+
+    for source in w.SOURCES:
+        items = _items(plan, source)
+        for item in items:
+            if item.hostile == w.MISSING_IMAGE:
+                record(source, item.key, w.HOSTILE[item.hostile], "")
+        items = [item for item in items if item.hostile != w.MISSING_IMAGE]
+        if source not in w.SHARD_SOURCES:
+            for item in items:
+                # The fan-out folder is the key's last two digits: they spread files evenly.
+                path = f"images/{source}/{item.key.rjust(2, '0')[-2:]}/{item.key}.{item.ext}"
+                put(path, _payload(item, blobs))
+                stored.files += 1
+                if item.extra is not None or item.hostile != w.HARMLESS:
+                    record(source, item.key, item.extra or w.HOSTILE[item.hostile], path)
+            continue
+        chunks = [items[i : i + SHARD_SAMPLES] for i in range(0, len(items), SHARD_SAMPLES)]
+        for number, chunk in enumerate(chunks):
+            path = f"shards/{source}/{source}-{number:05d}.tar"
+            plain = [
+                i
+                for i, item in enumerate(chunk)
+                if item.extra is None and item.hostile == w.HARMLESS
+            ]
+            cut = source == TRUNCATED_SOURCE and number == len(chunks) - 1 and bool(plain)
+            if cut:  # the last harmless post image moves to the end, where the shard is cut
+                chunk = chunk[: plain[-1]] + chunk[plain[-1] + 1 :] + [chunk[plain[-1]]]
+            members: list[tuple[str, bytes]] = []
+            for item in chunk:
+                name = _member_name(item)
+                members.append((name, _payload(item, blobs)))
+                if item.extra is not None:
+                    key = item.key if item.extra == w.ORPHAN else name.rsplit(".", 1)[0]
+                    record(source, key, item.extra, f"{path}:{name}")
+                elif item.hostile != w.HARMLESS:
+                    record(source, item.key, w.HOSTILE[item.hostile], f"{path}:{name}")
+                if item.extra is None and not (cut and item is chunk[-1]) and _has_json(plan, item):
+                    members.append((f"{item.key}.json", _json(source, item)))
+            if cut:
+                plan.sources[source].hostile[chunk[-1].row] = w.TRUNCATED_MEMBER
+                record(
+                    source, chunk[-1].key, w.HOSTILE[w.TRUNCATED_MEMBER], f"{path}:{members[-1][0]}"
+                )
+            put(path, _truncated_tar(members) if cut else tar_bytes(members))
+            stored.shards += 1
+            stored.members += len(members)
+    return stored
