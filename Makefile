@@ -31,8 +31,8 @@ demo: setup $(DEMO_WEIGHTS)
 	$(BIN)/dataproc summary --lake $(DEMO_LAKE)
 
 lint: setup
-	$(BIN)/ruff check python tests bench
-	$(BIN)/ruff format --check python tests bench
+	$(BIN)/ruff check python models tests bench
+	$(BIN)/ruff format --check python models tests bench
 	DATAPROC_DUCKDB=target/lint.duckdb $(BIN)/sqlfluff lint models macros tests/dbt
 
 pytest: setup

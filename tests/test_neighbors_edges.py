@@ -267,13 +267,14 @@ def test_the_stage_reads_its_vars_and_keeps_model_tags_apart(tmp_path) -> None:
     table = embeddings_table(keys, vectors)
     tagged = table.append_column("model_tag", pa.array(["m@1"] * len(table)))
     meta = {"settings": json.dumps({"near_dup_threshold": THRESHOLD, "near_dup_neighbors": 4})}
-    edges = embedding_edges(tagged, meta, lake=Lake(str(tmp_path / "lake")))
+    settings = read_settings(NearDuplicateSettings, meta)
+    edges = embedding_edges(tagged, settings, Lake(str(tmp_path / "lake")))
     assert edges.equals(near_duplicate_edges(table, THRESHOLD, k=4))
     assert load_index_state(Lake(str(tmp_path / "lake")), "m@1") is not None
 
     mixed = tagged.set_column(2, "model_tag", pa.array([f"m@{i % 2}" for i in range(len(table))]))
     with pytest.raises(ValueError, match="several model tags"):
-        embedding_edges(mixed, meta, lake=Lake(str(tmp_path / "lake")))
+        embedding_edges(mixed, settings, Lake(str(tmp_path / "lake")))
     for bad in ({"near_dup_threshold": 1.5}, {"near_dup_neighbors": 0}):
         values = {"near_dup_threshold": THRESHOLD, "near_dup_neighbors": 4, **bad}
         with pytest.raises(SettingsError, match=next(iter(bad))):

@@ -6,10 +6,12 @@ DATAPROC_EMBEDDER_URLS, or the in-process engine), one checkpointed chunk at a t
 arrive through `meta.settings` (see _embeddings__models.yml).
 """
 
-from dataproc.embedding.checkpoints import image_embeddings
+from dataproc.config import read_settings
+from dataproc.embedding.checkpoints import ImageEmbeddingSettings, image_embeddings
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    settings = read_settings(ImageEmbeddingSettings, dbt.config.get("meta"))
     refs = dbt.ref("int_posts_with_images").project('image_key, uri, "offset", length')
-    return image_embeddings(refs.to_arrow_table(), dbt.config.get("meta"))
+    return image_embeddings(refs.to_arrow_table(), settings)

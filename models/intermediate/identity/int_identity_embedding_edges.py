@@ -5,15 +5,18 @@ when at or above `near_dup_threshold`). Listed in the `identity_edge_models` var
 arrive through `meta.settings` (see _identity_edges__models.yml).
 """
 
-from dataproc.neighbours.edges import embedding_edges
+from dataproc.config import read_settings
+from dataproc.lake import Lake
+from dataproc.neighbours.edges import NearDuplicateSettings, embedding_edges
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    settings = read_settings(NearDuplicateSettings, dbt.config.get("meta"))
     embeddings = (
         dbt.ref("int_image_embeddings")
         .filter("error is null")
         .project("image_key, embedding, model_tag")
         .to_arrow_table()
     )
-    return embedding_edges(embeddings, dbt.config.get("meta"))
+    return embedding_edges(embeddings, settings, Lake())

@@ -18,12 +18,12 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TextIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataproc.config import read_settings, require
+from dataproc.config import require
 from dataproc.embedding.client import EmbedBackend, open_embedder
 from dataproc.embedding.engine import EmbedSettings, result_schema
 from dataproc.lake import Lake
@@ -59,9 +59,8 @@ class ImageEmbeddingSettings:
         )
 
 
-def image_embeddings(refs: pa.Table, meta: Mapping[str, Any] | None) -> pa.Table:
+def image_embeddings(refs: pa.Table, settings: ImageEmbeddingSettings) -> pa.Table:
     """`int_image_embeddings`: embed what is missing for the configured model, return all rows."""
-    settings = read_settings(ImageEmbeddingSettings, meta)
     engine_settings = settings.embed_settings()
     backend = open_embedder(engine_settings)
     try:

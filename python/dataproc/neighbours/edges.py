@@ -19,7 +19,6 @@ that left the input makes the run start from scratch instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataproc.config import read_settings, require
+from dataproc.config import require
 from dataproc.lake import Lake
 from dataproc.neighbours.search import (
     DirectedPairs,
@@ -68,15 +67,12 @@ class NearDuplicateSettings:
         require(k >= 1, "near_dup_neighbors", "at least 1", k)
 
 
-def embedding_edges(
-    embeddings: pa.Table, meta: Mapping[str, Any] | None, lake: Lake | None = None
-) -> pa.Table:
+def embedding_edges(embeddings: pa.Table, settings: NearDuplicateSettings, lake: Lake) -> pa.Table:
     """`int_identity_embedding_edges`: pairs with cosine >= `near_dup_threshold`.
 
     `embeddings` (image_key, embedding, model_tag) must be of one model tag; its index persists
-    under `state/index/<model_tag>/` of `lake` (default: `DATAPROC_LAKE`) and grows each run.
+    under `state/index/<model_tag>/` of `lake` and grows each run.
     """
-    settings = read_settings(NearDuplicateSettings, meta)
     tags = pc.unique(embeddings["model_tag"]).to_pylist()
     if not tags:
         return EDGE_SCHEMA.empty_table()
@@ -86,7 +82,7 @@ def embedding_edges(
         embeddings.select(["image_key", "embedding"]),
         settings.near_dup_threshold,
         k=settings.near_dup_neighbors,
-        lake=lake or Lake(),
+        lake=lake,
         model_tag=tags[0],
     )
 
