@@ -1,18 +1,8 @@
 -- Retired image IDs and the live image ID each resolves to: the `redirect` records of the
 -- identity run.
-with
-
-redirects as (
-    select
-        retired_id,
-        image_id,
-        retired_run
-    from {{ ref('int_identity_assignment') }}
-    where record_kind = 'redirect'
-)
-
 select
     retired_id,
     image_id,
     retired_run
-from redirects
+from {{ ref('int_identity_assignment') }}
+where record_kind = 'redirect'

@@ -1,20 +1,4 @@
 -- The cluster-size guard's report: the `split` records of the identity run.
-with
-
-split_members as (
-    select
-        image_key,
-        component_key,
-        component_size,
-        part_key,
-        part_size,
-        reason,
-        cut_kind,
-        cut_score
-    from {{ ref('int_identity_assignment') }}
-    where record_kind = 'split'
-)
-
 select
     image_key,
     component_key,
@@ -24,4 +8,5 @@ select
     reason,
     cut_kind,
     cut_score
-from split_members
+from {{ ref('int_identity_assignment') }}
+where record_kind = 'split'

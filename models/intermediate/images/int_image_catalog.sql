@@ -1,20 +1,5 @@
 -- The image catalog: the lake entries the scan took, ordered by where their bytes are, so that
 -- reading images in table order reads each shard front to back.
-with
-
-catalogued as (
-    select
-        image_key,
-        source,
-        key,
-        uri,
-        "offset",
-        length,
-        ext
-    from {{ ref('int_image_lake_scan') }}
-    where is_catalogued
-)
-
 select
     image_key,
     source,
@@ -24,5 +9,6 @@ select
     length,
     ext,
     length as bytes
-from catalogued
+from {{ ref('int_image_lake_scan') }}
+where is_catalogued
 order by uri, "offset", image_key

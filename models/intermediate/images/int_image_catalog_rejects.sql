@@ -1,20 +1,5 @@
 -- The lake entries the scan refused, with stage `catalog`, a reason code and a detail, ordered
 -- by object, header_offset in it, member and reason.
-with
-
-refused as (
-    select
-        image_key,
-        source,
-        uri,
-        member,
-        header_offset,
-        reason,
-        detail
-    from {{ ref('int_image_lake_scan') }}
-    where not is_catalogued
-)
-
 select
     image_key,
     source,
@@ -23,5 +8,6 @@ select
     'catalog' as stage,
     reason,
     detail
-from refused
+from {{ ref('int_image_lake_scan') }}
+where not is_catalogued
 order by uri, header_offset, coalesce(member, ''), reason, detail
