@@ -170,14 +170,26 @@ def ref_dicts(refs: list[ImageRef]) -> list[dict]:
 
 def test_health_and_info(sidecar, model: LoadedModel, weights: Path) -> None:
     url, _ = sidecar
-    assert get(f"{url}/health").json() == {"status": "ok"}
-    info = get(f"{url}/info", headers=auth()).json()
+    health = get(f"{url}/health")
+    assert health.json() == {
+        "status": "ok",
+        "model": TINY_MODEL,
+        "model_tag": model.info.model_tag,
+        "dim": 64,
+        "weights_sha256": model.info.weights_sha256,
+    }
+    response = get(f"{url}/info", headers=auth())
+    info = response.json()
     assert info["model"] == TINY_MODEL
     assert info["model_tag"] == model.info.model_tag
     assert info["dim"] == 64
     assert info["device"] == "cpu"
     assert info["weights_sha256"] == model.info.weights_sha256
     assert info["model_tag"].endswith("@" + info["weights_sha256"][:16])
+    # The weights are named by their hash; where they lie on the host is not told.
+    assert info["pretrained"] is None
+    for body in (health.text, response.text):
+        assert weights.name not in body and str(weights.parent) not in body
 
 
 def test_embed_round_trip_returns_arrow(sidecar, refs, local_table: pa.Table) -> None:
@@ -217,6 +229,58 @@ def test_malformed_bodies_are_bad_requests(sidecar) -> None:
     assert post(f"{url}/embed", json=missing_uri, headers=auth()).status_code == 400
     outside = {"refs": [{"image_key": "k", "uri": "/etc/passwd"}]}
     assert post(f"{url}/embed", json=outside, headers=auth()).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ({"uri": "../../etc/passwd"}, "not a path inside the lake"),
+        ({"uri": "images/../../../etc/passwd"}, "not a path inside the lake"),
+        ({"uri": "/etc/passwd"}, "not under the lake root"),
+        ({"uri": "images/src/0.png", "offset": -1}, "offset -1"),
+        ({"uri": "images/src/0.png", "length": -8}, "length -8"),
+        ({"uri": None}, "needs an image_key and a uri"),
+    ],
+)
+def test_bad_refs_are_client_errors_with_a_message(sidecar, ref: dict, message: str) -> None:
+    url, _ = sidecar
+    body = {"refs": [{"image_key": "src:0", "uri": "images/src/0.png"}, {"image_key": "k", **ref}]}
+    response = post(f"{url}/embed", json=body, headers=auth())
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+
+
+def test_links_that_leave_the_lake_are_missing_on_the_sidecar(
+    model: LoadedModel, tmp_path: Path
+) -> None:
+    outside = tmp_path / "host.png"
+    outside.write_bytes(picture(1))
+    root = tmp_path / "lake"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "inside.png").write_bytes(picture(2))
+    (root / "images" / "leak.png").symlink_to(outside)
+    (root / "images" / "passwd.png").symlink_to("/etc/passwd")
+    refs = [{"image_key": name, "uri": f"images/{name}.png"} for name in ("inside", "leak")]
+    refs.append({"image_key": "passwd", "uri": "images/passwd.png"})
+    with (
+        make_engine(model, root) as engine,
+        running(create_app(engine, token=None, limits=ServerLimits())) as url,
+    ):
+        response = post(f"{url}/embed", json=refs)
+    assert response.status_code == 200
+    errors = ipc_to_table(response.content).column("error").to_pylist()
+    assert errors == [None, "missing", "missing"]
+
+
+def test_client_does_not_retry_a_client_error(sidecar) -> None:
+    url, counting = sidecar
+    outside = [ImageRef("k", "../../etc/passwd")]
+    with (
+        RemoteEmbedder([url, url], token=TOKEN, retries=3, backoff_s=0.01) as client,
+        pytest.raises(EmbedderError, match=r"refused the request: HTTP 400 .*inside the lake"),
+    ):
+        client.embed(outside)
+    assert counting.calls == 1
 
 
 def test_request_timeout(model: LoadedModel, lake: Path, refs) -> None:

@@ -4,8 +4,10 @@ In: `EmbedSettings` and image refs. Out: the engine's result table (`engine.resu
 one row per ref in input order. `open_embedder(settings)` gives the backend the pipeline uses:
 with `DATAPROC_EMBEDDER_URLS` set, a `RemoteEmbedder` that cuts refs into chunks sent
 concurrently to all sidecars (a chunk that fails — connection refused, timeout, 5xx — goes to
-the next replica, with exponential backoff once every replica has been tried); with no URL, the
-same engine in this process. The wire format, both ways, is one Arrow IPC stream.
+the next replica, with exponential backoff once every replica has been tried; a 4xx is the
+request's own fault, which every replica would refuse alike, so it fails at once with the
+sidecar's message); with no URL, the same engine in this process. The wire format, both ways,
+is one Arrow IPC stream.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataproc.embedding.decode import ImageRef, Refs, as_refs, refs_to_table
 from dataproc.embedding.engine import EmbedSettings, ModelInfo, build_embedder, result_schema
 
 ARROW_STREAM_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
+# The server's trouble, and the two 4xx that mean "try again later" (timeout, overload).
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -127,11 +130,12 @@ class RemoteEmbedder:
                 failures.append(f"{url}: {type(error).__name__}: {error}")
                 continue
             if response.status_code in RETRYABLE_STATUS:
-                failures.append(f"{url}: HTTP {response.status_code} {response.text[:200]}")
+                failures.append(f"{url}: HTTP {response.status_code} {error_detail(response)}")
                 continue
             if response.status_code != 200:
                 raise EmbedderError(
-                    f"{url} refused the request: HTTP {response.status_code} {response.text[:500]}"
+                    f"{url} refused the request: HTTP {response.status_code} "
+                    f"{error_detail(response)}"
                 )
             return _checked(ipc_to_table(response.content), chunk, url)
         raise EmbedderError(f"no sidecar could embed chunk {index}: " + "; ".join(failures[-4:]))
@@ -146,7 +150,7 @@ class RemoteEmbedder:
                 failures.append(f"{url}: {type(error).__name__}")
                 continue
             if response.status_code != 200:
-                failures.append(f"{url}: HTTP {response.status_code}")
+                failures.append(f"{url}: HTTP {response.status_code} {error_detail(response)}")
                 continue
             infos[url] = info_from_dict(response.json())
         if not infos:
@@ -155,6 +159,15 @@ class RemoteEmbedder:
         if len(tags) > 1:
             raise EmbedderError(f"sidecars serve different models: {sorted(tags)}")
         return next(iter(infos.values()))
+
+
+def error_detail(response: httpx.Response) -> str:
+    """The sidecar's message for a failed request (FastAPI's `detail`), else the body's start."""
+    try:
+        detail = response.json()["detail"]
+    except (ValueError, KeyError, TypeError):
+        return response.text[:500]
+    return str(detail)[:500]
 
 
 def info_from_dict(payload: dict[str, Any]) -> ModelInfo:

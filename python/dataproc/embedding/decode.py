@@ -8,6 +8,9 @@ rejection `Reason`, and the original width and height whenever the header could 
 Bytes come from one ranged read through `Lake`; shard members are read in place, never by
 downloading the shard. A missing object is a `missing` rejection; any other fetch failure
 (network, permissions) raises, so the image is retried later instead of recorded as bad.
+A ref outside the lake (an absolute path elsewhere, a `..` segment, a negative offset) is a
+caller error, `InvalidRef`; a link inside a local lake whose target leaves the root is never
+followed, and its image is `missing`.
 
 Crawled images are hostile as often as they are odd: zero-byte files, HTML saved as `.jpg`,
 truncated downloads and PNGs that declare billions of pixels sit beside valid but unusual files
@@ -23,7 +26,7 @@ import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,6 +66,14 @@ class Reason(StrEnum):
 
 
 # -- image refs ------------------------------------------------------------------------------------
+# Offsets and lengths travel as int64 (Arrow, Parquet, the wire format).
+MAX_BYTE_POSITION = 2**63 - 1
+
+
+class InvalidRef(ValueError):
+    """A ref no lake could serve (outside the lake, a negative range): a caller error."""
+
+
 @dataclass(frozen=True)
 class ImageRef:
     """One image's location: `length=None` reads from `offset` to the end of the object."""
@@ -72,13 +83,23 @@ class ImageRef:
     offset: int = 0
     length: int | None = None
 
+    def __post_init__(self) -> None:
+        if not self.image_key or not self.uri:
+            raise InvalidRef(f"an image ref needs an image_key and a uri: {self!r}")
+        if not 0 <= self.offset <= MAX_BYTE_POSITION:
+            raise InvalidRef(f"{self.image_key}: offset {self.offset} is not a byte position")
+        if self.length is not None and not 0 <= self.length <= MAX_BYTE_POSITION:
+            raise InvalidRef(f"{self.image_key}: length {self.length} is not a byte count")
+
     @classmethod
     def from_mapping(cls, row: Mapping[str, Any]) -> ImageRef:
         """Build from a dict-like row; a missing or null offset means 0."""
-        length = row.get("length")
+        key, uri, length = row["image_key"], row["uri"], row.get("length")
+        if key is None or uri is None:
+            raise InvalidRef(f"an image ref needs an image_key and a uri: {dict(row)!r}")
         return cls(
-            image_key=str(row["image_key"]),
-            uri=str(row["uri"]),
+            image_key=str(key),
+            uri=str(uri),
             offset=int(row.get("offset") or 0),
             length=None if length is None else int(length),
         )
@@ -115,36 +136,59 @@ def refs_to_table(refs: Sequence[ImageRef]) -> pa.Table:
 
 
 # -- fetching --------------------------------------------------------------------------------------
-class InvalidRef(ValueError):
-    """A ref whose uri lies outside the lake: a caller error, not a property of the image."""
-
-
 class ImageMissing(Exception):
-    """The referenced object (or the referenced range of it) does not exist."""
+    """The referenced object (or the referenced range of it) does not exist in the lake."""
 
 
 def lake_path(uri: str, root: str) -> str:
-    """The path of `uri` inside the lake rooted at `root`.
+    """The path of `uri` inside the lake rooted at `root`, or `InvalidRef`.
 
     `uri` may already be relative (`shards/danbooru/000000.tar`), or a full S3 URL, `file://`
-    URL or local path under the lake root.
+    URL or absolute local path under the lake root. The check is on the text, so it holds for
+    S3 and local lakes alike: an absolute path or URL elsewhere, and any `..` segment, are
+    refused rather than normalized, so no ref can climb out of the root.
     """
-    if uri.startswith("file://"):
-        uri = uri.removeprefix("file://")
+    relative = uri.removeprefix("file://")
     root = root.rstrip("/")
-    if is_s3(root) or is_s3(uri):
-        if uri.startswith(root + "/"):
-            return uri[len(root) + 1 :]
-        if is_s3(uri):
-            raise InvalidRef(f"{uri} is not under the lake root {root}")
-        return uri.lstrip("/")
-    if Path(uri).is_absolute():
-        resolved = Path(uri).resolve()
-        base = Path(root).resolve()
-        if not resolved.is_relative_to(base):
-            raise InvalidRef(f"{uri} is not under the lake root {root}")
-        return resolved.relative_to(base).as_posix()
-    return uri.removeprefix("./")
+    if is_s3(relative) or relative.startswith("/"):
+        relative = _relative_to_root(relative, root)
+    parts = [part for part in relative.split("/") if part not in ("", ".")]
+    if not parts or ".." in parts or "\0" in relative:
+        raise InvalidRef(f"{uri} is not a path inside the lake root {root}")
+    return "/".join(parts)
+
+
+def _relative_to_root(location: str, root: str) -> str:
+    """The part of an absolute `location` after the lake root, or `InvalidRef`."""
+    if is_s3(root) or is_s3(location):
+        if location.startswith(root + "/"):
+            return location[len(root) + 1 :]
+    else:
+        path = PurePosixPath(location)
+        # The root as given and as the filesystem resolves it (when it is itself a link).
+        for base in (Path(root).absolute(), Path(root).resolve()):
+            if path.is_relative_to(base):
+                return path.relative_to(base).as_posix()
+    raise InvalidRef(f"{location} is not under the lake root {root}")
+
+
+def resolve_in_lake(lake: Lake, uri: str) -> str:
+    """`lake_path` of `uri`, checked on a local lake to stay inside the root once links resolve.
+
+    A link that leaves the lake (`images/x.jpg -> /etc/passwd`) is never followed: what it
+    names is not part of the lake, so the image is missing.
+    """
+    path = lake_path(uri, lake.root)
+    if lake.is_s3:
+        return path
+    base = Path(lake.root).resolve()
+    try:
+        inside = (base / path).resolve().is_relative_to(base)
+    except (OSError, RuntimeError):  # a link loop
+        inside = False
+    if not inside:
+        raise ImageMissing(f"{path} links to outside the lake")
+    return path
 
 
 def fetch_bytes(lake: Lake, ref: ImageRef) -> bytes:
@@ -153,9 +197,9 @@ def fetch_bytes(lake: Lake, ref: ImageRef) -> bytes:
     Zero-length refs return `b""` without a request (zero-byte files are common and a
     zero-length range is an error for object stores).
     """
+    path = resolve_in_lake(lake, ref.uri)
     if ref.length == 0:
         return b""
-    path = lake_path(ref.uri, lake.root)
     try:
         if ref.length is None:
             if ref.offset == 0:

@@ -2,9 +2,14 @@
 
 In: `POST /embed` takes image refs (JSON or Arrow IPC). Out: Arrow IPC stream bytes of the
 engine's result table, one row per ref in request order. `GET /health` is open (for probes);
-`GET /info` and `POST /embed` need the bearer token when one is set. Limits: request body bytes
-and ref count (413), pixels per image (`decompression_bomb` rows), and a per-request deadline
-(504).
+`GET /info` and `POST /embed` need the bearer token when one is set. Both describe the model by
+name, tag, dim and weights hash, never by a path on the host.
+
+A caller's mistake is a 4xx with a message, which clients do not retry: a malformed body or a
+ref outside the lake (an absolute path elsewhere, `..`, a negative offset or length) is 400, a
+missing or wrong token 401, too large a body or too many refs 413. Pixels per image are limited
+too (`decompression_bomb` rows). Only the server's own trouble is 5xx, which clients retry: a
+storage failure (503) or the per-request deadline (504).
 
 Commands: `serve` runs the sidecar, `info` describes a model, `checkpoint` writes the seeded
 weights of the demo model. The engine (and torch) is imported only by the command that needs
@@ -17,6 +22,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +37,7 @@ from dataproc.embedding.decode import DEFAULT_MAX_PIXELS, ImageRef, InvalidRef, 
 from dataproc.lake import lake_root
 
 if TYPE_CHECKING:
-    from dataproc.embedding.engine import Embedder, EmbedSettings
+    from dataproc.embedding.engine import Embedder, EmbedSettings, ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,28 @@ class ServerLimits:
     max_request_refs: int = 4096
     max_request_bytes: int = 16 << 20
     request_timeout_s: float = 600.0
+
+
+# What the open /health tells a probe: which model answers, not how it is configured.
+HEALTH_KEYS = ("model", "model_tag", "dim", "weights_sha256")
+
+
+def public_info(info: ModelInfo) -> dict[str, Any]:
+    """What the sidecar says about its model: `ModelInfo` without paths on the host.
+
+    Weights read from a file are named by their sha256 (already in `weights_sha256` and the
+    model tag), so `pretrained` is kept only when it is an open_clip tag.
+    """
+    described = info.to_dict()
+    pretrained = info.pretrained
+    if pretrained is not None and (info.weights_sha256 is not None or is_host_path(pretrained)):
+        described["pretrained"] = None
+    return described
+
+
+def is_host_path(value: str) -> bool:
+    """Whether `value` names a file or folder rather than an open_clip tag."""
+    return os.path.isabs(value) or os.path.exists(value)
 
 
 def create_app(embedder: Embedder, *, token: str | None, limits: ServerLimits) -> FastAPI:
@@ -62,12 +90,13 @@ def create_app(embedder: Embedder, *, token: str | None, limits: ServerLimits) -
             )
 
     @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    def health() -> dict[str, Any]:
+        described = public_info(embedder.info)
+        return {"status": "ok", **{key: described[key] for key in HEALTH_KEYS}}
 
     @app.get("/info", dependencies=[Depends(authorize)])
     def info() -> dict[str, Any]:
-        return {**embedder.info.to_dict(), "max_request_refs": limits.max_request_refs}
+        return {**public_info(embedder.info), "max_request_refs": limits.max_request_refs}
 
     @app.post("/embed", dependencies=[Depends(authorize)])
     async def embed(request: Request) -> Response:
@@ -210,7 +239,7 @@ def info(
     """Load a model and print what /info would report (model tag, dim, weights hash)."""
     from dataproc.embedding.engine import load_model
 
-    typer.echo(json.dumps(load_model(model, pretrained, device).info.to_dict(), indent=2))
+    typer.echo(json.dumps(public_info(load_model(model, pretrained, device).info), indent=2))
 
 
 @app.command()
