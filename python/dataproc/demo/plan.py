@@ -1,28 +1,23 @@
 """The demo plan: every source's posts and images, how they overlap, when, and what breaks.
 
-In: the `World`, `--posts` (per source), `--seed` and whether images are written.
+In: the `World`, `--posts` (per source) and whether images are written; the shares come from
+`parameters.json` (`plan`, `sites`).
 Out: `Plan`, numpy arrays per source (`SourcePlan`) and per file (`FileTable`). A picture is a
-ground-truth image; a file is one concrete encoding of it. Byte-identical copies across sites
-share one file id, which is what makes their md5 equal. Posts are kept in draw order; `order`
-lists them by post id, which is how they are written. Images are one per post, except on pixiv,
-where each page of a work is an image.
-
-Everything is index arithmetic on numpy arrays, drawn once per stage with a generator seeded by
-(seed, stage name), so a million posts per source plan in seconds. Shares, of `--posts`:
-- danbooru: 35% carry `pixiv_id` and a pixiv URL, 5% a pixiv URL only (both pointing at a pixiv
-  work that shows the same picture), 2% a dangling pixiv id; 6% are video/ugoira (no image).
-- pixiv: works are the originals of those linked danbooru posts; the danbooru copy is the same
-  file (50%), converted to another format (25%) or re-encoded (25%).
-- gelbooru: 40% byte-identical mirrors of danbooru posts (30% of them cite the danbooru post URL,
-  the rest copy danbooru's source), 3% re-uploads of another gelbooru post's file.
-- yandere: 25% shared with danbooru, half the same file, half resized or re-encoded.
-- zerochan: 30% transformed copies (resized, watermarked, cropped, re-encoded) of danbooru or
-  pixiv pictures, with no link except a pixiv URL on 40% of the pixiv-derived ones.
+ground-truth image; a file is one encoding of it, and byte-identical copies across sites share a
+file id, which makes their md5 equal. Images are one per post, except on pixiv, where each page of
+a work is one. Posts are kept in draw order; `order` lists them by post id.
+- danbooru: some posts carry `pixiv_id` and a pixiv URL, some a pixiv URL only (of a pixiv work
+  showing the same picture: the same file, converted or re-encoded), a few a dangling pixiv id;
+  a few are video or ugoira (no image).
+- gelbooru: byte-identical mirrors of danbooru posts (citing the danbooru post or copying its
+  source) and re-uploads of another gelbooru post's file; yandere: danbooru pictures, half the
+  same file, half resized or re-encoded; zerochan: resized, watermarked, cropped or re-encoded
+  copies of danbooru or pixiv pictures, a few linking the pixiv work.
 - the rest of every source: unique pictures.
-Dates put originals first (a pixiv work, then its danbooru copy days later, then mirrors) and ids
-rise with the date, with gaps. Unusual encodings are properties of a file; hostile cases are of
-one stored copy (the metadata still describes the intended file); orphans and odd tar member
-names belong to no post. Hostile cases and orphans only exist where files are written.
+Dates put originals first (a pixiv work, its danbooru copy days later, then mirrors), and ids rise
+with the date, with gaps. Unusual encodings belong to a file, hostile cases to one stored copy,
+orphans and odd tar member names to no post; hostile cases exist only where files are written.
+Each stage draws from its own generator, seeded by (seed, stage name), on whole numpy arrays.
 """
 
 from __future__ import annotations
@@ -35,45 +30,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataproc.demo import world as w
-from dataproc.demo.world import SOURCES, World, sorted_unique, uniform
+from dataproc.demo.world import SOURCES, World, parameters, sorted_unique, uniform
 
 Rng = np.random.Generator
-
-DANBOORU_PIXIV_ID, DANBOORU_PIXIV_URL_ONLY, DANBOORU_DANGLING = 0.35, 0.05, 0.02
-GELBOORU_MIRRORS, GELBOORU_MIRROR_CITES_DANBOORU, GELBOORU_REUPLOADS = 0.40, 0.30, 0.03
-YANDERE_SHARED = 0.25
-ZEROCHAN_COPIES, ZEROCHAN_PIXIV_URL = 0.30, 0.40
-DANGLING_PIXIV_IDS_BELOW = 20_000_000  # real pixiv ids start above this
-EXT_WEIGHTS = {
-    "danbooru": {
-        w.JPG: 0.45,
-        w.PNG: 0.40,
-        w.WEBP: 0.03,
-        w.GIF: 0.02,
-        w.MP4: 0.03,
-        w.WEBM: 0.02,
-        w.ZIP: 0.01,
-        w.JPEG: 0.04,
-    },
-    "gelbooru": {w.JPG: 0.42, w.JPEG: 0.08, w.PNG: 0.38, w.WEBP: 0.10, w.GIF: 0.02},
-    "yandere": {w.JPG: 0.45, w.PNG: 0.55},
-    "pixiv": {w.PNG: 0.55, w.JPG: 0.45},
-    "zerochan": {w.JPG: 0.60, w.JPEG: 0.05, w.PNG: 0.25, w.WEBP: 0.10},
-    "copy": {w.JPG: 0.70, w.PNG: 0.20, w.WEBP: 0.10},
-}
-MAX_CROP_PER_SIDE = 0.025  # two sides together: at most 5% of a dimension
-MIN_SCALE, MAX_SCALE = 0.5, 0.85
 LAST_MS = w.EPOCH_END_MS + 180 * w.DAY_MS
-# (first id, largest gap between consecutive ids)
-ID_RANGES = {
-    "danbooru": (1_000_000, 7),
-    "gelbooru": (2_000_000, 9),
-    "yandere": (100_000, 3),
-    "pixiv": (20_000_000, 60),
-    "zerochan": (500_000, 5),
-}
-UNUSUAL_PER = 200  # one of each unusual encoding per this many posts (at least one)
-HOSTILE_PER = 500  # one of each hostile case per this many posts (at least one)
 HOSTILE_KINDS = (w.CORRUPT, w.ZERO_BYTE, w.NOT_IMAGE, w.HUGE_DIMENSIONS, w.MISSING_IMAGE)
 
 
@@ -83,8 +43,7 @@ class SourcePlan:
     Per image: `picture`, `image_post`, `page`, `uid` (file id, -1 for video and ugoira posts),
     `transform`, `hostile`, and, once planned, `ext`, `width`, `height` and `keys` (site keys).
     Per post: `post_ext`, `link_kind`, `link_row` (the linked post's row, or a dangling pixiv
-    id), `link_page`, `created_ms`, `post_id`, and pixiv's `extra` columns; `order` lists the
-    posts by id.
+    id), `link_page`, `created_ms`, `post_id`, `order` and pixiv's `extra` columns.
     """
 
     hostile: np.ndarray
@@ -98,15 +57,10 @@ class SourcePlan:
 
     def __init__(self, source: str, n: int) -> None:
         self.source, self.n_posts = source, n
-        self.picture = np.zeros(n, np.int64)
-        self.image_post = np.arange(n, dtype=np.int64)
-        self.page = np.zeros(n, np.int32)
-        self.uid = np.full(n, -1, np.int64)
-        self.transform = np.zeros(n, np.int8)
-        self.post_ext = np.zeros(n, np.int8)
-        self.link_kind = np.zeros(n, np.int8)
-        self.link_row = np.full(n, -1, np.int64)
-        self.link_page = np.zeros(n, np.int32)
+        self.picture, self.image_post = np.zeros(n, np.int64), np.arange(n, dtype=np.int64)
+        self.page, self.link_page = np.zeros(n, np.int32), np.zeros(n, np.int32)
+        self.uid, self.link_row = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        self.transform, self.post_ext, self.link_kind = (np.zeros(n, np.int8) for _ in range(3))
         self.extra: dict[str, np.ndarray] = {}
 
     @property
@@ -199,16 +153,11 @@ class Ledger:
         return FileTable(picture, transform, ext, width, height, unusual)
 
 
-def resize_scale(seed: int, uid: np.ndarray) -> np.ndarray:
-    return MIN_SCALE + (MAX_SCALE - MIN_SCALE) * uniform(seed, "resize.scale", uid)
-
-
-def crop_box(
-    seed: int, uid: np.ndarray, width: np.ndarray, height: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def crop_box(seed: int, uid: np.ndarray, width: np.ndarray, height: np.ndarray) -> tuple:
     """(left, top, right, bottom) of a slight crop, in pixels of the native picture."""
+    crop = parameters()["plan"]["max_crop_per_side"]
     left, top, right, bottom = (
-        np.floor(uniform(seed, "crop." + side, uid) * MAX_CROP_PER_SIDE * size).astype(np.int64)
+        np.floor(uniform(seed, "crop." + side, uid) * crop * size).astype(np.int64)
         for side, size in zip("ltrb", (width, height, width, height), strict=True)
     )
     return left, top, width - right, height - bottom
@@ -217,14 +166,12 @@ def crop_box(
 def derived_size(
     seed: int, uid: np.ndarray, transform: np.ndarray, width: np.ndarray, height: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(width, height) of a file made from a native picture by `transform`.
-
-    The renderer crops and resizes with the same (seed, file id), so the size a post's metadata
-    claims is exactly that of the bytes stored.
-    """
+    """(width, height) of a file made from a native picture by `transform`; the renderer crops
+    and resizes with the same (seed, file id), so the metadata's size is that of the bytes."""
     out_w, out_h = np.array(width, dtype=np.int64), np.array(height, dtype=np.int64)
     resized = np.flatnonzero(transform == w.RESIZED)
-    scale = resize_scale(seed, uid[resized])
+    low, high = parameters()["plan"]["resize_scale"]
+    scale = low + (high - low) * uniform(seed, "resize.scale", uid[resized])
     out_w[resized] = np.maximum(1, np.round(out_w[resized] * scale))
     out_h[resized] = np.maximum(1, np.round(out_h[resized] * scale))
     cropped = np.flatnonzero(transform == w.CROPPED)
@@ -238,9 +185,12 @@ def stage_rng(seed: int, stage: str) -> Rng:
     return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, zlib.crc32(stage.encode())])
 
 
-def _choose_ext(rng: Rng, n: int, weights: dict[int, float]) -> np.ndarray:
-    keys, p = np.array(list(weights), dtype=np.int8), np.array(list(weights.values()))
-    return keys[rng.choice(len(keys), size=n, p=p / p.sum())]
+def _choose_ext(rng: Rng, n: int, site: str) -> np.ndarray:
+    """Extension codes drawn with the site's weights."""
+    weights = parameters()["sites"][site]["ext_weights"]
+    codes = np.array([w.EXTS.index(ext) for ext in weights], dtype=np.int8)
+    p = np.array(list(weights.values()))
+    return codes[rng.choice(len(codes), size=n, p=p / p.sum())]
 
 
 def _other_format(rng: Rng, ext: np.ndarray) -> np.ndarray:
@@ -250,25 +200,27 @@ def _other_format(rng: Rng, ext: np.ndarray) -> np.ndarray:
     return options[family, rng.integers(0, 2, len(ext))]
 
 
-def _count(share: float, n: int) -> int:
-    return int(round(share * n))
+def _count(share: str, n: int) -> int:
+    """The number of posts of `n` that the named share of `parameters.json` gives."""
+    return int(round(parameters()["plan"][share] * n))
 
 
 def draw_danbooru(n: int, ledger: Ledger, rng: Rng) -> SourcePlan:
     plan = SourcePlan("danbooru", n)
     plan.picture = ledger.new_pictures(n)
-    plan.post_ext = _choose_ext(rng, n, EXT_WEIGHTS["danbooru"])
+    plan.post_ext = _choose_ext(rng, n, "danbooru")
     candidates = rng.permutation(np.flatnonzero(np.isin(plan.post_ext, w.IMAGE_EXTS)))
     start = 0
     for kind, share in (
-        (w.PIXIV_ID, DANBOORU_PIXIV_ID),
-        (w.PIXIV_URL, DANBOORU_PIXIV_URL_ONLY),
-        (w.PIXIV_DANGLING, DANBOORU_DANGLING),
+        (w.PIXIV_ID, "danbooru_pixiv_id"),
+        (w.PIXIV_URL, "danbooru_pixiv_url_only"),
+        (w.PIXIV_DANGLING, "danbooru_dangling_pixiv_id"),
     ):
         plan.link_kind[candidates[start : start + _count(share, n)]] = kind
         start += _count(share, n)
     dangling = plan.link_kind == w.PIXIV_DANGLING
-    plan.link_row[dangling] = rng.integers(1_000_000, DANGLING_PIXIV_IDS_BELOW, int(dangling.sum()))
+    below = parameters()["plan"]["dangling_pixiv_ids_below"]
+    plan.link_row[dangling] = rng.integers(1_000_000, below, int(dangling.sum()))
     return plan
 
 
@@ -282,8 +234,7 @@ def draw_pixiv(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> Source
     pages = np.ones(n, np.int64)
     multi = (kind == w.ILLUST) & (rng.random(n) < 0.15)
     pages[multi] = rng.integers(2, 5, int(multi.sum()))
-    manga = kind == w.MANGA
-    pages[manga] = rng.integers(2, 9, int(manga.sum()))
+    pages[kind == w.MANGA] = rng.integers(2, 9, int((kind == w.MANGA).sum()))
 
     plan = SourcePlan("pixiv", n)
     plan.image_post = np.repeat(np.arange(n, dtype=np.int64), pages)
@@ -296,7 +247,7 @@ def draw_pixiv(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> Source
     plan.picture[target] = danbooru.picture[linked]
     ledger.set_groups(plan.picture, plan.picture[starts][plan.image_post])
 
-    plan.post_ext = _choose_ext(rng, n, EXT_WEIGHTS["pixiv"])
+    plan.post_ext = _choose_ext(rng, n, "pixiv")
     plan.post_ext[kind == w.UGOIRA] = w.JPG
     plan.uid = ledger.new_files(plan.picture, w.ORIGINAL, plan.post_ext[plan.image_post])
     plan.transform = np.full(len(plan.picture), w.ORIGINAL, np.int8)
@@ -311,11 +262,7 @@ def draw_pixiv(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> Source
 
 
 def _draw_danbooru_files(
-    danbooru: SourcePlan,
-    linked: np.ndarray,
-    pixiv_uid: np.ndarray,
-    ledger: Ledger,
-    rng: Rng,
+    danbooru: SourcePlan, linked: np.ndarray, pixiv_uid: np.ndarray, ledger: Ledger, rng: Rng
 ) -> None:
     """Files of danbooru posts: pixiv originals for linked posts, new files for the rest."""
     pixiv_ext = ledger.file_ext(pixiv_uid)
@@ -341,7 +288,7 @@ def _draw_danbooru_files(
 
 def _unique_files(plan: SourcePlan, rows: np.ndarray, ledger: Ledger, rng: Rng) -> None:
     plan.picture[rows] = ledger.new_pictures(len(rows))
-    plan.post_ext[rows] = _choose_ext(rng, len(rows), EXT_WEIGHTS[plan.source])
+    plan.post_ext[rows] = _choose_ext(rng, len(rows), plan.source)
     plan.uid[rows] = ledger.new_files(plan.picture[rows], w.ORIGINAL, plan.post_ext[rows])
     plan.transform[rows] = w.ORIGINAL
 
@@ -357,12 +304,12 @@ def _copy_posts(plan: SourcePlan, rows: np.ndarray, of: SourcePlan, of_rows: np.
 def draw_gelbooru(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
     plan = SourcePlan("gelbooru", n)
     pool = np.flatnonzero(danbooru.uid >= 0)
-    m = min(_count(GELBOORU_MIRRORS, n), len(pool))
-    r = min(_count(GELBOORU_REUPLOADS, n), n - m)
+    m = min(_count("gelbooru_mirrors", n), len(pool))
+    r = min(_count("gelbooru_reuploads", n), n - m)
     mirrors = np.arange(m)
     _copy_posts(plan, mirrors, danbooru, rng.choice(pool, size=m, replace=False))
     plan.post_ext[mirrors] = ledger.file_ext(plan.uid[mirrors])
-    cites = rng.random(m) < GELBOORU_MIRROR_CITES_DANBOORU
+    cites = rng.random(m) < parameters()["plan"]["gelbooru_mirror_cites_danbooru"]
     plan.link_kind[mirrors] = np.where(cites, w.DANBOORU_URL, w.COPY_SOURCE)
     _unique_files(plan, np.arange(m, n - r), ledger, rng)
     if r:
@@ -377,7 +324,7 @@ def draw_gelbooru(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> Sou
 def draw_yandere(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
     plan = SourcePlan("yandere", n)
     pool = np.flatnonzero(danbooru.uid >= 0)
-    s = min(_count(YANDERE_SHARED, n), len(pool))
+    s = min(_count("yandere_shared", n), len(pool))
     shared = np.arange(s)
     source_rows = rng.choice(pool, size=s, replace=False)
     plan.picture[shared] = danbooru.picture[source_rows]
@@ -400,7 +347,7 @@ def draw_zerochan(
     n: int, danbooru: SourcePlan, pixiv: SourcePlan, ledger: Ledger, rng: Rng
 ) -> SourcePlan:
     plan = SourcePlan("zerochan", n)
-    copies = np.arange(min(_count(ZEROCHAN_COPIES, n), n))
+    copies = np.arange(min(_count("zerochan_copies", n), n))
     from_pixiv = rng.random(len(copies)) < 0.5
     d_pool = np.flatnonzero(danbooru.uid >= 0)
     d_rows = d_pool[rng.integers(0, len(d_pool), len(copies))] if len(d_pool) else copies * 0
@@ -408,21 +355,16 @@ def draw_zerochan(
     from_pixiv |= len(d_pool) == 0
     picture = np.where(from_pixiv, pixiv.picture[p_rows], danbooru.picture[d_rows])
     source_uid = np.where(from_pixiv, pixiv.uid[p_rows], danbooru.uid[np.maximum(d_rows, 0)])
-    transform = rng.choice(
-        [w.RESIZED, w.WATERMARKED, w.CROPPED, w.REENCODED],
-        size=len(copies),
-        p=[0.35, 0.25, 0.20, 0.20],
-    ).astype(np.int8)
-    ext = np.where(
-        transform == w.REENCODED,
-        ledger.file_ext(source_uid),
-        _choose_ext(rng, len(copies), EXT_WEIGHTS["copy"]),
-    ).astype(np.int8)
+    transforms = np.array([w.RESIZED, w.WATERMARKED, w.CROPPED, w.REENCODED], np.int8)
+    transform = transforms[rng.choice(4, size=len(copies), p=[0.35, 0.25, 0.20, 0.20])]
+    other = _choose_ext(rng, len(copies), "copy")
+    ext = np.where(transform == w.REENCODED, ledger.file_ext(source_uid), other).astype(np.int8)
     plan.picture[copies] = picture
     plan.uid[copies] = ledger.new_files(picture, transform, ext)
     plan.transform[copies] = transform
     plan.post_ext[copies] = ext
-    cites = copies[from_pixiv & (rng.random(len(copies)) < ZEROCHAN_PIXIV_URL)]
+    cites = rng.random(len(copies)) < parameters()["plan"]["zerochan_pixiv_url"]
+    cites = copies[from_pixiv & cites]
     plan.link_kind[cites] = w.PIXIV_ARTWORK
     plan.link_row[cites] = pixiv.image_post[p_rows[cites]]
     plan.link_page[cites] = pixiv.page[p_rows[cites]]
@@ -438,9 +380,8 @@ def _after(rng: Rng, start: np.ndarray, mean_days: float) -> np.ndarray:
 def assign_dates(plans: dict[str, SourcePlan], world: World, groups: np.ndarray, rng: Rng) -> None:
     """`created_ms` of every post: originals first, copies after what they copy."""
     pixiv, danbooru, gelbooru = plans["pixiv"], plans["danbooru"], plans["gelbooru"]
-    pixiv.created_ms = np.minimum(
-        world.created_ms(groups[pixiv.picture[pixiv.lead_image]]), LAST_MS
-    )
+    lead_groups = groups[pixiv.picture[pixiv.lead_image]]
+    pixiv.created_ms = np.minimum(world.created_ms(lead_groups), LAST_MS)
 
     created = _after(rng, world.created_ms(groups[danbooru.picture]), 1.0)
     linked = np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL))
@@ -469,10 +410,11 @@ def assign_dates(plans: dict[str, SourcePlan], world: World, groups: np.ndarray,
 
 def assign_ids(plan: SourcePlan, rng: Rng) -> None:
     """Post ids rising with the date; `order` lists posts by id."""
-    first, max_gap = ID_RANGES[plan.source]
+    site = parameters()["sites"][plan.source]
     plan.order = np.argsort(plan.created_ms, kind="stable")
     plan.post_id = np.empty(plan.n_posts, dtype=np.int64)
-    plan.post_id[plan.order] = first + np.cumsum(rng.integers(1, max_gap + 1, plan.n_posts))
+    gaps = rng.integers(1, site["max_id_gap"] + 1, plan.n_posts)
+    plan.post_id[plan.order] = site["first_id"] + np.cumsum(gaps)
 
 
 def _free_ids(used: np.ndarray, count: int, rng: Rng) -> np.ndarray:
@@ -486,8 +428,9 @@ def _free_ids(used: np.ndarray, count: int, rng: Rng) -> np.ndarray:
     return np.concatenate([candidates, top + np.arange(count - len(candidates))])
 
 
-def _few(posts: int, per: int) -> int:
-    return max(1, posts // per)
+def _few(posts: int, per: str) -> int:
+    """One case per the named number of posts (`unusual_per`, `hostile_per`), at least one."""
+    return max(1, posts // parameters()["plan"][per])
 
 
 def plan_extras(
@@ -496,7 +439,7 @@ def plan_extras(
     """Orphan images for every source, plus `../` and absolute member names in shards."""
     extras = {}
     for source in SOURCES:
-        kinds = [w.ORPHAN] * _few(posts, HOSTILE_PER)
+        kinds = [w.ORPHAN] * _few(posts, "hostile_per")
         if source in w.SHARD_SOURCES:
             kinds += [w.PATH_TRAVERSAL, w.ABSOLUTE_PATH]
         key_id = _free_ids(plans[source].post_id, len(kinds), rng)
@@ -508,13 +451,11 @@ def plan_extras(
 
 def assign_unusual(plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: Rng) -> None:
     """Re-encode a few original files per source in an unusual but valid way."""
-    per_kind = _few(posts, UNUSUAL_PER)
+    per_kind = _few(posts, "unusual_per")
     taken = np.zeros(len(files.picture), dtype=bool)
-    for source in SOURCES:
-        plan = plans[source]
-        candidates = rng.permutation(
-            sorted_unique(plan.uid[(plan.uid >= 0) & (plan.transform == w.ORIGINAL)])
-        )
+    for plan in (plans[source] for source in SOURCES):
+        originals = plan.uid[(plan.uid >= 0) & (plan.transform == w.ORIGINAL)]
+        candidates = rng.permutation(sorted_unique(originals))
         candidates = candidates[~taken[candidates]]
         for i, kind in enumerate(w.UNUSUAL_EXT):  # in code order
             pick = candidates[i * per_kind : (i + 1) * per_kind]
@@ -525,7 +466,7 @@ def assign_unusual(plans: dict[str, SourcePlan], files: FileTable, posts: int, r
 
 def assign_hostile(plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: Rng) -> None:
     """Mark a few images per source whose stored bytes will be broken or missing."""
-    per_kind = _few(posts, HOSTILE_PER)
+    per_kind = _few(posts, "hostile_per")
     for plan in (plans[source] for source in SOURCES):
         has = plan.uid >= 0
         ext = np.where(has, files.ext[np.maximum(plan.uid, 0)], -1)
@@ -557,8 +498,7 @@ def _describe_images(plan: SourcePlan, files: FileTable, world: World) -> None:
 
 def build_plan(world: World, posts: int, images: bool) -> Plan:
     """Every source's posts and images for `posts` posts per source."""
-    seed = world.seed
-    ledger = Ledger(world)
+    seed, ledger = world.seed, Ledger(world)
     danbooru = draw_danbooru(posts, ledger, stage_rng(seed, "danbooru"))
     pixiv = draw_pixiv(posts, danbooru, ledger, stage_rng(seed, "pixiv"))
     plans = {

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -59,27 +60,6 @@ GENERAL, CHARACTER, COPYRIGHT, ARTIST, META = range(5)
 DAY_MS = 86_400_000
 EPOCH_START_MS = 1_167_609_600_000  # 2007-01-01
 EPOCH_END_MS = 1_748_736_000_000  # 2025-06-01
-RATING_WEIGHTS = np.array([0.42, 0.30, 0.15, 0.13])  # g, s, q, e
-CHARACTER_COUNT_WEIGHTS = np.array([0.35, 0.45, 0.15, 0.05])
-ASPECTS = np.array([1.0, 1.25, 1.333, 1.414, 1.5, 1.778, 2.0])
-ASPECT_WEIGHTS = np.array([0.16, 0.12, 0.2, 0.22, 0.12, 0.14, 0.04])
-SMALL_SHARE = 0.05
-HAS_ARTIST_SHARE = 0.92
-# Picture-level meta tags and how often they apply.
-META_RATES = {
-    "highres": 0.5,
-    "absurdres": 0.12,
-    "commentary_request": 0.25,
-    "commentary": 0.05,
-    "translated": 0.04,
-    "translation_request": 0.02,
-    "bad_id": 0.02,
-    "official_art": 0.02,
-}
-# A tag's draw weight is 1 / (rank in its list + offset); count tags are drawn only through
-# `count_combos`, kaomoji rarely.
-RANK_OFFSET = {"general": 6, "character": 4, "copyright": 2}
-KAOMOJI_WEIGHT = 0.004
 WEIGHT_TABLE = 1 << 16
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -173,8 +153,9 @@ def _tags(data: dict[str, Any]) -> list[Tag]:
         return Tag(e["tag"], category, weight, *names, copyright=e.get("copyright"))
 
     tags = [tag(e, GENERAL, 0.0) for e in data["count"]]
-    tags += [tag(e, GENERAL, KAOMOJI_WEIGHT) for e in data["kaomoji"]]
-    for name, offset in RANK_OFFSET.items():
+    weights = parameters()["pictures"]
+    tags += [tag(e, GENERAL, weights["kaomoji_weight"]) for e in data["kaomoji"]]
+    for name, offset in weights["tag_rank_offset"].items():
         category = CATEGORIES.index(name)
         tags += [tag(e, category, 1.0 / (rank + offset)) for rank, e in enumerate(data[name])]
     tags += [tag(e, ARTIST, 0.0) for e in data["artist"]]
@@ -232,10 +213,19 @@ class Vocabulary:
         self.pixiv_titles = data["pixiv_titles"]
 
 
+def _data(name: str) -> Any:
+    return json.loads(resources.files("dataproc.demo").joinpath(name).read_text("utf-8"))
+
+
 def load_vocabulary() -> Vocabulary:
     """The vocabulary shipped beside this module (`vocabulary.json`)."""
-    text = resources.files("dataproc.demo").joinpath("vocabulary.json").read_text("utf-8")
-    return Vocabulary(json.loads(text))
+    return Vocabulary(_data("vocabulary.json"))
+
+
+@cache
+def parameters() -> dict[str, Any]:
+    """The demo's proportions shipped beside this module (`parameters.json`)."""
+    return _data("parameters.json")
 
 
 @dataclass(frozen=True)
@@ -282,7 +272,8 @@ class World:
 
     def rating(self, groups: np.ndarray) -> np.ndarray:
         """Rating code 0..3 (g/s/q/e) of the group."""
-        return weighted(uniform(self.seed, "rating", groups), RATING_WEIGHTS).astype(np.int8)
+        weights = parameters()["pictures"]["rating_weights"]
+        return weighted(uniform(self.seed, "rating", groups), weights).astype(np.int8)
 
     def quality(self, groups: np.ndarray) -> np.ndarray:
         """A standard-normal appeal score that drives site scores and the aesthetic metric."""
@@ -299,13 +290,15 @@ class World:
 
     def size(self, pictures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Native (width, height): short side 256..512 (a few small ones), varied aspects."""
-        seed = self.seed
+        seed, p = self.seed, parameters()["pictures"]
         short = np.where(
-            uniform(seed, "size.small", pictures) < SMALL_SHARE,
+            uniform(seed, "size.small", pictures) < p["small_share"],
             integers(seed, "size.short.small", 64, 240, pictures),
             integers(seed, "size.short", 256, 513, pictures),
         )
-        aspect = ASPECTS[weighted(uniform(seed, "size.aspect", pictures), ASPECT_WEIGHTS)]
+        aspect = np.array(p["aspects"])[
+            weighted(uniform(seed, "size.aspect", pictures), p["aspect_weights"])
+        ]
         long = np.round(short * aspect).astype(np.int64)
         portrait = uniform(seed, "size.portrait", pictures) < 0.6
         return (
@@ -318,7 +311,7 @@ class World:
 
         Characters, copyrights and the artist belong to the group; the rest to the picture.
         """
-        seed, v, n = self.seed, self.vocab, len(pictures)
+        seed, v, n, p = self.seed, self.vocab, len(pictures), parameters()["pictures"]
         every = np.arange(n)
         rows: list[np.ndarray] = []
         tags: list[np.ndarray] = []
@@ -334,7 +327,7 @@ class World:
             v.general_ids[weighted(uniform(seed, "general", pictures[at], j), v.general_weights)]
         )
 
-        n_chars = weighted(uniform(seed, "characters.n", groups), CHARACTER_COUNT_WEIGHTS)
+        n_chars = weighted(uniform(seed, "characters.n", groups), p["character_count_weights"])
         n_chars = np.where(combo == v.no_humans_combo, 0, n_chars)
         at, j = _ragged(n_chars)
         chars = weighted(uniform(seed, "characters", groups[at], j), v.character_weights)
@@ -349,13 +342,13 @@ class World:
         rows.append(lone)
         tags.append(np.where(original, v.original_id, other).astype(np.int32))
 
-        tagged = uniform(seed, "artist.tagged", groups) < HAS_ARTIST_SHARE
+        tagged = uniform(seed, "artist.tagged", groups) < p["has_artist_share"]
         rows += [every[tagged], every[~tagged]]
         tags += [
             v.artist_ids[self.artist(groups[tagged])],
             np.full(int((~tagged).sum()), v.meta["artist_request"], dtype=np.int32),
         ]
-        for name, rate in META_RATES.items():
+        for name, rate in p["meta_rates"].items():
             hit = uniform(seed, "meta." + name, pictures) < rate
             rows.append(every[hit])
             tags.append(np.full(int(hit.sum()), v.meta[name], dtype=np.int32))
