@@ -1,21 +1,22 @@
 """The five sites' raw tables, in their own API field names and formats.
 
 In: the `Plan` and each file's md5 and byte size (measured from the rendered bytes, or, for a
-metadata-only lake, synthesized: a hash of the file id, so md5s are equal exactly where files
-are shared).
+metadata-only lake, synthesized from the file id, so md5s are equal exactly where files are
+shared); per site, from `parameters.json`: its fields, ratings, statuses, score formula and the
+share of each tag category it carries.
 Out: `RawTables.table(source, rows)`, one parquet part of a source's posts as the site's API
-returns them (see DESIGN.md, "Raw input contract"): danbooru's `/posts.json` with category tag
+returns them (DESIGN.md, "Raw input contract"): danbooru's `/posts.json` with category tag
 strings, gelbooru's flat `dapi` tags, yande.re's moebooru `/post.json`, pixiv's app-API `illust`
 objects (one row per work, nested user and tags, Japanese tag names) and zerochan's Title Case
 tag lists. Strings are built with pyarrow compute, never per row in Python. Site values follow
-the picture (ratings, a few one step off; scores from its appeal), and a site carries fewer of
-its canonical tags the further it is from danbooru.
+the picture (ratings, a few one step off; scores from its appeal).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,32 +24,16 @@ import pyarrow.compute as pc
 
 from dataproc.demo import world as w
 from dataproc.demo.plan import LAST_MS, Plan
-from dataproc.demo.world import DAY_MS, EXTS, TagPairs, hash64, integers, normal, uniform, weighted
+from dataproc.demo.world import DAY_MS, EXTS, TagPairs, integers, parameters, uniform
 
 HOUR_MS = 3_600_000
 RATING_NOISE = 0.06  # share of posts whose site rating is one step off the picture's
 NO_FILE_KEY = 1 << 40  # md5/size keys for posts without an image file (video, ugoira zip)
 SMALL_SIDE = 256
-# Probability that a site carries a canonical tag, by category (general, character, copyright,
-# artist, meta).
-KEEP = {
-    "danbooru": (1.0, 1.0, 1.0, 1.0, 1.0),
-    "gelbooru": (0.8, 1.0, 1.0, 0.9, 0.6),
-    "yandere": (0.5, 0.95, 1.0, 0.85, 0.15),
-    "pixiv": (0.3, 1.0, 1.0, 0.0, 0.0),
-    "zerochan": (0.35, 1.0, 1.0, 0.5, 0.0),
-}
-PARENT_SHARE = {"danbooru": 0.04, "gelbooru": 0.02, "yandere": 0.05}
 TRANSLATED_SHARE = 0.6  # of pixiv tags that carry an English translated name
-# Rough bytes per pixel of each format (by extension code), for plausible synthetic file sizes.
-BYTES_PER_PIXEL = np.array([0.35, 0.35, 1.6, 0.25, 0.9, 6.0, 5.0, 8.0])
 # pixiv URL forms: artworks page, img-original file, img-master thumbnail, legacy member page.
 PIXIV_FORM_WEIGHTS = np.array([0.35, 0.30, 0.15, 0.20])
 TWITTER_EPOCH_MS = 1_288_834_974_657
-DANBOORU_RATINGS = ("g", "s", "q", "e")
-GELBOORU_RATINGS = ("general", "sensitive", "questionable", "explicit")
-YANDERE_RATINGS = ("s", "s", "q", "e")  # yande.re has no separate general rating
-YANDERE_STATUSES = ("active", "pending", "flagged", "deleted")
 PIXIV_USER_ID_BASE = 1_000_000
 TAB = '" target="_blank">'  # the end of a pixiv caption's opening <a> tag
 REQUEST = '<strong>リクエスト</strong><br />お題箱: <a href="https://odaibako.net/u/'
@@ -115,7 +100,7 @@ def tag_strings(pairs: TagPairs, names: pa.Array) -> pa.Array:
 
 def fake_md5(seed: int, keys: np.ndarray) -> pa.Array:
     """md5-shaped lowercase hex digests of files that are never written."""
-    words = np.stack([hash64(seed, "md5.hi", keys), hash64(seed, "md5.lo", keys)], axis=1)
+    words = np.stack([w.hash64(seed, "md5.hi", keys), w.hash64(seed, "md5.lo", keys)], axis=1)
     raw = np.ascontiguousarray(words.astype(">u8")).view(np.uint8).reshape(len(words), 16)
     digits = np.empty((len(words), 32), dtype=np.uint8)
     digits[:, 0::2], digits[:, 1::2] = _HEX[raw >> 4], _HEX[raw & 15]
@@ -128,8 +113,10 @@ def fake_md5(seed: int, keys: np.ndarray) -> pa.Array:
 def estimated_size(
     seed: int, keys: np.ndarray, width: np.ndarray, height: np.ndarray, ext: np.ndarray
 ) -> np.ndarray:
+    """A plausible byte size for a file that is never written."""
+    per_pixel = np.array([parameters()["bytes_per_pixel"][name] for name in EXTS])[ext]
     noise = 0.6 + 0.8 * uniform(seed, "file.size", keys)
-    return (width.astype(np.float64) * height * BYTES_PER_PIXEL[ext] * noise).astype(np.int64) + 800
+    return (width.astype(np.float64) * height * per_pixel * noise).astype(np.int64) + 800
 
 
 def local_time(
@@ -184,14 +171,9 @@ class RawTables:
         self.danbooru, self.pixiv = plan.sources["danbooru"], plan.sources["pixiv"]
 
     def table(self, source: str, rows: np.ndarray) -> pa.Table:
-        build = {
-            "danbooru": self.danbooru_table,
-            "gelbooru": self.gelbooru_table,
-            "yandere": self.yandere_table,
-            "pixiv": self.pixiv_table,
-            "zerochan": self.zerochan_table,
-        }
-        return build[source](rows)
+        """The rows' posts, with the site's fields in its order (`parameters.json`)."""
+        columns = getattr(self, source + "_columns")(rows)
+        return pa.table({name: columns[name] for name in parameters()["sites"][source]["columns"]})
 
     # -- what several sites share ----------------------------------------------------------------
     def _rating(self, source: str, pictures: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -202,11 +184,11 @@ class RawTables:
 
     def _parents(self, source: str, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         """(parent_id, has_children) of the rows; a parent is always an older post."""
-        plan = self.plan.sources[source]
+        plan, share = self.plan.sources[source], parameters()["sites"][source]["parent_share"]
         n, every = plan.n_posts, np.arange(plan.n_posts)
         rank = np.empty(n, dtype=np.int64)
         rank[plan.order] = every
-        has = (uniform(self.seed, "parent." + source, every) < PARENT_SHARE[source]) & (rank > 0)
+        has = (uniform(self.seed, "parent." + source, every) < share) & (rank > 0)
         pick_ = np.floor(uniform(self.seed, "parent.pick." + source, every) * rank).astype(np.int64)
         parent = np.where(has, plan.order[np.minimum(pick_, n - 1)], -1)
         parent_id = pa.array(
@@ -215,17 +197,38 @@ class RawTables:
         children = np.bincount(parent[parent >= 0], minlength=n) > 0
         return parent_id, pa.array(children[rows])
 
-    def _appeal(self, stream: str, groups: np.ndarray, rows: np.ndarray, *a: float) -> np.ndarray:
-        """exp(a0 + a1 * the picture's appeal + a2 * noise): a site's score before rounding."""
+    def _booru_columns(self, source: str, rows: np.ndarray) -> dict[str, Any]:
+        """The fields danbooru, gelbooru and yande.re share: id, size, rating, parent, status."""
+        plan, site = self.plan.sources[source], parameters()["sites"][source]
+        pictures = plan.picture[rows]
+        rating = self._rating(source, pictures, self.plan.groups[pictures])
+        u = uniform(self.seed, source + ".status", rows)
+        names = ["active"] + [name for name, _ in site["statuses"]]
+        status = np.select([u < share for _, share in site["statuses"]], range(1, len(names)), 0)
+        parent_id, has_children = self._parents(source, rows)
+        return {
+            "id": pa.array(plan.post_id[rows], pa.int64()),
+            "rating": lookup(site["ratings"], rating),
+            "width": pa.array(plan.width[rows], pa.int64()),
+            "height": pa.array(plan.height[rows], pa.int64()),
+            "parent_id": parent_id,
+            "has_children": has_children,
+            "status": lookup(names, status),
+            **{"is_" + name: pa.array(status == code) for code, name in enumerate(names)},
+        }
+
+    def _appeal(self, source: str, groups: np.ndarray, rows: np.ndarray, stream: str) -> np.ndarray:
+        """exp(a0 + a1 * the picture's appeal + a2 * noise): the site's score before rounding."""
+        a = parameters()["sites"][source]["score"]
         return np.exp(
-            a[0] + a[1] * self.world.quality(groups) + a[2] * normal(self.seed, stream, rows)
+            a[0] + a[1] * self.world.quality(groups) + a[2] * w.normal(self.seed, stream, rows)
         )
 
     def _accounts(self, groups: np.ndarray) -> pa.Array:
         return self.vocab.accounts.take(pa.array(self.world.artist(groups)))
 
     def _own_sources(
-        self, source: str, rows: np.ndarray, groups: np.ndarray, empty_share: float
+        self, source: str, rows: np.ndarray, groups: np.ndarray
     ) -> Callable[[np.ndarray], pa.Array]:
         """Builds the `source` of posts that link to no other site: '' (unknown), a tweet, or a
         fanbox post of the artist's account."""
@@ -234,18 +237,17 @@ class RawTables:
             source + ".source",
             self.plan.sources[source].created_ms,
         )
+        empty = parameters()["sites"][source]["unlinked_source_empty"]
 
         def build(at: np.ndarray) -> pa.Array:
             keys, created, accounts = rows[at], created_ms[rows[at]], self._accounts(groups[at])
             u = uniform(seed, stream, keys)
-            serial = (hash64(seed, stream + ".status", keys) >> np.uint64(44)).astype(np.int64)
+            serial = (w.hash64(seed, stream + ".status", keys) >> np.uint64(44)).astype(np.int64)
             snowflake = ((created - TWITTER_EPOCH_MS).clip(0) << 22) | serial
             status = np.where(created < TWITTER_EPOCH_MS, 1_000_000 + created // 60_000, snowflake)
-            fanbox = (hash64(seed, stream + ".fanbox", keys) >> np.uint64(44)).astype(np.int64)
+            fanbox = (w.hash64(seed, stream + ".fanbox", keys) >> np.uint64(44)).astype(np.int64)
             fanbox_host = pc.replace_substring(accounts, "_", "-")
-            which = np.where(
-                u < empty_share, 0, np.where(u < empty_share + (1 - empty_share) * 0.8, 1, 2)
-            )
+            which = np.where(u < empty, 0, np.where(u < empty + (1 - empty) * 0.8, 1, 2))
             return pick(
                 which,
                 blank(len(keys)),
@@ -258,13 +260,19 @@ class RawTables:
     def _carried_tags(self, source: str, pictures: np.ndarray, groups: np.ndarray) -> TagPairs:
         """The canonical tags a site carries for each picture (only those it has a name for)."""
         pairs = self.world.tags(pictures, groups)
-        keep = np.array(KEEP[source])[self.vocab.category[pairs.tags]]
+        keep = parameters()["sites"][source]["keep"]
+        keep = np.array([keep[name] for name in w.CATEGORIES])[self.vocab.category[pairs.tags]]
         mask = uniform(self.seed, "keep." + source, pictures[pairs.rows], pairs.tags) < keep
         if source == "pixiv":
             mask &= self.vocab.pixiv_count[pairs.tags] > 0
         elif source == "zerochan":
             mask &= self.vocab.has_zerochan[pairs.tags]
         return pairs.where(mask)
+
+    def _tag_string(self, source: str, rows: np.ndarray) -> pa.Array:
+        pictures = self.plan.sources[source].picture[rows]
+        pairs = self._carried_tags(source, pictures, self.plan.groups[pictures])
+        return tag_strings(pairs, self.vocab.names)
 
     def _pixiv_link(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(illust id, valid) of danbooru rows that name a pixiv work (existing or dangling)."""
@@ -277,7 +285,7 @@ class RawTables:
         """Danbooru's `source` for the rows (also copied by gelbooru and yandere mirrors)."""
         _, to_pixiv = self._pixiv_link(rows)
         groups = self.plan.groups[self.danbooru.picture[rows]]
-        own = self._own_sources("danbooru", rows, groups, empty_share=0.3)
+        own = self._own_sources("danbooru", rows, groups)
         return by_case(
             to_pixiv.astype(np.int8), {1: lambda at: self._danbooru_pixiv_urls(rows[at]), 0: own}
         )
@@ -292,11 +300,11 @@ class RawTables:
         guessed = np.where(uniform(self.seed, "dangling.ext", rows) < 0.5, w.PNG, w.JPG)
         ext = np.where(real, pixiv.ext[image], guessed)
         work_ms = np.where(real, pixiv.created_ms[work], danbooru.created_ms[rows] - 2 * DAY_MS)
-        form = weighted(uniform(self.seed, "danbooru.pixiv.form", rows), PIXIV_FORM_WEIGHTS)
+        form = w.weighted(uniform(self.seed, "danbooru.pixiv.form", rows), PIXIV_FORM_WEIGHTS)
         return pixiv_urls(form, illust, page, lookup(EXTS, ext), work_ms)
 
     # -- the sites -------------------------------------------------------------------------------
-    def danbooru_table(self, rows: np.ndarray) -> pa.Table:
+    def danbooru_columns(self, rows: np.ndarray) -> dict[str, Any]:
         seed, plan, vocab = self.seed, self.danbooru, self.vocab
         pictures = plan.picture[rows]
         groups = self.plan.groups[pictures]
@@ -312,14 +320,12 @@ class RawTables:
         delay = uniform(seed, "danbooru.updated", rows) ** 2 * 900 * DAY_MS
         updated = np.minimum(created + delay.astype(np.int64), LAST_MS)
         age_years = (LAST_MS - created) / (365.0 * DAY_MS)
-        appeal = self._appeal("danbooru.score", groups, rows, 1.7, 0.9, 0.35)
+        appeal = self._appeal("danbooru", groups, rows, "danbooru.score")
         up = np.floor(appeal * (1.0 + 0.1 * np.minimum(age_years, 10))).astype(np.int64)
         down = integers(seed, "danbooru.down", 0, 4, rows) * (up > 2)
         favs = np.floor(up * (1.0 + 0.4 * uniform(seed, "danbooru.favs", rows))).astype(np.int64)
         illust, _ = self._pixiv_link(rows)
         carries_id = np.isin(plan.link_kind[rows], (w.PIXIV_ID, w.PIXIV_DANGLING))
-        parent_id, has_children = self._parents("danbooru", rows)
-        status = uniform(seed, "danbooru.status", rows)
 
         # Post-level meta tags danbooru derives from the file.
         pairs = self._carried_tags("danbooru", pictures, groups)
@@ -343,12 +349,10 @@ class RawTables:
                 [np.full(int(mask.sum()), vocab.meta[name]) for mask, name in derived]
             ).astype(np.int32),
         )
-        columns = {
-            "id": pa.array(plan.post_id[rows], pa.int64()),
+        columns = self._booru_columns("danbooru", rows) | {
             "md5": md5,
             "created_at": danbooru_time(created),
             "updated_at": danbooru_time(updated),
-            "rating": lookup(DANBOORU_RATINGS, self._rating("danbooru", pictures, groups)),
             "score": pa.array(up - down, pa.int64()),
             "up_score": pa.array(up, pa.int64()),
             "down_score": pa.array(-down, pa.int64()),
@@ -359,11 +363,6 @@ class RawTables:
             "file_size": pa.array(size, pa.int64()),
             "source": self._danbooru_sources(rows),
             "pixiv_id": pa.array(illust, pa.int64(), mask=~carries_id),
-            "parent_id": parent_id,
-            "has_children": has_children,
-            "is_pending": pa.array((status >= 0.03) & (status < 0.05)),
-            "is_flagged": pa.array((status >= 0.05) & (status < 0.06)),
-            "is_deleted": pa.array(status < 0.03),
             "is_banned": pa.array(uniform(seed, "danbooru.banned", rows) < 0.005),
             "tag_string": tag_strings(pairs, vocab.names),
         }
@@ -371,24 +370,19 @@ class RawTables:
             columns["tag_string_" + category] = tag_strings(
                 pairs.where(vocab.category[pairs.tags] == code), vocab.names
             )
-        return pa.table(columns)
+        return columns
 
-    def gelbooru_table(self, rows: np.ndarray) -> pa.Table:
+    def gelbooru_columns(self, rows: np.ndarray) -> dict[str, Any]:
         """Flat tags in danbooru's vocabulary; mirrors cite the danbooru post or copy its source."""
-        seed, plan = self.seed, self.plan.sources["gelbooru"]
-        pictures = plan.picture[rows]
-        groups = self.plan.groups[pictures]
+        plan = self.plan.sources["gelbooru"]
+        groups = self.plan.groups[plan.picture[rows]]
         md5 = self.md5.take(pa.array(plan.uid[rows]))
-        ext = lookup(EXTS, plan.ext[rows])
-        score = np.floor(self._appeal("gelbooru.score", groups, rows, 0.9, 0.8, 0.4))
-        parent_id, _ = self._parents("gelbooru", rows)
-        u = uniform(seed, "gelbooru.status", rows)
-        status = np.where(u < 0.03, 2, np.where(u < 0.05, 1, 0))
+        score = np.floor(self._appeal("gelbooru", groups, rows, "gelbooru.score"))
         kind, link = plan.link_kind[rows], plan.link_row[rows]
         source = by_case(
             np.select([kind == w.DANBOORU_URL, kind == w.COPY_SOURCE, link >= 0], [1, 2, 3], 0),
             {
-                0: self._own_sources("gelbooru", rows, groups, empty_share=0.35),
+                0: self._own_sources("gelbooru", rows, groups),
                 1: lambda at: concat(
                     "https://danbooru.donmai.us/posts/", as_str(self.danbooru.post_id[link[at]])
                 ),
@@ -396,67 +390,43 @@ class RawTables:
                 3: lambda at: blank(len(at)),  # re-uploads have none
             },
         )
-        folder1, folder2 = pc.utf8_slice_codeunits(md5, 0, 2), pc.utf8_slice_codeunits(md5, 2, 4)
-        file_url = concat(GELBOORU_IMAGES, folder1, "/", folder2, "/", md5, ".", ext)
-        return pa.table(
-            {
-                "id": pa.array(plan.post_id[rows], pa.int64()),
-                "md5": md5,
-                "created_at": local_time(plan.created_ms[rows], -5, "%a %b %d %H:%M:%S -0500 %Y"),
-                "rating": lookup(GELBOORU_RATINGS, self._rating("gelbooru", pictures, groups)),
-                "score": pa.array(score.astype(np.int64) - 1, pa.int64()),
-                "width": pa.array(plan.width[rows], pa.int64()),
-                "height": pa.array(plan.height[rows], pa.int64()),
-                "source": source,
-                "tags": tag_strings(
-                    self._carried_tags("gelbooru", pictures, groups), self.vocab.names
-                ),
-                "parent_id": parent_id,
-                "status": lookup(("active", "pending", "deleted"), status),
-                "file_url": file_url,
-            }
-        )
+        folders = pc.utf8_slice_codeunits(md5, 0, 2), pc.utf8_slice_codeunits(md5, 2, 4)
+        ext = lookup(EXTS, plan.ext[rows])
+        return self._booru_columns("gelbooru", rows) | {
+            "md5": md5,
+            "created_at": local_time(plan.created_ms[rows], -5, "%a %b %d %H:%M:%S -0500 %Y"),
+            "score": pa.array(score.astype(np.int64) - 1, pa.int64()),
+            "source": source,
+            "tags": self._tag_string("gelbooru", rows),
+            "file_url": concat(GELBOORU_IMAGES, folders[0], "/", folders[1], "/", md5, ".", ext),
+        }
 
-    def yandere_table(self, rows: np.ndarray) -> pa.Table:
-        seed, plan = self.seed, self.plan.sources["yandere"]
-        pictures = plan.picture[rows]
-        groups = self.plan.groups[pictures]
+    def yandere_columns(self, rows: np.ndarray) -> dict[str, Any]:
+        plan = self.plan.sources["yandere"]
+        groups = self.plan.groups[plan.picture[rows]]
         uid, link = plan.uid[rows], plan.link_row[rows]
-        score = np.floor(self._appeal("yandere.score", groups, rows, 2.2, 0.8, 0.4))
-        parent_id, _ = self._parents("yandere", rows)
-        u = uniform(seed, "yandere.status", rows)
-        status = np.select([u < 0.03, u < 0.05, u < 0.07], [3, 2, 1], 0)
+        score = np.floor(self._appeal("yandere", groups, rows, "yandere.score"))
         source = by_case(
             (plan.link_kind[rows] == w.COPY_SOURCE).astype(np.int8),
             {
-                0: self._own_sources("yandere", rows, groups, empty_share=0.4),
+                0: self._own_sources("yandere", rows, groups),
                 1: lambda at: self._danbooru_sources(link[at]),
             },
         )
         uploaders = self.vocab.yandere_uploaders
-        uploader = np.floor(uniform(seed, "yandere.author", rows) ** 2 * len(uploaders))
-        return pa.table(
-            {
-                "id": pa.array(plan.post_id[rows], pa.int64()),
-                "md5": self.md5.take(pa.array(uid)),
-                "created_at": pa.array(plan.created_ms[rows] // 1000, pa.int64()),
-                "rating": lookup(YANDERE_RATINGS, self._rating("yandere", pictures, groups)),
-                "score": pa.array(score.astype(np.int64), pa.int64()),
-                "width": pa.array(plan.width[rows], pa.int64()),
-                "height": pa.array(plan.height[rows], pa.int64()),
-                "file_ext": lookup(EXTS, plan.ext[rows]),
-                "file_size": pa.array(self.size[uid], pa.int64()),
-                "source": source,
-                "tags": tag_strings(
-                    self._carried_tags("yandere", pictures, groups), self.vocab.names
-                ),
-                "author": lookup(uploaders, uploader.astype(np.int64)),
-                "parent_id": parent_id,
-                "status": lookup(YANDERE_STATUSES, status),
-            }
-        )
+        uploader = np.floor(uniform(self.seed, "yandere.author", rows) ** 2 * len(uploaders))
+        return self._booru_columns("yandere", rows) | {
+            "md5": self.md5.take(pa.array(uid)),
+            "created_at": pa.array(plan.created_ms[rows] // 1000, pa.int64()),
+            "score": pa.array(score.astype(np.int64), pa.int64()),
+            "file_ext": lookup(EXTS, plan.ext[rows]),
+            "file_size": pa.array(self.size[uid], pa.int64()),
+            "source": source,
+            "tags": self._tag_string("yandere", rows),
+            "author": lookup(uploaders, uploader.astype(np.int64)),
+        }
 
-    def pixiv_table(self, rows: np.ndarray) -> pa.Table:
+    def pixiv_columns(self, rows: np.ndarray) -> dict[str, Any]:
         """One row per work, described by its first page; nested user and tags."""
         seed, plan, vocab = self.seed, self.pixiv, self.vocab
         lead = plan.lead_image[rows]
@@ -467,7 +437,7 @@ class RawTables:
         x_restrict = np.where((rating >= 3) | ((rating == 2) & r18), 1, 0)
         x_restrict = np.where((x_restrict == 1) & r18g, 2, x_restrict)
         sanity = np.where(x_restrict > 0, 6, np.array([2, 4, 6, 6])[rating])
-        appeal = self._appeal("pixiv.bookmarks", groups, rows, 3.0, 1.6, 0.5)
+        appeal = self._appeal("pixiv", groups, rows, "pixiv.bookmarks")
         bookmarks = np.floor(appeal).astype(np.int64)
         views = bookmarks * integers(seed, "pixiv.views", 6, 25, rows)
         views += integers(seed, "pixiv.views.base", 20, 400, rows)
@@ -488,38 +458,36 @@ class RawTables:
             names=["id", "name", "account"],
         )
         titles = vocab.pixiv_titles
-        return pa.table(
-            {
-                "id": pa.array(plan.post_id[rows], pa.int64()),
-                "title": lookup(titles, integers(seed, "pixiv.title", 0, len(titles), rows)),
-                "caption": pick(
-                    caption,
-                    blank(len(rows)),
-                    pa.array(np.full(len(rows), "いつもありがとうございます。"), pa.string()),
-                    concat(
-                        'Twitter: <a href="https://twitter.com/',
-                        accounts,
-                        TAB + "@",
-                        accounts,
-                        "</a>",
-                    ),
-                    concat(REQUEST, accounts, TAB + "odaibako.net/u/", accounts, "</a>"),
+        return {
+            "id": pa.array(plan.post_id[rows], pa.int64()),
+            "title": lookup(titles, integers(seed, "pixiv.title", 0, len(titles), rows)),
+            "caption": pick(
+                caption,
+                blank(len(rows)),
+                pa.array(np.full(len(rows), "いつもありがとうございます。"), pa.string()),
+                concat(
+                    'Twitter: <a href="https://twitter.com/',
+                    accounts,
+                    TAB + "@",
+                    accounts,
+                    "</a>",
                 ),
-                "type": lookup(w.PIXIV_TYPES, plan.extra["type"][rows]),
-                "create_date": local_time(plan.created_ms[rows], 9, "%Y-%m-%dT%H:%M:%S+09:00"),
-                "page_count": pa.array(plan.extra["page_count"][rows], pa.int64()),
-                "width": pa.array(plan.width[lead], pa.int64()),
-                "height": pa.array(plan.height[lead], pa.int64()),
-                "sanity_level": pa.array(sanity, pa.int64()),
-                "x_restrict": pa.array(x_restrict, pa.int64()),
-                "illust_ai_type": pa.array(ai_type, pa.int64()),
-                "total_view": pa.array(views, pa.int64()),
-                "total_bookmarks": pa.array(bookmarks, pa.int64()),
-                "total_comments": pa.array(comments, pa.int64()),
-                "user": user,
-                "tags": self._pixiv_tags(pairs, pictures),
-            }
-        )
+                concat(REQUEST, accounts, TAB + "odaibako.net/u/", accounts, "</a>"),
+            ),
+            "type": lookup(w.PIXIV_TYPES, plan.extra["type"][rows]),
+            "create_date": local_time(plan.created_ms[rows], 9, "%Y-%m-%dT%H:%M:%S+09:00"),
+            "page_count": pa.array(plan.extra["page_count"][rows], pa.int64()),
+            "width": pa.array(plan.width[lead], pa.int64()),
+            "height": pa.array(plan.height[lead], pa.int64()),
+            "sanity_level": pa.array(sanity, pa.int64()),
+            "x_restrict": pa.array(x_restrict, pa.int64()),
+            "illust_ai_type": pa.array(ai_type, pa.int64()),
+            "total_view": pa.array(views, pa.int64()),
+            "total_bookmarks": pa.array(bookmarks, pa.int64()),
+            "total_comments": pa.array(comments, pa.int64()),
+            "user": user,
+            "tags": self._pixiv_tags(pairs, pictures),
+        }
 
     def _pixiv_tags(self, pairs: TagPairs, pictures: np.ndarray) -> pa.Array:
         """list<struct<name, translated_name>>: one of the tag's names, translated on a few."""
@@ -533,7 +501,7 @@ class RawTables:
         structs = pa.StructArray.from_arrays([name, translated], names=["name", "translated_name"])
         return pa.ListArray.from_arrays(pa.array(pairs.offsets()), structs)
 
-    def zerochan_table(self, rows: np.ndarray) -> pa.Table:
+    def zerochan_columns(self, rows: np.ndarray) -> dict[str, Any]:
         """Title Case tags and a primary tag, no rating; pixiv URLs on some copies."""
         plan, pixiv, vocab = self.plan.sources["zerochan"], self.pixiv, self.vocab
         pictures = plan.picture[rows]
@@ -556,18 +524,16 @@ class RawTables:
         first[1:] = pairs.rows[order][1:] != pairs.rows[order][:-1]
         primary = np.full(pairs.n_rows, vocab.original_id, dtype=np.int64)
         primary[pairs.rows[order][first]] = pairs.tags[order][first]
-        return pa.table(
-            {
-                "id": pa.array(plan.post_id[rows], pa.int64()),
-                "width": pa.array(plan.width[rows], pa.int64()),
-                "height": pa.array(plan.height[rows], pa.int64()),
-                "size": pa.array(self.size[uid], pa.int64()),
-                "hash": self.md5.take(pa.array(uid)),
-                "source": by_case(
-                    (plan.link_kind[rows] == w.PIXIV_ARTWORK).astype(np.int8),
-                    {0: self._own_sources("zerochan", rows, groups, empty_share=0.6), 1: linked},
-                ),
-                "primary": vocab.zerochan.take(pa.array(primary)),
-                "tags": tag_lists(pairs, vocab.zerochan),
-            }
-        )
+        return {
+            "id": pa.array(plan.post_id[rows], pa.int64()),
+            "width": pa.array(plan.width[rows], pa.int64()),
+            "height": pa.array(plan.height[rows], pa.int64()),
+            "size": pa.array(self.size[uid], pa.int64()),
+            "hash": self.md5.take(pa.array(uid)),
+            "source": by_case(
+                (plan.link_kind[rows] == w.PIXIV_ARTWORK).astype(np.int8),
+                {0: self._own_sources("zerochan", rows, groups), 1: linked},
+            ),
+            "primary": vocab.zerochan.take(pa.array(primary)),
+            "tags": tag_lists(pairs, vocab.zerochan),
+        }
