@@ -1,19 +1,17 @@
 """The demo's image bytes: drawn scenes, their cross-site copies, and how they are stored.
 
 In: the `Plan` (its `FileTable` says what every file is).
-Out: `render_files` gives each file id's bytes. A picture is drawn once, as a gradient sky, a
-ground band, a dozen shapes and a character silhouette placed in relative coordinates (so the
-same picture drawn at another size looks the same), and every file of it is derived from that
-rendering: resized, slightly cropped, watermarked in a corner, re-encoded at another quality or
-converted between PNG, WebP and JPEG, or saved in an unusual but valid way. Every parameter comes
-from the file id, so the bytes are reproducible; Pillow releases the GIL while it encodes, so a
-few threads overlap the heavy part, and the thread count never changes a byte.
-
-`store_images` lays the files out in the lake: danbooru and yandere as one file per image,
-`images/<source>/<fan-out>/<key>.<ext>`, the others as WebDataset members `<key>.<ext>` (some with
-a `<key>.json`) of `shards/<source>/<source>-NNNNN.tar`. It plants the hostile cases: broken or
-absent bytes, orphans, `../` and absolute member names, and one shard cut off in the middle of
-its last member; it returns them as `HostileRecord`s.
+Out: `render_files` gives each file id's bytes. A picture is drawn once (a gradient sky, a ground
+band, a dozen shapes and a character silhouette, in relative coordinates) and every file of it
+derives from that rendering: resized, slightly cropped, watermarked, re-encoded, converted
+between PNG, WebP and JPEG, or saved in an unusual but valid way. Every parameter comes from the
+file id, so the bytes are reproducible; Pillow releases the GIL while it encodes, so a few
+threads overlap the heavy part without changing a byte.
+`store_images` lays the files out: danbooru and yandere as `images/<source>/<fan-out>/<key>.<ext>`,
+the others as WebDataset members `<key>.<ext>` (some with a `<key>.json`) of
+`shards/<source>/<source>-NNNNN.tar`. It plants the hostile cases (broken or absent bytes,
+orphans, `../` and absolute member names, one shard cut off in its last member) and returns them
+as `HostileRecord`s.
 """
 
 from __future__ import annotations
@@ -34,22 +32,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from dataproc.demo import world as w
 from dataproc.demo.plan import FileTable, Plan, crop_box
-from dataproc.demo.world import EXTS, World, uniform
+from dataproc.demo.world import EXTS, World, parameters, uniform
 from dataproc.export.shards import tar_bytes
 
 GRADIENT_GRID = 96
-WATERMARK_TEXTS = ("zerochan", "@artist", "SAMPLE", "pixiv", "©")
-HTML_PAGE = (
-    b"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head>\n"
-    b"<body><h1>Forbidden</h1><p>You don't have permission to access this resource.</p>"
-    b"</body></html>\n"
-)
-BOMB_SIDE = 60_000
-SHARD_SAMPLES = 200
-JSON_SHARE = 0.5
-TRUNCATED_SOURCE = "gelbooru"
-TRAVERSAL_DIR = "../../outside/"
-ABSOLUTE_DIR = "/tmp/dataproc-demo/"
 
 
 def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
@@ -133,7 +119,8 @@ def _watermark(seed: int, uid: int, image: Image.Image) -> Image.Image:
     x = 4 if corner in (0, 2) else width - box_w - 4
     y = 4 if corner in (0, 1) else height - box_h - 4
     ImageDraw.Draw(layer).rectangle((x, y, x + box_w, y + box_h), fill=(255, 255, 255, 110))
-    text = WATERMARK_TEXTS[int(_u(seed, "wm.text", uid) * len(WATERMARK_TEXTS))]
+    texts = parameters()["images"]["watermark_texts"]
+    text = texts[int(_u(seed, "wm.text", uid) * len(texts))]
     font = ImageFont.load_default_imagefont()
     left, top, right, bottom = font.getbbox(text)
     glyphs = Image.new("L", (right - left + 2, bottom - top + 2), 0)
@@ -242,7 +229,7 @@ def render_files(world: World, files: FileTable) -> list[bytes]:
     return blobs
 
 
-def huge_png(side: int = BOMB_SIDE) -> bytes:
+def huge_png(side: int) -> bytes:
     """A PNG whose header declares side x side RGB pixels, with only a token of pixel data."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -264,9 +251,9 @@ def hostile_bytes(kind: int, intended: bytes) -> bytes:
     if kind == w.ZERO_BYTE:
         return b""
     if kind == w.NOT_IMAGE:
-        return HTML_PAGE
+        return parameters()["images"]["not_image_page"].encode()
     if kind == w.HUGE_DIMENSIONS:
-        return huge_png()
+        return huge_png(parameters()["images"]["huge_png_side"])
     raise ValueError(f"no stored bytes for hostile kind {w.HOSTILE[kind]}")
 
 
@@ -277,7 +264,7 @@ class HostileRecord:
     location: str
 
 
-class _Stored(NamedTuple):
+class _Item(NamedTuple):
     """One image to store: a post's image (`row` >= 0) or an extra that belongs to no post."""
 
     sort_key: tuple[int, int]
@@ -298,13 +285,16 @@ class Stored:
     members: int = 0
     hostile: list[HostileRecord] = field(default_factory=list)
 
+    def record(self, source: str, key: str, kind: str, location: str) -> None:
+        self.hostile.append(HostileRecord(f"{source}:{key}", kind, location))
 
-def _items(plan: Plan, source: str) -> list[_Stored]:
+
+def _items(plan: Plan, source: str) -> list[_Item]:
     """The source's stored images in (post id, page) order, the extras among them."""
-    sp = plan.sources[source]
+    sp, extras = plan.sources[source], plan.extras.get(source)
     keys = sp.keys.to_pylist()
     items = [
-        _Stored(
+        _Item(
             (int(sp.post_id[sp.image_post[row]]), int(sp.page[row])),
             keys[row],
             EXTS[sp.ext[row]],
@@ -315,34 +305,25 @@ def _items(plan: Plan, source: str) -> list[_Stored]:
         )
         for row in np.flatnonzero(sp.uid >= 0)
     ]
-    extras = plan.extras.get(source)
-    if extras is not None:
-        for key_id, uid, kind in zip(extras.key_id, extras.uid, extras.kind, strict=True):
-            key = f"{key_id}_p0" if source == "pixiv" else str(key_id)
-            ext = EXTS[plan.files.ext[uid]]
-            items.append(_Stored((int(key_id), 0), key, ext, int(uid), -1, w.HARMLESS, kind))
+    for key_id, uid, kind in (
+        zip(extras.key_id, extras.uid, extras.kind, strict=True) if extras else ()
+    ):
+        key = f"{key_id}_p0" if source == "pixiv" else str(key_id)
+        ext = EXTS[plan.files.ext[uid]]
+        items.append(_Item((int(key_id), 0), key, ext, int(uid), -1, w.HARMLESS, kind))
     return sorted(items, key=lambda item: item.sort_key)
 
 
-def _payload(item: _Stored, blobs: list[bytes]) -> bytes:
+def _stored_bytes(item: _Item, blobs: list[bytes]) -> bytes:
     data = blobs[item.uid]
     return data if item.hostile == w.HARMLESS else hostile_bytes(item.hostile, data)
 
 
-def _member_name(item: _Stored) -> str:
-    folder = {w.PATH_TRAVERSAL: TRAVERSAL_DIR, w.ABSOLUTE_PATH: ABSOLUTE_DIR}.get(
-        item.extra or "", ""
-    )
-    return f"{folder}{item.key}.{item.ext}"
-
-
-def _has_json(plan: Plan, item: _Stored) -> bool:
-    return bool(uniform(plan.seed, "shard.json", np.array([item.uid]), item.row)[0] < JSON_SHARE)
-
-
-def _json(source: str, item: _Stored) -> bytes:
-    meta = {"key": item.key, "source": source, "ext": item.ext}
-    return json.dumps(meta, sort_keys=True, separators=(",", ":")).encode()
+def _record(stored: Stored, source: str, item: _Item, name: str, location: str) -> None:
+    """Note a planted case; odd member names are known by their name, not their post key."""
+    if item.extra is not None or item.hostile != w.HARMLESS:
+        key = item.key if item.extra in (None, w.ORPHAN) else name.rsplit(".", 1)[0]
+        stored.record(source, key, item.extra or w.HOSTILE[item.hostile], location)
 
 
 def _truncated_tar(members: list[tuple[str, bytes]]) -> bytes:
@@ -359,53 +340,47 @@ def store_images(plan: Plan, blobs: list[bytes], put: Callable[[str, bytes], obj
     The member cut off by the truncated shard is marked in the plan (`TRUNCATED_MEMBER`), so the
     ground truth and metrics written afterwards leave it out like any other broken image.
     """
-    stored = Stored()
-
-    def record(source: str, key: str, kind: str, location: str) -> None:
-        stored.hostile.append(HostileRecord(f"{source}:{key}", kind, location))
-
+    stored, p = Stored(), parameters()["images"]
     for source in w.SOURCES:
         items = _items(plan, source)
         for item in items:
             if item.hostile == w.MISSING_IMAGE:
-                record(source, item.key, w.HOSTILE[item.hostile], "")
+                stored.record(source, item.key, w.HOSTILE[item.hostile], "")
         items = [item for item in items if item.hostile != w.MISSING_IMAGE]
         if source not in w.SHARD_SOURCES:
             for item in items:
                 # The fan-out folder is the key's last two digits: they spread files evenly.
                 path = f"images/{source}/{item.key.rjust(2, '0')[-2:]}/{item.key}.{item.ext}"
-                put(path, _payload(item, blobs))
+                put(path, _stored_bytes(item, blobs))
                 stored.files += 1
-                if item.extra is not None or item.hostile != w.HARMLESS:
-                    record(source, item.key, item.extra or w.HOSTILE[item.hostile], path)
+                _record(stored, source, item, f"{item.key}.{item.ext}", path)
             continue
-        chunks = [items[i : i + SHARD_SAMPLES] for i in range(0, len(items), SHARD_SAMPLES)]
+        size = p["shard_samples"]
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
         for number, chunk in enumerate(chunks):
             path = f"shards/{source}/{source}-{number:05d}.tar"
             plain = [
-                i
-                for i, item in enumerate(chunk)
-                if item.extra is None and item.hostile == w.HARMLESS
+                i for i, it in enumerate(chunk) if it.extra is None and it.hostile == w.HARMLESS
             ]
-            cut = source == TRUNCATED_SOURCE and number == len(chunks) - 1 and bool(plain)
+            last = number == len(chunks) - 1
+            cut = source == p["truncated_shard_source"] and last and bool(plain)
             if cut:  # the last harmless post image moves to the end, where the shard is cut
                 chunk = chunk[: plain[-1]] + chunk[plain[-1] + 1 :] + [chunk[plain[-1]]]
             members: list[tuple[str, bytes]] = []
             for item in chunk:
-                name = _member_name(item)
-                members.append((name, _payload(item, blobs)))
-                if item.extra is not None:
-                    key = item.key if item.extra == w.ORPHAN else name.rsplit(".", 1)[0]
-                    record(source, key, item.extra, f"{path}:{name}")
-                elif item.hostile != w.HARMLESS:
-                    record(source, item.key, w.HOSTILE[item.hostile], f"{path}:{name}")
-                if item.extra is None and not (cut and item is chunk[-1]) and _has_json(plan, item):
-                    members.append((f"{item.key}.json", _json(source, item)))
+                name = p["member_dirs"].get(item.extra, "") + f"{item.key}.{item.ext}"
+                members.append((name, _stored_bytes(item, blobs)))
+                _record(stored, source, item, name, f"{path}:{name}")
+                json_u = uniform(plan.seed, "shard.json", np.array([item.uid]), item.row)[0]
+                described = item.extra is None and not (cut and item is chunk[-1])
+                if described and json_u < p["shard_json_share"]:
+                    meta = {"key": item.key, "source": source, "ext": item.ext}
+                    text = json.dumps(meta, sort_keys=True, separators=(",", ":"))
+                    members.append((f"{item.key}.json", text.encode()))
             if cut:
                 plan.sources[source].hostile[chunk[-1].row] = w.TRUNCATED_MEMBER
-                record(
-                    source, chunk[-1].key, w.HOSTILE[w.TRUNCATED_MEMBER], f"{path}:{members[-1][0]}"
-                )
+                location = f"{path}:{members[-1][0]}"
+                stored.record(source, chunk[-1].key, w.HOSTILE[w.TRUNCATED_MEMBER], location)
             put(path, _truncated_tar(members) if cut else tar_bytes(members))
             stored.shards += 1
             stored.members += len(members)
