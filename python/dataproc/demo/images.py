@@ -92,12 +92,10 @@ def draw_picture(seed: int, picture: int, width: int, height: int) -> Image.Imag
     hair = _colour(rng)
     draw.ellipse((cx - head * 1.2, top - head * 1.1, cx + head * 1.2, top + head * 1.3), fill=hair)
     draw.ellipse((cx - head, top - head, cx + head, top + head), fill=_colour(rng))
-    body = [
-        (cx, top + head),
-        (cx - scale * 0.6, top + scale * 2.2),
-        (cx + scale * 0.6, top + scale * 2.2),
-    ]
-    draw.polygon(body, fill=_colour(rng))
+    foot = top + scale * 2.2
+    draw.polygon(
+        [(cx, top + head), (cx - scale * 0.6, foot), (cx + scale * 0.6, foot)], fill=_colour(rng)
+    )
     return image
 
 
@@ -132,11 +130,9 @@ def _watermark(seed: int, uid: int, image: Image.Image) -> Image.Image:
 
 def _transformed(seed: int, files: FileTable, uid: int, native: Image.Image) -> Image.Image:
     """The file's pixels: the native picture after the file's transform."""
-    transform = files.transform[uid]
+    transform, size = files.transform[uid], (int(files.width[uid]), int(files.height[uid]))
     if transform == w.RESIZED:
-        out = native.resize(
-            (int(files.width[uid]), int(files.height[uid])), Image.Resampling.BILINEAR
-        )
+        out = native.resize(size, Image.Resampling.BILINEAR)
     elif transform == w.CROPPED:
         box = crop_box(seed, np.array([uid]), np.array([native.width]), np.array([native.height]))
         out = native.crop(tuple(int(v[0]) for v in box))
@@ -144,10 +140,8 @@ def _transformed(seed: int, files: FileTable, uid: int, native: Image.Image) -> 
         out = _watermark(seed, uid, native)
     else:
         out = native
-    if out.size != (files.width[uid], files.height[uid]):
-        raise ValueError(
-            f"file {uid}: drew {out.size}, planned {(files.width[uid], files.height[uid])}"
-        )
+    if out.size != size:
+        raise ValueError(f"file {uid}: drew {out.size}, planned {size}")
     return out
 
 
@@ -167,9 +161,8 @@ def _unusual(image: Image.Image, kind: int) -> bytes:
         palette = image.quantize(colors=64, method=Image.Quantize.FASTOCTREE)
         return _save(palette, "PNG", transparency=0, compress_level=1)
     if kind == w.RGBA_PNG:
-        alpha = np.clip(
-            np.linspace(0, 1, image.width)[None, :] * 255 + np.zeros((image.height, 1)), 40, 255
-        )
+        ramp = np.linspace(0, 1, image.width)[None, :] * 255 + np.zeros((image.height, 1))
+        alpha = np.clip(ramp, 40, 255)
         rgba = image.convert("RGBA")
         rgba.putalpha(Image.fromarray(alpha.astype(np.uint8)))
         return _save(rgba, "PNG", compress_level=1)
@@ -177,12 +170,11 @@ def _unusual(image: Image.Image, kind: int) -> bytes:
     frames = [Image.fromarray(np.roll(np.asarray(image), shift=i * 7, axis=1)) for i in range(4)]
     if kind == w.ANIMATED_GIF:
         frames = [f.quantize(colors=128, method=Image.Quantize.FASTOCTREE) for f in frames]
-        return _save(
-            frames[0], "GIF", save_all=True, append_images=frames[1:], duration=120, loop=0
-        )
+    animation = {"save_all": True, "append_images": frames[1:], "duration": 120, "loop": 0}
+    if kind == w.ANIMATED_GIF:
+        return _save(frames[0], "GIF", **animation)
     if kind == w.ANIMATED_WEBP:
-        options = {"duration": 120, "loop": 0, "quality": 80}
-        return _save(frames[0], "WEBP", save_all=True, append_images=frames[1:], **options)
+        return _save(frames[0], "WEBP", quality=80, **animation)
     raise ValueError(f"unknown unusual encoding {kind}")
 
 
@@ -192,9 +184,8 @@ def _encoded(seed: int, files: FileTable, uid: int, image: Image.Image) -> bytes
         return _unusual(image, files.unusual[uid])
     again, ext = files.transform[uid] in (w.REENCODED, w.CONVERTED), files.ext[uid]
     if ext in (w.JPG, w.JPEG):
-        return _save(
-            image, "JPEG", quality=70 + int(_u(seed, "jpeg.quality", uid) * 18) if again else 92
-        )
+        quality = 70 + int(_u(seed, "jpeg.quality", uid) * 18) if again else 92
+        return _save(image, "JPEG", quality=quality)
     if ext == w.PNG:
         return _save(image, "PNG", compress_level=6 if again else 1)
     if ext == w.WEBP:
@@ -237,11 +228,9 @@ def huge_png(side: int) -> bytes:
             struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
         )
 
-    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" * 4096, 9)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+    pixels = chunk(b"IDAT", zlib.compress(b"\x00" * 4096, 9))
+    return b"\x89PNG\r\n\x1a\n" + header + pixels + chunk(b"IEND", b"")
 
 
 def hostile_bytes(kind: int, intended: bytes) -> bytes:
