@@ -313,9 +313,8 @@ class RawTables:
         has_file = uid >= 0
         file, no_file = np.maximum(uid, 0), NO_FILE_KEY + pictures
         md5 = pc.if_else(pa.array(has_file), self.md5.take(pa.array(file)), fake_md5(seed, no_file))
-        size = np.where(
-            has_file, self.size[file], estimated_size(seed, no_file, width, height, ext)
-        )
+        estimated = estimated_size(seed, no_file, width, height, ext)
+        size = np.where(has_file, self.size[file], estimated)
         created = plan.created_ms[rows]
         delay = uniform(seed, "danbooru.updated", rows) ** 2 * 900 * DAY_MS
         updated = np.minimum(created + delay.astype(np.int64), LAST_MS)
@@ -333,9 +332,8 @@ class RawTables:
         lowres = np.minimum(width, height) < SMALL_SIDE
         big = np.isin(pairs.tags, (vocab.meta["highres"], vocab.meta["absurdres"]))
         pairs = pairs.where(~(big & lowres[pairs.rows]))
-        animated = np.isin(ext, (w.MP4, w.WEBM, w.ZIP)) | np.isin(
-            unusual, (w.ANIMATED_GIF, w.ANIMATED_WEBP)
-        )
+        animated = np.isin(unusual, (w.ANIMATED_GIF, w.ANIMATED_WEBP))
+        animated |= np.isin(ext, (w.MP4, w.WEBM, w.ZIP))
         derived = [
             (lowres, "lowres"),
             (animated, "animated"),
@@ -343,12 +341,9 @@ class RawTables:
             (ext == w.ZIP, "ugoira"),
             (plan.link_kind[rows] == w.PIXIV_DANGLING, "bad_pixiv_id"),
         ]
-        pairs = pairs.plus(
-            np.concatenate([np.flatnonzero(mask) for mask, _ in derived]),
-            np.concatenate(
-                [np.full(int(mask.sum()), vocab.meta[name]) for mask, name in derived]
-            ).astype(np.int32),
-        )
+        at = np.concatenate([np.flatnonzero(mask) for mask, _ in derived])
+        ids = np.concatenate([np.full(int(mask.sum()), vocab.meta[name]) for mask, name in derived])
+        pairs = pairs.plus(at, ids.astype(np.int32))
         columns = self._booru_columns("danbooru", rows) | {
             "md5": md5,
             "created_at": danbooru_time(created),
@@ -449,14 +444,9 @@ class RawTables:
         artists = self.world.artist(groups)
         accounts = vocab.accounts.take(pa.array(artists))
         caption = np.floor(uniform(seed, "pixiv.caption", rows) * 4).astype(np.int64)
-        user = pa.StructArray.from_arrays(
-            [
-                pa.array(PIXIV_USER_ID_BASE + artists * 7919, pa.int64()),
-                vocab.pixiv_user_names.take(pa.array(artists)),
-                accounts,
-            ],
-            names=["id", "name", "account"],
-        )
+        user_id = pa.array(PIXIV_USER_ID_BASE + artists * 7919, pa.int64())
+        user_name = vocab.pixiv_user_names.take(pa.array(artists))
+        user = pa.StructArray.from_arrays([user_id, user_name, accounts], ["id", "name", "account"])
         titles = vocab.pixiv_titles
         return {
             "id": pa.array(plan.post_id[rows], pa.int64()),

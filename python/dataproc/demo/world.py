@@ -27,15 +27,8 @@ import pyarrow as pa
 SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
 SHARD_SOURCES = ("gelbooru", "pixiv", "zerochan")  # the others store one file per image
 # How an image's bytes relate to its picture's first rendering (ground truth `transform`).
-TRANSFORMS = (
-    "original",
-    "same_file",
-    "resized",
-    "reencoded",
-    "converted",
-    "cropped",
-    "watermarked",
-)
+TRANSFORMS = ("original", "same_file", "resized", "reencoded", "converted", "cropped")
+TRANSFORMS += ("watermarked",)
 ORIGINAL, SAME_FILE, RESIZED, REENCODED, CONVERTED, CROPPED, WATERMARKED = range(7)
 # File extensions; the last three are danbooru's non-image post types (no image is stored).
 EXTS = ("jpg", "jpeg", "png", "webp", "gif", "mp4", "webm", "zip")
