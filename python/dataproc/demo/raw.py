@@ -15,6 +15,7 @@ the picture (ratings, a few one step off; scores from its appeal).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,9 +36,6 @@ TRANSLATED_SHARE = 0.6  # of pixiv tags that carry an English translated name
 PIXIV_FORM_WEIGHTS = np.array([0.35, 0.30, 0.15, 0.20])
 TWITTER_EPOCH_MS = 1_288_834_974_657
 PIXIV_USER_ID_BASE = 1_000_000
-TAB = '" target="_blank">'  # the end of a pixiv caption's opening <a> tag
-REQUEST = '<strong>リクエスト</strong><br />お題箱: <a href="https://odaibako.net/u/'
-GELBOORU_IMAGES = "https://img3.gelbooru.com/images/"
 PIXIV_AI_GENERATED = 2
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -86,6 +84,13 @@ def by_case(case: np.ndarray, builders: dict[int, Callable[[np.ndarray], pa.Arra
 
 def blank(n: int) -> pa.Array:
     return pa.array(np.full(n, ""), pa.string())
+
+
+def fill(template: str, **values: pa.Array) -> pa.Array:
+    """The template per row, each `{name}` replaced by the row's value of the named array."""
+    n = len(next(iter(values.values())))
+    parts = re.split(r"\{(\w+)\}", template)  # literal text at even positions, names at odd
+    return concat(blank(n), *(values[part] if i % 2 else part for i, part in enumerate(parts)))
 
 
 def tag_lists(pairs: TagPairs, names: pa.Array) -> pa.Array:
@@ -141,16 +146,9 @@ def pixiv_urls(
     form: np.ndarray, illust_id: np.ndarray, page: np.ndarray, ext: pa.Array, work_ms: np.ndarray
 ) -> pa.Array:
     """A pixiv URL per row in the chosen form (0..3); pximg folders are the work's Japan time."""
-    ids, pages = as_str(illust_id), as_str(page)
     date = local_time(work_ms, 9, "%Y/%m/%d/%H/%M/%S")
-    pximg = ("https://i.pximg.net/img-original/img/", "https://i.pximg.net/img-master/img/")
-    return pick(
-        form,
-        concat("https://www.pixiv.net/artworks/", ids),
-        concat(pximg[0], date, "/", ids, "_p", pages, ".", ext),
-        concat(pximg[1], date, "/", ids, "_p", pages, "_master1200.jpg"),
-        concat("https://www.pixiv.net/member_illust.php?mode=medium&illust_id=", ids),
-    )
+    values = {"id": as_str(illust_id), "page": as_str(page), "ext": ext, "date": date}
+    return pick(form, *(fill(url, **values) for url in parameters()["texts"]["pixiv_urls"]))
 
 
 def file_facts(plan: Plan, blobs: list[bytes] | None) -> tuple[pa.Array, np.ndarray]:
@@ -248,11 +246,10 @@ class RawTables:
             fanbox = (w.hash64(seed, stream + ".fanbox", keys) >> np.uint64(44)).astype(np.int64)
             fanbox_host = pc.replace_substring(accounts, "_", "-")
             which = np.where(u < empty, 0, np.where(u < empty + (1 - empty) * 0.8, 1, 2))
+            values = {"account": accounts, "status": as_str(status), "fanbox": fanbox_host}
+            values["post"] = as_str(1_000_000 + fanbox)
             return pick(
-                which,
-                blank(len(keys)),
-                concat("https://twitter.com/", accounts, "/status/", as_str(status)),
-                concat("https://", fanbox_host, ".fanbox.cc/posts/", as_str(1_000_000 + fanbox)),
+                which, *(fill(t, **values) for t in parameters()["texts"]["unlinked_sources"])
             )
 
         return build
@@ -369,7 +366,7 @@ class RawTables:
 
     def gelbooru_columns(self, rows: np.ndarray) -> dict[str, Any]:
         """Flat tags in danbooru's vocabulary; mirrors cite the danbooru post or copy its source."""
-        plan = self.plan.sources["gelbooru"]
+        plan, texts = self.plan.sources["gelbooru"], parameters()["texts"]
         groups = self.plan.groups[plan.picture[rows]]
         md5 = self.md5.take(pa.array(plan.uid[rows]))
         score = np.floor(self._appeal("gelbooru", groups, rows, "gelbooru.score"))
@@ -378,14 +375,14 @@ class RawTables:
             np.select([kind == w.DANBOORU_URL, kind == w.COPY_SOURCE, link >= 0], [1, 2, 3], 0),
             {
                 0: self._own_sources("gelbooru", rows, groups),
-                1: lambda at: concat(
-                    "https://danbooru.donmai.us/posts/", as_str(self.danbooru.post_id[link[at]])
+                1: lambda at: fill(
+                    texts["danbooru_post"], id=as_str(self.danbooru.post_id[link[at]])
                 ),
                 2: lambda at: self._danbooru_sources(link[at]),
                 3: lambda at: blank(len(at)),  # re-uploads have none
             },
         )
-        folders = pc.utf8_slice_codeunits(md5, 0, 2), pc.utf8_slice_codeunits(md5, 2, 4)
+        folder1, folder2 = pc.utf8_slice_codeunits(md5, 0, 2), pc.utf8_slice_codeunits(md5, 2, 4)
         ext = lookup(EXTS, plan.ext[rows])
         return self._booru_columns("gelbooru", rows) | {
             "md5": md5,
@@ -393,7 +390,9 @@ class RawTables:
             "score": pa.array(score.astype(np.int64) - 1, pa.int64()),
             "source": source,
             "tags": self._tag_string("gelbooru", rows),
-            "file_url": concat(GELBOORU_IMAGES, folders[0], "/", folders[1], "/", md5, ".", ext),
+            "file_url": fill(
+                texts["gelbooru_file"], folder1=folder1, folder2=folder2, md5=md5, ext=ext
+            ),
         }
 
     def yandere_columns(self, rows: np.ndarray) -> dict[str, Any]:
@@ -447,23 +446,11 @@ class RawTables:
         user_id = pa.array(PIXIV_USER_ID_BASE + artists * 7919, pa.int64())
         user_name = vocab.pixiv_user_names.take(pa.array(artists))
         user = pa.StructArray.from_arrays([user_id, user_name, accounts], ["id", "name", "account"])
-        titles = vocab.pixiv_titles
+        titles, captions = vocab.pixiv_titles, parameters()["texts"]["pixiv_captions"]
         return {
             "id": pa.array(plan.post_id[rows], pa.int64()),
             "title": lookup(titles, integers(seed, "pixiv.title", 0, len(titles), rows)),
-            "caption": pick(
-                caption,
-                blank(len(rows)),
-                pa.array(np.full(len(rows), "いつもありがとうございます。"), pa.string()),
-                concat(
-                    'Twitter: <a href="https://twitter.com/',
-                    accounts,
-                    TAB + "@",
-                    accounts,
-                    "</a>",
-                ),
-                concat(REQUEST, accounts, TAB + "odaibako.net/u/", accounts, "</a>"),
-            ),
+            "caption": pick(caption, *(fill(text, account=accounts) for text in captions)),
             "type": lookup(w.PIXIV_TYPES, plan.extra["type"][rows]),
             "create_date": local_time(plan.created_ms[rows], 9, "%Y-%m-%dT%H:%M:%S+09:00"),
             "page_count": pa.array(plan.extra["page_count"][rows], pa.int64()),
