@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataproc.demo import world as w
-from dataproc.demo.world import SOURCES, World, parameters, sorted_unique, uniform
+from dataproc.demo.world import SOURCES, World, parameters, uniform
 
 Rng = np.random.Generator
 LAST_MS = w.EPOCH_END_MS + 180 * w.DAY_MS
@@ -455,7 +455,7 @@ def assign_unusual(plans: dict[str, SourcePlan], files: FileTable, posts: int, r
     taken = np.zeros(len(files.picture), dtype=bool)
     for plan in (plans[source] for source in SOURCES):
         originals = plan.uid[(plan.uid >= 0) & (plan.transform == w.ORIGINAL)]
-        candidates = rng.permutation(sorted_unique(originals))
+        candidates = rng.permutation(np.unique(originals))
         candidates = candidates[~taken[candidates]]
         for i, kind in enumerate(w.UNUSUAL_EXT):  # in code order
             pick = candidates[i * per_kind : (i + 1) * per_kind]

@@ -119,14 +119,6 @@ def weighted(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return table.astype(np.int32)[(np.asarray(u) * WEIGHT_TABLE).astype(np.int64)].astype(np.int64)
 
 
-def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (sort + neighbour compare; faster than a hash set at this scale)."""
-    ordered = np.sort(values, kind="stable")
-    keep = np.ones(len(ordered), dtype=bool)
-    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
-    return ordered[keep]
-
-
 @dataclass(frozen=True)
 class Tag:
     """A canonical tag, its draw weight, and the names pixiv and zerochan carry it under."""
@@ -232,7 +224,7 @@ class TagPairs:
     @classmethod
     def of(cls, rows: np.ndarray, tags: np.ndarray, n_rows: int) -> TagPairs:
         """Sorted, de-duplicated pairs (tag ids fit in 10 bits)."""
-        key = sorted_unique(rows.astype(np.int64) * 1024 + tags.astype(np.int64))
+        key = np.unique(rows.astype(np.int64) * 1024 + tags.astype(np.int64))
         return cls((key >> 10).astype(np.int64), (key & 1023).astype(np.int32), n_rows)
 
     def offsets(self) -> np.ndarray:
