@@ -1,23 +1,17 @@
 """The demo plan: every source's posts and images, how they overlap, when, and what breaks.
 
-In: the `World`, `--posts` (per source) and whether images are written; the shares come from
-`parameters.json` (`plan`, `sites`).
+In: the `World`, `--posts` (per source) and whether images are written; shares and id ranges
+come from `parameters.json` (`plan`, `sites`).
 Out: `Plan`, numpy arrays per source (`SourcePlan`) and per file (`FileTable`). A picture is a
 ground-truth image; a file is one encoding of it, and byte-identical copies across sites share a
 file id, which makes their md5 equal. Images are one per post, except on pixiv, where each page of
-a work is one. Posts are kept in draw order; `order` lists them by post id.
-- danbooru: some posts carry `pixiv_id` and a pixiv URL, some a pixiv URL only (of a pixiv work
-  showing the same picture: the same file, converted or re-encoded), a few a dangling pixiv id;
-  a few are video or ugoira (no image).
-- gelbooru: byte-identical mirrors of danbooru posts (citing the danbooru post or copying its
-  source) and re-uploads of another gelbooru post's file; yandere: danbooru pictures, half the
-  same file, half resized or re-encoded; zerochan: resized, watermarked, cropped or re-encoded
-  copies of danbooru or pixiv pictures, a few linking the pixiv work.
-- the rest of every source: unique pictures.
-Dates put originals first (a pixiv work, its danbooru copy days later, then mirrors), and ids rise
-with the date, with gaps. Unusual encodings belong to a file, hostile cases to one stored copy,
-orphans and odd tar member names to no post; hostile cases exist only where files are written.
-Each stage draws from its own generator, seeded by (seed, stage name), on whole numpy arrays.
+a work is one. Pixiv works are the originals of danbooru posts that link to them (the same file,
+converted or re-encoded); gelbooru mirrors danbooru posts byte for byte and re-uploads its own;
+yande.re shares danbooru pictures, half resized or re-encoded; zerochan holds resized,
+watermarked, cropped or re-encoded copies of danbooru or pixiv pictures; the rest are unique.
+Dates put originals first and ids rise with the date, with gaps. Unusual encodings belong to a
+file, hostile cases to one stored copy, orphans and odd tar member names to no post; hostile
+cases exist only where files are written.
 """
 
 from __future__ import annotations
@@ -43,7 +37,7 @@ class SourcePlan:
     Per image: `picture`, `image_post`, `page`, `uid` (file id, -1 for video and ugoira posts),
     `transform`, `hostile`, and, once planned, `ext`, `width`, `height` and `keys` (site keys).
     Per post: `post_ext`, `link_kind`, `link_row` (the linked post's row, or a dangling pixiv
-    id), `link_page`, `created_ms`, `post_id`, `order` and pixiv's `extra` columns.
+    id), `link_page`, `created_ms`, `post_id`, `order` (the posts by id) and pixiv's `extra`.
     """
 
     hostile: np.ndarray
@@ -102,57 +96,6 @@ class Plan:
     extras: dict[str, Extras]
 
 
-class Ledger:
-    """Hands out picture and file ids in draw order, and remembers what each file is."""
-
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.n_pictures = 0
-        self._files: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._group_fixes: list[tuple[np.ndarray, np.ndarray]] = []
-
-    def new_pictures(self, n: int) -> np.ndarray:
-        self.n_pictures += n
-        return np.arange(self.n_pictures - n, self.n_pictures, dtype=np.int64)
-
-    def new_files(self, pictures: np.ndarray, transform: np.ndarray, ext: np.ndarray) -> np.ndarray:
-        """File ids for new encodings of `pictures`."""
-        n, start = len(pictures), sum(len(f[0]) for f in self._files)
-        transform = np.broadcast_to(np.asarray(transform, dtype=np.int8), (n,)).copy()
-        ext = np.broadcast_to(np.asarray(ext, dtype=np.int8), (n,)).copy()
-        self._files.append((np.asarray(pictures, dtype=np.int64), transform, ext))
-        return np.arange(start, start + n, dtype=np.int64)
-
-    def file_ext(self, uids: np.ndarray) -> np.ndarray:
-        """Extension codes of files handed out so far."""
-        if not self._files:
-            return np.zeros(len(uids), np.int8)
-        return np.concatenate([f[2] for f in self._files])[uids]
-
-    def set_groups(self, pictures: np.ndarray, groups: np.ndarray) -> None:
-        """Put pictures into a group (pixiv pages join their work's first page)."""
-        self._group_fixes.append((pictures, groups))
-
-    def groups(self) -> np.ndarray:
-        """Group id of every picture id handed out."""
-        group = np.arange(self.n_pictures, dtype=np.int64)
-        for pictures, groups in self._group_fixes:
-            group[pictures] = groups
-        return group
-
-    def files(self) -> FileTable:
-        """All files, with sizes derived from their picture's native size."""
-        picture, transform, ext = (
-            np.concatenate([f[i] for f in self._files] or [np.zeros(0, dtype)])
-            for i, dtype in enumerate((np.int64, np.int8, np.int8))
-        )
-        native_w, native_h = self.world.size(picture)
-        uids = np.arange(len(picture), dtype=np.int64)
-        width, height = derived_size(self.world.seed, uids, transform, native_w, native_h)
-        unusual = np.full(len(picture), w.PLAIN, dtype=np.int8)
-        return FileTable(picture, transform, ext, width, height, unusual)
-
-
 def crop_box(seed: int, uid: np.ndarray, width: np.ndarray, height: np.ndarray) -> tuple:
     """(left, top, right, bottom) of a slight crop, in pixels of the native picture."""
     crop = parameters()["plan"]["max_crop_per_side"]
@@ -180,11 +123,6 @@ def derived_size(
     return out_w.astype(np.int32), out_h.astype(np.int32)
 
 
-def stage_rng(seed: int, stage: str) -> Rng:
-    """An independent generator per planning stage."""
-    return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, zlib.crc32(stage.encode())])
-
-
 def _choose_ext(rng: Rng, n: int, site: str) -> np.ndarray:
     """Extension codes drawn with the site's weights."""
     weights = parameters()["sites"][site]["ext_weights"]
@@ -200,99 +138,6 @@ def _other_format(rng: Rng, ext: np.ndarray) -> np.ndarray:
     return options[family, rng.integers(0, 2, len(ext))]
 
 
-def _count(share: str, n: int) -> int:
-    """The number of posts of `n` that the named share of `parameters.json` gives."""
-    return int(round(parameters()["plan"][share] * n))
-
-
-def draw_danbooru(n: int, ledger: Ledger, rng: Rng) -> SourcePlan:
-    plan = SourcePlan("danbooru", n)
-    plan.picture = ledger.new_pictures(n)
-    plan.post_ext = _choose_ext(rng, n, "danbooru")
-    candidates = rng.permutation(np.flatnonzero(np.isin(plan.post_ext, w.IMAGE_EXTS)))
-    start = 0
-    for kind, share in (
-        (w.PIXIV_ID, "danbooru_pixiv_id"),
-        (w.PIXIV_URL, "danbooru_pixiv_url_only"),
-        (w.PIXIV_DANGLING, "danbooru_dangling_pixiv_id"),
-    ):
-        plan.link_kind[candidates[start : start + _count(share, n)]] = kind
-        start += _count(share, n)
-    dangling = plan.link_kind == w.PIXIV_DANGLING
-    below = parameters()["plan"]["dangling_pixiv_ids_below"]
-    plan.link_row[dangling] = rng.integers(1_000_000, below, int(dangling.sum()))
-    return plan
-
-
-def draw_pixiv(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
-    """Pixiv works; the linked danbooru posts get their picture from a page of a work."""
-    kind = rng.choice(3, size=n, p=[0.80, 0.15, 0.05]).astype(np.int8)
-    linked = np.flatnonzero(np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL)))
-    linked = linked[rng.permutation(len(linked))][:n]
-    works = rng.permutation(n)[: len(linked)]
-    kind[works] = np.where(kind[works] == w.UGOIRA, w.ILLUST, kind[works])
-    pages = np.ones(n, np.int64)
-    multi = (kind == w.ILLUST) & (rng.random(n) < 0.15)
-    pages[multi] = rng.integers(2, 5, int(multi.sum()))
-    pages[kind == w.MANGA] = rng.integers(2, 9, int((kind == w.MANGA).sum()))
-
-    plan = SourcePlan("pixiv", n)
-    plan.image_post = np.repeat(np.arange(n, dtype=np.int64), pages)
-    starts = np.concatenate([[0], np.cumsum(pages)[:-1]])
-    plan.page = (np.arange(len(plan.image_post)) - starts[plan.image_post]).astype(np.int32)
-    plan.picture = ledger.new_pictures(len(plan.image_post))
-    page = np.where(rng.random(len(works)) < 0.85, 0, rng.integers(0, 1 << 30, len(works)))
-    page = page % pages[works]
-    target = starts[works] + page
-    plan.picture[target] = danbooru.picture[linked]
-    ledger.set_groups(plan.picture, plan.picture[starts][plan.image_post])
-
-    plan.post_ext = _choose_ext(rng, n, "pixiv")
-    plan.post_ext[kind == w.UGOIRA] = w.JPG
-    plan.uid = ledger.new_files(plan.picture, w.ORIGINAL, plan.post_ext[plan.image_post])
-    plan.transform = np.full(len(plan.picture), w.ORIGINAL, np.int8)
-    ai = rng.choice(3, size=n, p=[0.55, 0.38, 0.07]).astype(np.int8)
-    ai[works] = np.minimum(ai[works], 1)
-    plan.extra = {"type": kind, "page_count": pages.astype(np.int32), "ai_type": ai}
-
-    danbooru.link_row[linked] = works
-    danbooru.link_page[linked] = page.astype(np.int32)
-    _draw_danbooru_files(danbooru, linked, plan.uid[target], ledger, rng)
-    return plan
-
-
-def _draw_danbooru_files(
-    danbooru: SourcePlan, linked: np.ndarray, pixiv_uid: np.ndarray, ledger: Ledger, rng: Rng
-) -> None:
-    """Files of danbooru posts: pixiv originals for linked posts, new files for the rest."""
-    pixiv_ext = ledger.file_ext(pixiv_uid)
-    how = rng.random(len(linked))
-    same = how < 0.5
-    converted, reencoded = (how >= 0.5) & (how < 0.75), how >= 0.75
-    danbooru.uid[linked[same]] = pixiv_uid[same]
-    danbooru.transform[linked[same]] = w.SAME_FILE
-    danbooru.post_ext[linked[same]] = pixiv_ext[same]
-    for mask, transform, ext in (
-        (converted, w.CONVERTED, _other_format(rng, pixiv_ext[converted])),
-        (reencoded, w.REENCODED, pixiv_ext[reencoded]),
-    ):
-        rows = linked[mask]
-        danbooru.uid[rows] = ledger.new_files(danbooru.picture[rows], transform, ext)
-        danbooru.transform[rows] = transform
-        danbooru.post_ext[rows] = ext
-    rest = np.flatnonzero((danbooru.uid < 0) & np.isin(danbooru.post_ext, w.IMAGE_EXTS))
-    danbooru.uid[rest] = ledger.new_files(
-        danbooru.picture[rest], w.ORIGINAL, danbooru.post_ext[rest]
-    )
-
-
-def _unique_files(plan: SourcePlan, rows: np.ndarray, ledger: Ledger, rng: Rng) -> None:
-    plan.picture[rows] = ledger.new_pictures(len(rows))
-    plan.post_ext[rows] = _choose_ext(rng, len(rows), plan.source)
-    plan.uid[rows] = ledger.new_files(plan.picture[rows], w.ORIGINAL, plan.post_ext[rows])
-    plan.transform[rows] = w.ORIGINAL
-
-
 def _copy_posts(plan: SourcePlan, rows: np.ndarray, of: SourcePlan, of_rows: np.ndarray) -> None:
     """`rows` show the same file as `of_rows` of `of`."""
     plan.picture[rows] = of.picture[of_rows]
@@ -301,120 +146,9 @@ def _copy_posts(plan: SourcePlan, rows: np.ndarray, of: SourcePlan, of_rows: np.
     plan.link_row[rows] = of_rows
 
 
-def draw_gelbooru(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
-    plan = SourcePlan("gelbooru", n)
-    pool = np.flatnonzero(danbooru.uid >= 0)
-    m = min(_count("gelbooru_mirrors", n), len(pool))
-    r = min(_count("gelbooru_reuploads", n), n - m)
-    mirrors = np.arange(m)
-    _copy_posts(plan, mirrors, danbooru, rng.choice(pool, size=m, replace=False))
-    plan.post_ext[mirrors] = ledger.file_ext(plan.uid[mirrors])
-    cites = rng.random(m) < parameters()["plan"]["gelbooru_mirror_cites_danbooru"]
-    plan.link_kind[mirrors] = np.where(cites, w.DANBOORU_URL, w.COPY_SOURCE)
-    _unique_files(plan, np.arange(m, n - r), ledger, rng)
-    if r:
-        reuploads = np.arange(n - r, n)
-        original = rng.integers(0, n - r, r)
-        _copy_posts(plan, reuploads, plan, original)
-        plan.post_ext[reuploads] = plan.post_ext[original]
-        plan.link_kind[reuploads] = w.REUPLOAD
-    return plan
-
-
-def draw_yandere(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
-    plan = SourcePlan("yandere", n)
-    pool = np.flatnonzero(danbooru.uid >= 0)
-    s = min(_count("yandere_shared", n), len(pool))
-    shared = np.arange(s)
-    source_rows = rng.choice(pool, size=s, replace=False)
-    plan.picture[shared] = danbooru.picture[source_rows]
-    ext = ledger.file_ext(danbooru.uid[source_rows])
-    same = rng.random(s) < 0.5
-    plan.uid[shared[same]] = danbooru.uid[source_rows[same]]
-    plan.transform[shared[same]] = w.SAME_FILE
-    changed = shared[~same]
-    transform = np.where(rng.random(len(changed)) < 0.5, w.RESIZED, w.REENCODED).astype(np.int8)
-    plan.uid[changed] = ledger.new_files(plan.picture[changed], transform, ext[~same])
-    plan.transform[changed] = transform
-    plan.post_ext[shared] = ext
-    plan.link_kind[shared] = np.where(rng.random(s) < 0.6, w.COPY_SOURCE, w.NO_LINK)
-    plan.link_row[shared] = source_rows
-    _unique_files(plan, np.arange(s, n), ledger, rng)
-    return plan
-
-
-def draw_zerochan(
-    n: int, danbooru: SourcePlan, pixiv: SourcePlan, ledger: Ledger, rng: Rng
-) -> SourcePlan:
-    plan = SourcePlan("zerochan", n)
-    copies = np.arange(min(_count("zerochan_copies", n), n))
-    from_pixiv = rng.random(len(copies)) < 0.5
-    d_pool = np.flatnonzero(danbooru.uid >= 0)
-    d_rows = d_pool[rng.integers(0, len(d_pool), len(copies))] if len(d_pool) else copies * 0
-    p_rows = rng.integers(0, len(pixiv.picture), len(copies))
-    from_pixiv |= len(d_pool) == 0
-    picture = np.where(from_pixiv, pixiv.picture[p_rows], danbooru.picture[d_rows])
-    source_uid = np.where(from_pixiv, pixiv.uid[p_rows], danbooru.uid[np.maximum(d_rows, 0)])
-    transforms = np.array([w.RESIZED, w.WATERMARKED, w.CROPPED, w.REENCODED], np.int8)
-    transform = transforms[rng.choice(4, size=len(copies), p=[0.35, 0.25, 0.20, 0.20])]
-    other = _choose_ext(rng, len(copies), "copy")
-    ext = np.where(transform == w.REENCODED, ledger.file_ext(source_uid), other).astype(np.int8)
-    plan.picture[copies] = picture
-    plan.uid[copies] = ledger.new_files(picture, transform, ext)
-    plan.transform[copies] = transform
-    plan.post_ext[copies] = ext
-    cites = rng.random(len(copies)) < parameters()["plan"]["zerochan_pixiv_url"]
-    cites = copies[from_pixiv & cites]
-    plan.link_kind[cites] = w.PIXIV_ARTWORK
-    plan.link_row[cites] = pixiv.image_post[p_rows[cites]]
-    plan.link_page[cites] = pixiv.page[p_rows[cites]]
-    _unique_files(plan, np.arange(len(copies), n), ledger, rng)
-    return plan
-
-
 def _after(rng: Rng, start: np.ndarray, mean_days: float) -> np.ndarray:
     delay = (rng.exponential(mean_days, len(start)) * w.DAY_MS).astype(np.int64)
     return np.minimum(start + delay + rng.integers(0, 1000, len(start)), LAST_MS)
-
-
-def assign_dates(plans: dict[str, SourcePlan], world: World, groups: np.ndarray, rng: Rng) -> None:
-    """`created_ms` of every post: originals first, copies after what they copy."""
-    pixiv, danbooru, gelbooru = plans["pixiv"], plans["danbooru"], plans["gelbooru"]
-    lead_groups = groups[pixiv.picture[pixiv.lead_image]]
-    pixiv.created_ms = np.minimum(world.created_ms(lead_groups), LAST_MS)
-
-    created = _after(rng, world.created_ms(groups[danbooru.picture]), 1.0)
-    linked = np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL))
-    created[linked] = _after(rng, pixiv.created_ms[danbooru.link_row[linked]], 3.0)
-    danbooru.created_ms = created
-
-    created = _after(rng, world.created_ms(groups[gelbooru.picture]), 1.0)
-    mirrors = np.isin(gelbooru.link_kind, (w.DANBOORU_URL, w.COPY_SOURCE))
-    created[mirrors] = _after(rng, danbooru.created_ms[gelbooru.link_row[mirrors]], 2.0)
-    reuploads = gelbooru.link_kind == w.REUPLOAD
-    created[reuploads] = _after(rng, created[gelbooru.link_row[reuploads]], 30.0)
-    gelbooru.created_ms = created
-
-    yandere = plans["yandere"]
-    created = _after(rng, world.created_ms(groups[yandere.picture]), 1.0)
-    shared = yandere.link_row >= 0
-    created[shared] = _after(rng, danbooru.created_ms[yandere.link_row[shared]], 10.0)
-    yandere.created_ms = created
-
-    zerochan = plans["zerochan"]
-    mean = np.where(zerochan.transform != w.ORIGINAL, 60.0, 1.0)
-    base = world.created_ms(groups[zerochan.picture])
-    delay = (rng.exponential(1.0, len(base)) * mean * w.DAY_MS).astype(np.int64)
-    zerochan.created_ms = np.minimum(base + delay, LAST_MS)
-
-
-def assign_ids(plan: SourcePlan, rng: Rng) -> None:
-    """Post ids rising with the date; `order` lists posts by id."""
-    site = parameters()["sites"][plan.source]
-    plan.order = np.argsort(plan.created_ms, kind="stable")
-    plan.post_id = np.empty(plan.n_posts, dtype=np.int64)
-    gaps = rng.integers(1, site["max_id_gap"] + 1, plan.n_posts)
-    plan.post_id[plan.order] = site["first_id"] + np.cumsum(gaps)
 
 
 def _free_ids(used: np.ndarray, count: int, rng: Rng) -> np.ndarray:
@@ -428,57 +162,305 @@ def _free_ids(used: np.ndarray, count: int, rng: Rng) -> np.ndarray:
     return np.concatenate([candidates, top + np.arange(count - len(candidates))])
 
 
-def _few(posts: int, per: str) -> int:
-    """One case per the named number of posts (`unusual_per`, `hostile_per`), at least one."""
-    return max(1, posts // parameters()["plan"][per])
+class Planner:
+    """Draws the plan stage by stage, handing out picture and file ids in draw order.
 
+    Each stage draws whole numpy arrays from its own generator, seeded by (seed, stage name).
+    """
 
-def plan_extras(
-    plans: dict[str, SourcePlan], ledger: Ledger, posts: int, rng: Rng
-) -> dict[str, Extras]:
-    """Orphan images for every source, plus `../` and absolute member names in shards."""
-    extras = {}
-    for source in SOURCES:
-        kinds = [w.ORPHAN] * _few(posts, "hostile_per")
-        if source in w.SHARD_SOURCES:
-            kinds += [w.PATH_TRAVERSAL, w.ABSOLUTE_PATH]
-        key_id = _free_ids(plans[source].post_id, len(kinds), rng)
-        pictures = ledger.new_pictures(len(kinds))
-        ext = np.where(rng.random(len(kinds)) < 0.5, w.PNG, w.JPG).astype(np.int8)
-        extras[source] = Extras(key_id, ledger.new_files(pictures, w.ORIGINAL, ext), kinds)
-    return extras
+    def __init__(self, world: World, posts: int) -> None:
+        self.world, self.posts, self.share = world, posts, parameters()["plan"]
+        self.n_pictures = 0
+        self._files: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._group_fixes: list[tuple[np.ndarray, np.ndarray]] = []
 
+    def rng(self, stage: str) -> Rng:
+        return np.random.default_rng(
+            [self.world.seed & 0xFFFFFFFFFFFFFFFF, zlib.crc32(stage.encode())]
+        )
 
-def assign_unusual(plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: Rng) -> None:
-    """Re-encode a few original files per source in an unusual but valid way."""
-    per_kind = _few(posts, "unusual_per")
-    taken = np.zeros(len(files.picture), dtype=bool)
-    for plan in (plans[source] for source in SOURCES):
-        originals = plan.uid[(plan.uid >= 0) & (plan.transform == w.ORIGINAL)]
-        candidates = rng.permutation(np.unique(originals))
-        candidates = candidates[~taken[candidates]]
-        for i, kind in enumerate(w.UNUSUAL_EXT):  # in code order
-            pick = candidates[i * per_kind : (i + 1) * per_kind]
-            files.unusual[pick] = kind
-            files.ext[pick] = w.UNUSUAL_EXT[kind]
-            taken[pick] = True
+    def count(self, share: str) -> int:
+        """The number of posts the named share of `--posts` gives."""
+        return int(round(self.share[share] * self.posts))
 
+    def few(self, per: str) -> int:
+        """One case per the named number of posts, at least one."""
+        return max(1, self.posts // self.share[per])
 
-def assign_hostile(plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: Rng) -> None:
-    """Mark a few images per source whose stored bytes will be broken or missing."""
-    per_kind = _few(posts, "hostile_per")
-    for plan in (plans[source] for source in SOURCES):
-        has = plan.uid >= 0
-        ext = np.where(has, files.ext[np.maximum(plan.uid, 0)], -1)
-        plain = has & (files.unusual[np.maximum(plan.uid, 0)] == w.PLAIN)
-        for kind in HOSTILE_KINDS:
-            eligible = plain & (plan.hostile == w.HARMLESS)
-            if kind == w.NOT_IMAGE:
-                eligible &= ext == w.JPG
-            elif kind == w.HUGE_DIMENSIONS:
-                eligible &= ext == w.PNG
-            pool = np.flatnonzero(eligible)
-            plan.hostile[rng.choice(pool, size=min(per_kind, len(pool)), replace=False)] = kind
+    # -- the ledger of pictures and files ---------------------------------------------------------
+    def new_pictures(self, n: int) -> np.ndarray:
+        self.n_pictures += n
+        return np.arange(self.n_pictures - n, self.n_pictures, dtype=np.int64)
+
+    def new_files(self, pictures: np.ndarray, transform: np.ndarray, ext: np.ndarray) -> np.ndarray:
+        """File ids for new encodings of `pictures`."""
+        n, start = len(pictures), sum(len(f[0]) for f in self._files)
+        transform = np.broadcast_to(np.asarray(transform, dtype=np.int8), (n,)).copy()
+        ext = np.broadcast_to(np.asarray(ext, dtype=np.int8), (n,)).copy()
+        self._files.append((np.asarray(pictures, dtype=np.int64), transform, ext))
+        return np.arange(start, start + n, dtype=np.int64)
+
+    def file_ext(self, uids: np.ndarray) -> np.ndarray:
+        """Extension codes of files handed out so far."""
+        if not self._files:
+            return np.zeros(len(uids), np.int8)
+        return np.concatenate([f[2] for f in self._files])[uids]
+
+    def groups(self) -> np.ndarray:
+        """Group id of every picture id handed out (pixiv pages join their work's first page)."""
+        group = np.arange(self.n_pictures, dtype=np.int64)
+        for pictures, groups in self._group_fixes:
+            group[pictures] = groups
+        return group
+
+    def files(self) -> FileTable:
+        """All files, with sizes derived from their picture's native size."""
+        picture, transform, ext = (
+            np.concatenate([f[i] for f in self._files] or [np.zeros(0, dtype)])
+            for i, dtype in enumerate((np.int64, np.int8, np.int8))
+        )
+        native_w, native_h = self.world.size(picture)
+        uids = np.arange(len(picture), dtype=np.int64)
+        width, height = derived_size(self.world.seed, uids, transform, native_w, native_h)
+        unusual = np.full(len(picture), w.PLAIN, dtype=np.int8)
+        return FileTable(picture, transform, ext, width, height, unusual)
+
+    def unique_files(self, plan: SourcePlan, rows: np.ndarray, rng: Rng) -> None:
+        plan.picture[rows] = self.new_pictures(len(rows))
+        plan.post_ext[rows] = _choose_ext(rng, len(rows), plan.source)
+        plan.uid[rows] = self.new_files(plan.picture[rows], w.ORIGINAL, plan.post_ext[rows])
+        plan.transform[rows] = w.ORIGINAL
+
+    # -- the sources ------------------------------------------------------------------------------
+    def danbooru(self) -> SourcePlan:
+        n, rng = self.posts, self.rng("danbooru")
+        plan = SourcePlan("danbooru", n)
+        plan.picture = self.new_pictures(n)
+        plan.post_ext = _choose_ext(rng, n, "danbooru")
+        candidates = rng.permutation(np.flatnonzero(np.isin(plan.post_ext, w.IMAGE_EXTS)))
+        start = 0
+        for kind, share in (
+            (w.PIXIV_ID, "danbooru_pixiv_id"),
+            (w.PIXIV_URL, "danbooru_pixiv_url_only"),
+            (w.PIXIV_DANGLING, "danbooru_dangling_pixiv_id"),
+        ):
+            plan.link_kind[candidates[start : start + self.count(share)]] = kind
+            start += self.count(share)
+        dangling = plan.link_kind == w.PIXIV_DANGLING
+        below = self.share["dangling_pixiv_ids_below"]
+        plan.link_row[dangling] = rng.integers(1_000_000, below, int(dangling.sum()))
+        return plan
+
+    def pixiv(self, danbooru: SourcePlan) -> SourcePlan:
+        """Pixiv works; the linked danbooru posts get their picture from a page of a work."""
+        n, rng = self.posts, self.rng("pixiv")
+        kind = rng.choice(3, size=n, p=[0.80, 0.15, 0.05]).astype(np.int8)
+        linked = np.flatnonzero(np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL)))
+        linked = linked[rng.permutation(len(linked))][:n]
+        works = rng.permutation(n)[: len(linked)]
+        kind[works] = np.where(kind[works] == w.UGOIRA, w.ILLUST, kind[works])
+        pages = np.ones(n, np.int64)
+        multi = (kind == w.ILLUST) & (rng.random(n) < 0.15)
+        pages[multi] = rng.integers(2, 5, int(multi.sum()))
+        pages[kind == w.MANGA] = rng.integers(2, 9, int((kind == w.MANGA).sum()))
+
+        plan = SourcePlan("pixiv", n)
+        plan.image_post = np.repeat(np.arange(n, dtype=np.int64), pages)
+        starts = np.concatenate([[0], np.cumsum(pages)[:-1]])
+        plan.page = (np.arange(len(plan.image_post)) - starts[plan.image_post]).astype(np.int32)
+        plan.picture = self.new_pictures(len(plan.image_post))
+        page = np.where(rng.random(len(works)) < 0.85, 0, rng.integers(0, 1 << 30, len(works)))
+        page = page % pages[works]
+        target = starts[works] + page
+        plan.picture[target] = danbooru.picture[linked]
+        self._group_fixes.append((plan.picture, plan.picture[starts][plan.image_post]))
+
+        plan.post_ext = _choose_ext(rng, n, "pixiv")
+        plan.post_ext[kind == w.UGOIRA] = w.JPG
+        plan.uid = self.new_files(plan.picture, w.ORIGINAL, plan.post_ext[plan.image_post])
+        plan.transform = np.full(len(plan.picture), w.ORIGINAL, np.int8)
+        ai = rng.choice(3, size=n, p=[0.55, 0.38, 0.07]).astype(np.int8)
+        ai[works] = np.minimum(ai[works], 1)
+        plan.extra = {"type": kind, "page_count": pages.astype(np.int32), "ai_type": ai}
+
+        danbooru.link_row[linked] = works
+        danbooru.link_page[linked] = page.astype(np.int32)
+        self.danbooru_files(danbooru, linked, plan.uid[target], rng)
+        return plan
+
+    def danbooru_files(
+        self, danbooru: SourcePlan, linked: np.ndarray, pixiv_uid: np.ndarray, rng: Rng
+    ) -> None:
+        """Files of danbooru posts: pixiv originals for linked posts, new files for the rest."""
+        pixiv_ext = self.file_ext(pixiv_uid)
+        how = rng.random(len(linked))
+        same = how < 0.5
+        converted, reencoded = (how >= 0.5) & (how < 0.75), how >= 0.75
+        danbooru.uid[linked[same]] = pixiv_uid[same]
+        danbooru.transform[linked[same]] = w.SAME_FILE
+        danbooru.post_ext[linked[same]] = pixiv_ext[same]
+        for mask, transform, ext in (
+            (converted, w.CONVERTED, _other_format(rng, pixiv_ext[converted])),
+            (reencoded, w.REENCODED, pixiv_ext[reencoded]),
+        ):
+            rows = linked[mask]
+            danbooru.uid[rows] = self.new_files(danbooru.picture[rows], transform, ext)
+            danbooru.transform[rows] = transform
+            danbooru.post_ext[rows] = ext
+        rest = np.flatnonzero((danbooru.uid < 0) & np.isin(danbooru.post_ext, w.IMAGE_EXTS))
+        danbooru.uid[rest] = self.new_files(
+            danbooru.picture[rest], w.ORIGINAL, danbooru.post_ext[rest]
+        )
+
+    def gelbooru(self, danbooru: SourcePlan) -> SourcePlan:
+        n, rng = self.posts, self.rng("gelbooru")
+        plan = SourcePlan("gelbooru", n)
+        pool = np.flatnonzero(danbooru.uid >= 0)
+        m = min(self.count("gelbooru_mirrors"), len(pool))
+        r = min(self.count("gelbooru_reuploads"), n - m)
+        mirrors = np.arange(m)
+        _copy_posts(plan, mirrors, danbooru, rng.choice(pool, size=m, replace=False))
+        plan.post_ext[mirrors] = self.file_ext(plan.uid[mirrors])
+        cites = rng.random(m) < self.share["gelbooru_mirror_cites_danbooru"]
+        plan.link_kind[mirrors] = np.where(cites, w.DANBOORU_URL, w.COPY_SOURCE)
+        self.unique_files(plan, np.arange(m, n - r), rng)
+        if r:
+            reuploads = np.arange(n - r, n)
+            original = rng.integers(0, n - r, r)
+            _copy_posts(plan, reuploads, plan, original)
+            plan.post_ext[reuploads] = plan.post_ext[original]
+            plan.link_kind[reuploads] = w.REUPLOAD
+        return plan
+
+    def yandere(self, danbooru: SourcePlan) -> SourcePlan:
+        n, rng = self.posts, self.rng("yandere")
+        plan = SourcePlan("yandere", n)
+        pool = np.flatnonzero(danbooru.uid >= 0)
+        s = min(self.count("yandere_shared"), len(pool))
+        shared = np.arange(s)
+        source_rows = rng.choice(pool, size=s, replace=False)
+        plan.picture[shared] = danbooru.picture[source_rows]
+        ext = self.file_ext(danbooru.uid[source_rows])
+        same = rng.random(s) < 0.5
+        plan.uid[shared[same]] = danbooru.uid[source_rows[same]]
+        plan.transform[shared[same]] = w.SAME_FILE
+        changed = shared[~same]
+        transform = np.where(rng.random(len(changed)) < 0.5, w.RESIZED, w.REENCODED).astype(np.int8)
+        plan.uid[changed] = self.new_files(plan.picture[changed], transform, ext[~same])
+        plan.transform[changed] = transform
+        plan.post_ext[shared] = ext
+        plan.link_kind[shared] = np.where(rng.random(s) < 0.6, w.COPY_SOURCE, w.NO_LINK)
+        plan.link_row[shared] = source_rows
+        self.unique_files(plan, np.arange(s, n), rng)
+        return plan
+
+    def zerochan(self, danbooru: SourcePlan, pixiv: SourcePlan) -> SourcePlan:
+        n, rng = self.posts, self.rng("zerochan")
+        plan = SourcePlan("zerochan", n)
+        copies = np.arange(min(self.count("zerochan_copies"), n))
+        from_pixiv = rng.random(len(copies)) < 0.5
+        d_pool = np.flatnonzero(danbooru.uid >= 0)
+        d_rows = d_pool[rng.integers(0, len(d_pool), len(copies))] if len(d_pool) else copies * 0
+        p_rows = rng.integers(0, len(pixiv.picture), len(copies))
+        from_pixiv |= len(d_pool) == 0
+        picture = np.where(from_pixiv, pixiv.picture[p_rows], danbooru.picture[d_rows])
+        source_uid = np.where(from_pixiv, pixiv.uid[p_rows], danbooru.uid[np.maximum(d_rows, 0)])
+        transforms = np.array([w.RESIZED, w.WATERMARKED, w.CROPPED, w.REENCODED], np.int8)
+        transform = transforms[rng.choice(4, size=len(copies), p=[0.35, 0.25, 0.20, 0.20])]
+        other = _choose_ext(rng, len(copies), "copy")
+        ext = np.where(transform == w.REENCODED, self.file_ext(source_uid), other).astype(np.int8)
+        plan.picture[copies] = picture
+        plan.uid[copies] = self.new_files(picture, transform, ext)
+        plan.transform[copies] = transform
+        plan.post_ext[copies] = ext
+        cites = copies[from_pixiv & (rng.random(len(copies)) < self.share["zerochan_pixiv_url"])]
+        plan.link_kind[cites] = w.PIXIV_ARTWORK
+        plan.link_row[cites] = pixiv.image_post[p_rows[cites]]
+        plan.link_page[cites] = pixiv.page[p_rows[cites]]
+        self.unique_files(plan, np.arange(len(copies), n), rng)
+        return plan
+
+    # -- dates, ids, and the cases that break -----------------------------------------------------
+    def dates(self, plans: dict[str, SourcePlan], groups: np.ndarray) -> None:
+        """`created_ms` of every post: originals first, copies after what they copy."""
+        rng, created_ms = self.rng("dates"), self.world.created_ms
+        pixiv, danbooru, gelbooru = plans["pixiv"], plans["danbooru"], plans["gelbooru"]
+        pixiv.created_ms = np.minimum(created_ms(groups[pixiv.picture[pixiv.lead_image]]), LAST_MS)
+
+        created = _after(rng, created_ms(groups[danbooru.picture]), 1.0)
+        linked = np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL))
+        created[linked] = _after(rng, pixiv.created_ms[danbooru.link_row[linked]], 3.0)
+        danbooru.created_ms = created
+
+        created = _after(rng, created_ms(groups[gelbooru.picture]), 1.0)
+        mirrors = np.isin(gelbooru.link_kind, (w.DANBOORU_URL, w.COPY_SOURCE))
+        created[mirrors] = _after(rng, danbooru.created_ms[gelbooru.link_row[mirrors]], 2.0)
+        reuploads = gelbooru.link_kind == w.REUPLOAD
+        created[reuploads] = _after(rng, created[gelbooru.link_row[reuploads]], 30.0)
+        gelbooru.created_ms = created
+
+        yandere = plans["yandere"]
+        created = _after(rng, created_ms(groups[yandere.picture]), 1.0)
+        shared = yandere.link_row >= 0
+        created[shared] = _after(rng, danbooru.created_ms[yandere.link_row[shared]], 10.0)
+        yandere.created_ms = created
+
+        zerochan = plans["zerochan"]
+        mean = np.where(zerochan.transform != w.ORIGINAL, 60.0, 1.0)
+        base = created_ms(groups[zerochan.picture])
+        delay = (rng.exponential(1.0, len(base)) * mean * w.DAY_MS).astype(np.int64)
+        zerochan.created_ms = np.minimum(base + delay, LAST_MS)
+
+    def ids(self, plan: SourcePlan) -> None:
+        """Post ids rising with the date; `order` lists posts by id."""
+        site, rng = parameters()["sites"][plan.source], self.rng("ids." + plan.source)
+        plan.order = np.argsort(plan.created_ms, kind="stable")
+        plan.post_id = np.empty(plan.n_posts, dtype=np.int64)
+        gaps = rng.integers(1, site["max_id_gap"] + 1, plan.n_posts)
+        plan.post_id[plan.order] = site["first_id"] + np.cumsum(gaps)
+
+    def extras(self, plans: dict[str, SourcePlan]) -> dict[str, Extras]:
+        """Orphan images for every source, plus `../` and absolute member names in shards."""
+        rng, extras = self.rng("extras"), {}
+        for source in SOURCES:
+            kinds = [w.ORPHAN] * self.few("hostile_per")
+            if source in w.SHARD_SOURCES:
+                kinds += [w.PATH_TRAVERSAL, w.ABSOLUTE_PATH]
+            key_id = _free_ids(plans[source].post_id, len(kinds), rng)
+            pictures = self.new_pictures(len(kinds))
+            ext = np.where(rng.random(len(kinds)) < 0.5, w.PNG, w.JPG).astype(np.int8)
+            extras[source] = Extras(key_id, self.new_files(pictures, w.ORIGINAL, ext), kinds)
+        return extras
+
+    def unusual(self, plans: dict[str, SourcePlan], files: FileTable) -> None:
+        """Re-encode a few original files per source in an unusual but valid way."""
+        rng, per_kind = self.rng("unusual"), self.few("unusual_per")
+        taken = np.zeros(len(files.picture), dtype=bool)
+        for plan in (plans[source] for source in SOURCES):
+            originals = plan.uid[(plan.uid >= 0) & (plan.transform == w.ORIGINAL)]
+            candidates = rng.permutation(np.unique(originals))
+            candidates = candidates[~taken[candidates]]
+            for i, kind in enumerate(w.UNUSUAL_EXT):  # in code order
+                pick = candidates[i * per_kind : (i + 1) * per_kind]
+                files.unusual[pick] = kind
+                files.ext[pick] = w.UNUSUAL_EXT[kind]
+                taken[pick] = True
+
+    def hostile(self, plans: dict[str, SourcePlan], files: FileTable) -> None:
+        """Mark a few images per source whose stored bytes will be broken or missing."""
+        rng, per_kind = self.rng("hostile"), self.few("hostile_per")
+        for plan in (plans[source] for source in SOURCES):
+            has = plan.uid >= 0
+            ext = np.where(has, files.ext[np.maximum(plan.uid, 0)], -1)
+            plain = has & (files.unusual[np.maximum(plan.uid, 0)] == w.PLAIN)
+            for kind in HOSTILE_KINDS:
+                eligible = plain & (plan.hostile == w.HARMLESS)
+                if kind == w.NOT_IMAGE:
+                    eligible &= ext == w.JPG
+                elif kind == w.HUGE_DIMENSIONS:
+                    eligible &= ext == w.PNG
+                pool = np.flatnonzero(eligible)
+                plan.hostile[rng.choice(pool, size=min(per_kind, len(pool)), replace=False)] = kind
 
 
 def _describe_images(plan: SourcePlan, files: FileTable, world: World) -> None:
@@ -498,25 +480,25 @@ def _describe_images(plan: SourcePlan, files: FileTable, world: World) -> None:
 
 def build_plan(world: World, posts: int, images: bool) -> Plan:
     """Every source's posts and images for `posts` posts per source."""
-    seed, ledger = world.seed, Ledger(world)
-    danbooru = draw_danbooru(posts, ledger, stage_rng(seed, "danbooru"))
-    pixiv = draw_pixiv(posts, danbooru, ledger, stage_rng(seed, "pixiv"))
+    planner = Planner(world, posts)
+    danbooru = planner.danbooru()
+    pixiv = planner.pixiv(danbooru)
     plans = {
         "danbooru": danbooru,
-        "gelbooru": draw_gelbooru(posts, danbooru, ledger, stage_rng(seed, "gelbooru")),
-        "yandere": draw_yandere(posts, danbooru, ledger, stage_rng(seed, "yandere")),
+        "gelbooru": planner.gelbooru(danbooru),
+        "yandere": planner.yandere(danbooru),
         "pixiv": pixiv,
-        "zerochan": draw_zerochan(posts, danbooru, pixiv, ledger, stage_rng(seed, "zerochan")),
+        "zerochan": planner.zerochan(danbooru, pixiv),
     }
-    assign_dates(plans, world, ledger.groups(), stage_rng(seed, "dates"))
+    planner.dates(plans, planner.groups())
     for source in SOURCES:
-        assign_ids(plans[source], stage_rng(seed, "ids." + source))
+        planner.ids(plans[source])
         plans[source].hostile = np.zeros(len(plans[source].uid), dtype=np.int8)
-    extras = plan_extras(plans, ledger, posts, stage_rng(seed, "extras")) if images else {}
-    files = ledger.files()
-    assign_unusual(plans, files, posts, stage_rng(seed, "unusual"))
+    extras = planner.extras(plans) if images else {}
+    files = planner.files()
+    planner.unusual(plans, files)
     if images:
-        assign_hostile(plans, files, posts, stage_rng(seed, "hostile"))
+        planner.hostile(plans, files)
     for plan in plans.values():
         _describe_images(plan, files, world)
-    return Plan(seed, world, files, ledger.groups(), plans, extras)
+    return Plan(world.seed, world, files, planner.groups(), plans, extras)
