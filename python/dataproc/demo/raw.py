@@ -40,6 +40,7 @@ PIXIV_AI_GENERATED = 2
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 StrLike = pa.Array | pa.ChunkedArray | str
+Builder = Callable[[np.ndarray], pa.Array]
 
 
 def as_str(values: np.ndarray) -> pa.Array:
@@ -63,7 +64,7 @@ def pick(which: np.ndarray, *options: pa.Array) -> pa.Array:
     return pc.choose(pa.array(np.asarray(which, dtype=np.int8)), *options)
 
 
-def by_case(case: np.ndarray, builders: dict[int, Callable[[np.ndarray], pa.Array]]) -> pa.Array:
+def by_case(case: np.ndarray, builders: dict[int, Builder]) -> pa.Array:
     """Row-wise `builders[case[i]]`, each builder called once, on the positions of its case.
 
     Cheaper than building every alternative for every row when most rows take one case.
@@ -167,11 +168,12 @@ class RawTables:
         self.plan, self.md5, self.size = plan, md5, size
         self.world, self.vocab, self.seed = plan.world, plan.world.vocab, plan.seed
         self.danbooru, self.pixiv = plan.sources["danbooru"], plan.sources["pixiv"]
+        self.sites, self.texts = parameters()["sites"], parameters()["texts"]
 
     def table(self, source: str, rows: np.ndarray) -> pa.Table:
         """The rows' posts, with the site's fields in its order (`parameters.json`)."""
         columns = getattr(self, source + "_columns")(rows)
-        return pa.table({name: columns[name] for name in parameters()["sites"][source]["columns"]})
+        return pa.table({name: columns[name] for name in self.sites[source]["columns"]})
 
     # -- what several sites share ----------------------------------------------------------------
     def _rating(self, source: str, pictures: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -182,22 +184,20 @@ class RawTables:
 
     def _parents(self, source: str, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         """(parent_id, has_children) of the rows; a parent is always an older post."""
-        plan, share = self.plan.sources[source], parameters()["sites"][source]["parent_share"]
+        plan, share = self.plan.sources[source], self.sites[source]["parent_share"]
         n, every = plan.n_posts, np.arange(plan.n_posts)
         rank = np.empty(n, dtype=np.int64)
         rank[plan.order] = every
         has = (uniform(self.seed, "parent." + source, every) < share) & (rank > 0)
         pick_ = np.floor(uniform(self.seed, "parent.pick." + source, every) * rank).astype(np.int64)
         parent = np.where(has, plan.order[np.minimum(pick_, n - 1)], -1)
-        parent_id = pa.array(
-            plan.post_id[np.maximum(parent[rows], 0)], pa.int64(), mask=parent[rows] < 0
-        )
+        parent_id = plan.post_id[np.maximum(parent[rows], 0)]
         children = np.bincount(parent[parent >= 0], minlength=n) > 0
-        return parent_id, pa.array(children[rows])
+        return pa.array(parent_id, pa.int64(), mask=parent[rows] < 0), pa.array(children[rows])
 
     def _booru_columns(self, source: str, rows: np.ndarray) -> dict[str, Any]:
         """The fields danbooru, gelbooru and yande.re share: id, size, rating, parent, status."""
-        plan, site = self.plan.sources[source], parameters()["sites"][source]
+        plan, site = self.plan.sources[source], self.sites[source]
         pictures = plan.picture[rows]
         rating = self._rating(source, pictures, self.plan.groups[pictures])
         u = uniform(self.seed, source + ".status", rows)
@@ -217,17 +217,13 @@ class RawTables:
 
     def _appeal(self, source: str, groups: np.ndarray, rows: np.ndarray, stream: str) -> np.ndarray:
         """exp(a0 + a1 * the picture's appeal + a2 * noise): the site's score before rounding."""
-        a = parameters()["sites"][source]["score"]
-        return np.exp(
-            a[0] + a[1] * self.world.quality(groups) + a[2] * w.normal(self.seed, stream, rows)
-        )
+        a, noise = self.sites[source]["score"], w.normal(self.seed, stream, rows)
+        return np.exp(a[0] + a[1] * self.world.quality(groups) + a[2] * noise)
 
     def _accounts(self, groups: np.ndarray) -> pa.Array:
         return self.vocab.accounts.take(pa.array(self.world.artist(groups)))
 
-    def _own_sources(
-        self, source: str, rows: np.ndarray, groups: np.ndarray
-    ) -> Callable[[np.ndarray], pa.Array]:
+    def _own_sources(self, source: str, rows: np.ndarray, groups: np.ndarray) -> Builder:
         """Builds the `source` of posts that link to no other site: '' (unknown), a tweet, or a
         fanbox post of the artist's account."""
         seed, stream, created_ms = (
@@ -235,7 +231,10 @@ class RawTables:
             source + ".source",
             self.plan.sources[source].created_ms,
         )
-        empty = parameters()["sites"][source]["unlinked_source_empty"]
+        empty, templates = (
+            self.sites[source]["unlinked_source_empty"],
+            self.texts["unlinked_sources"],
+        )
 
         def build(at: np.ndarray) -> pa.Array:
             keys, created, accounts = rows[at], created_ms[rows[at]], self._accounts(groups[at])
@@ -248,17 +247,15 @@ class RawTables:
             which = np.where(u < empty, 0, np.where(u < empty + (1 - empty) * 0.8, 1, 2))
             values = {"account": accounts, "status": as_str(status), "fanbox": fanbox_host}
             values["post"] = as_str(1_000_000 + fanbox)
-            return pick(
-                which, *(fill(t, **values) for t in parameters()["texts"]["unlinked_sources"])
-            )
+            return pick(which, *(fill(template, **values) for template in templates))
 
         return build
 
     def _carried_tags(self, source: str, pictures: np.ndarray, groups: np.ndarray) -> TagPairs:
         """The canonical tags a site carries for each picture (only those it has a name for)."""
         pairs = self.world.tags(pictures, groups)
-        keep = parameters()["sites"][source]["keep"]
-        keep = np.array([keep[name] for name in w.CATEGORIES])[self.vocab.category[pairs.tags]]
+        keep = np.array([self.sites[source]["keep"][name] for name in w.CATEGORIES])
+        keep = keep[self.vocab.category[pairs.tags]]
         mask = uniform(self.seed, "keep." + source, pictures[pairs.rows], pairs.tags) < keep
         if source == "pixiv":
             mask &= self.vocab.pixiv_count[pairs.tags] > 0
@@ -366,7 +363,7 @@ class RawTables:
 
     def gelbooru_columns(self, rows: np.ndarray) -> dict[str, Any]:
         """Flat tags in danbooru's vocabulary; mirrors cite the danbooru post or copy its source."""
-        plan, texts = self.plan.sources["gelbooru"], parameters()["texts"]
+        plan, texts = self.plan.sources["gelbooru"], self.texts
         groups = self.plan.groups[plan.picture[rows]]
         md5 = self.md5.take(pa.array(plan.uid[rows]))
         score = np.floor(self._appeal("gelbooru", groups, rows, "gelbooru.score"))
@@ -446,7 +443,7 @@ class RawTables:
         user_id = pa.array(PIXIV_USER_ID_BASE + artists * 7919, pa.int64())
         user_name = vocab.pixiv_user_names.take(pa.array(artists))
         user = pa.StructArray.from_arrays([user_id, user_name, accounts], ["id", "name", "account"])
-        titles, captions = vocab.pixiv_titles, parameters()["texts"]["pixiv_captions"]
+        titles, captions = vocab.pixiv_titles, self.texts["pixiv_captions"]
         return {
             "id": pa.array(plan.post_id[rows], pa.int64()),
             "title": lookup(titles, integers(seed, "pixiv.title", 0, len(titles), rows)),
