@@ -1,14 +1,10 @@
 """`dataproc demo`: a realistic, deterministic demo lake for all five sources.
 
 In: a lake root (a directory or `s3://bucket/prefix`), `posts` per source, a seed, and whether
-to write images.
-Out: through `dataproc.lake.Lake`, the lake the pipeline reads (DESIGN.md, "Demo lake"):
-`raw/<source>/part-NNNNN.parquet` in each site's own field names, the images as files or tar
-shards, `metrics/<source>/part-NNNNN.<metric>.parquet` (an aesthetic score and a watermark
-probability, as if other tools computed them, with NULLs for about 10% of images), and the
-ground truth: which image keys show the same picture (`ground_truth/pictures.parquet`) and the
-planted hostile cases (`ground_truth/hostile.parquet`). The same seed and sizes give a
-byte-identical lake; a `DemoReport` says what was written.
+to write images. Out: through `dataproc.lake.Lake`, the lake of DESIGN.md's "Demo lake": raw
+posts per site, images as files or tar shards, metrics (an aesthetic score and a watermark
+probability, NULL for about 10% of images) and the ground truth of pictures and hostile cases.
+The same seed and sizes give a byte-identical lake; a `DemoReport` says what was written.
 """
 
 from __future__ import annotations

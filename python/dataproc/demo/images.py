@@ -1,17 +1,11 @@
 """The demo's image bytes: drawn scenes, their cross-site copies, and how they are stored.
 
-In: the `Plan` (its `FileTable` says what every file is).
-Out: `render_files` gives each file id's bytes. A picture is drawn once (a gradient sky, a ground
-band, a dozen shapes and a character silhouette, in relative coordinates) and every file of it
-derives from that rendering: resized, slightly cropped, watermarked, re-encoded, converted
-between PNG, WebP and JPEG, or saved in an unusual but valid way. Every parameter comes from the
-file id, so the bytes are reproducible; Pillow releases the GIL while it encodes, so a few
-threads overlap the heavy part without changing a byte.
-`store_images` lays the files out: danbooru and yandere as `images/<source>/<fan-out>/<key>.<ext>`,
-the others as WebDataset members `<key>.<ext>` (some with a `<key>.json`) of
-`shards/<source>/<source>-NNNNN.tar`. It plants the hostile cases (broken or absent bytes,
-orphans, `../` and absolute member names, one shard cut off in its last member) and returns them
-as `HostileRecord`s.
+In: the `Plan`. Out: `render_files`, each file id's bytes: a picture is drawn once (sky, ground,
+shapes, a character silhouette, in relative coordinates) and each file of it is derived from that
+rendering (resized, cropped, watermarked, re-encoded, converted, or saved in an unusual but valid
+way) with parameters from the file id, on a few threads without changing a byte.
+`store_images` writes them as `images/<source>/<fan-out>/<key>.<ext>` (danbooru, yande.re) or
+WebDataset members of `shards/<source>/<source>-NNNNN.tar`, planting the hostile cases.
 """
 
 from __future__ import annotations

@@ -1,17 +1,12 @@
 """The demo plan: every source's posts and images, how they overlap, when, and what breaks.
 
-In: the `World`, `--posts` (per source) and whether images are written; shares and id ranges
-come from `parameters.json` (`plan`, `sites`).
+In: the `World`, `--posts` per source, whether images are written, and `parameters.json`.
 Out: `Plan`, numpy arrays per source (`SourcePlan`) and per file (`FileTable`). A picture is a
-ground-truth image; a file is one encoding of it, and byte-identical copies across sites share a
-file id, which makes their md5 equal. Images are one per post, except on pixiv, where each page of
-a work is one. Pixiv works are the originals of danbooru posts that link to them (the same file,
-converted or re-encoded); gelbooru mirrors danbooru posts byte for byte and re-uploads its own;
-yande.re shares danbooru pictures, half resized or re-encoded; zerochan holds resized,
-watermarked, cropped or re-encoded copies of danbooru or pixiv pictures; the rest are unique.
-Dates put originals first and ids rise with the date, with gaps. Unusual encodings belong to a
-file, hostile cases to one stored copy, orphans and odd tar member names to no post; hostile
-cases exist only where files are written.
+ground-truth image; a file is one encoding of it, and byte-identical copies share a file id.
+Pixiv works are the originals of the danbooru posts that link to them; gelbooru mirrors danbooru
+and re-uploads its own posts; yande.re shares danbooru pictures; zerochan transforms danbooru or
+pixiv pictures; the rest are unique. Ids rise with the date. Unusual encodings belong to a file,
+hostile cases to one stored copy, orphans and odd tar member names to no post.
 """
 
 from __future__ import annotations

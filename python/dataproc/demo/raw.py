@@ -1,15 +1,9 @@
 """The five sites' raw tables, in their own API field names and formats.
 
-In: the `Plan` and each file's md5 and byte size (measured from the rendered bytes, or, for a
-metadata-only lake, synthesized from the file id, so md5s are equal exactly where files are
-shared); per site, from `parameters.json`: its fields, ratings, statuses, score formula and the
-share of each tag category it carries.
-Out: `RawTables.table(source, rows)`, one parquet part of a source's posts as the site's API
-returns them (DESIGN.md, "Raw input contract"): danbooru's `/posts.json` with category tag
-strings, gelbooru's flat `dapi` tags, yande.re's moebooru `/post.json`, pixiv's app-API `illust`
-objects (one row per work, nested user and tags, Japanese tag names) and zerochan's Title Case
-tag lists. Strings are built with pyarrow compute, never per row in Python. Site values follow
-the picture (ratings, a few one step off; scores from its appeal).
+In: the `Plan`, each file's md5 and byte size (of the rendered bytes, or synthesized from the
+file id), and per site from `parameters.json` its fields, ratings, statuses, scores and tag shares.
+Out: `RawTables.table(source, rows)`, one parquet part of a source's posts as its API returns them
+(DESIGN.md, "Raw input contract"). Strings are built with pyarrow compute, never per row.
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """The ground truth the demo lake is drawn from: random streams, the vocabulary, the pictures.
 
-In: a seed and `vocabulary.json` (canonical danbooru tags by category, the names pixiv and
-zerochan use for them, artists and their pixiv accounts, a few site word lists).
-Out: `Vocabulary`, the tags sorted by name (so a tag's id orders like danbooru's `tag_string`) as
-numpy lookup arrays, and `World`, whose picture attributes (rating, quality, date, artist, size,
-canonical tags) are pure functions of (seed, picture or group id). A group is the pictures that
-share authorship and subject: the pages of one pixiv work; most pictures are their own group.
-
-Random numbers are counter-based: each value hashes (seed, stream name, keys) with a splitmix64
-mixer, so a picture's attributes never depend on which slice of the lake asks for them, or when.
-The small integer codes below name what the plan's numpy arrays hold.
+In: a seed, `vocabulary.json` and `parameters.json`. Out: `Vocabulary` (tags sorted by name, so
+ids order like danbooru's `tag_string`, as numpy lookup arrays) and `World`, whose picture and
+group attributes are pure functions of (seed, id): random numbers hash (seed, stream, keys) with
+splitmix64, so no value depends on which slice asks for it. A group is the pictures of one
+authorship and subject (the pages of a pixiv work). The integer codes name the plan's arrays.
 """
 
 from __future__ import annotations
