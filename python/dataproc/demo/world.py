@@ -287,49 +287,32 @@ class World:
         )
 
     def tags(self, pictures: np.ndarray, groups: np.ndarray) -> TagPairs:
-        """Canonical tags of each picture: counts, general, characters, copyrights, artist, meta.
-
-        Characters, copyrights and the artist belong to the group; the rest to the picture.
-        """
-        seed, v, n, p = self.seed, self.vocab, len(pictures), parameters()["pictures"]
-        every = np.arange(n)
-        rows: list[np.ndarray] = []
-        tags: list[np.ndarray] = []
+        """Canonical tags of each picture: counts, general, characters, copyrights, artist, meta;
+        characters, copyrights and the artist belong to the group, the rest to the picture."""
+        seed, v, p = self.seed, self.vocab, parameters()["pictures"]
+        every = np.arange(len(pictures))
+        parts: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, tag ids), in any order
         combo = weighted(uniform(seed, "combo", pictures), v.combo_weights)
         for column in v.combos.T:
-            keep = column[combo] >= 0
-            rows.append(every[keep])
-            tags.append(column[combo][keep])
-
+            ids = column[combo]
+            parts.append((every[ids >= 0], ids[ids >= 0]))
         at, j = _ragged(integers(seed, "general.n", 4, 26, pictures))
-        rows.append(at)
-        tags.append(
-            v.general_ids[weighted(uniform(seed, "general", pictures[at], j), v.general_weights)]
-        )
-
+        general = weighted(uniform(seed, "general", pictures[at], j), v.general_weights)
+        parts.append((at, v.general_ids[general]))
         n_chars = weighted(uniform(seed, "characters.n", groups), p["character_count_weights"])
         n_chars = np.where(combo == v.no_humans_combo, 0, n_chars)
         at, j = _ragged(n_chars)
         chars = weighted(uniform(seed, "characters", groups[at], j), v.character_weights)
-        rows += [at, at]
-        tags += [v.character_ids[chars], v.character_copyright[chars]]
-
+        parts += [(at, v.character_ids[chars]), (at, v.character_copyright[chars])]
         lone = np.flatnonzero(n_chars == 0)
         original = uniform(seed, "copyright.original", groups[lone]) < 0.6
-        other = v.copyright_ids[
-            weighted(uniform(seed, "copyright", groups[lone]), v.copyright_weights)
-        ]
-        rows.append(lone)
-        tags.append(np.where(original, v.original_id, other).astype(np.int32))
-
+        other = weighted(uniform(seed, "copyright", groups[lone]), v.copyright_weights)
+        parts.append((lone, np.where(original, v.original_id, v.copyright_ids[other])))
         tagged = uniform(seed, "artist.tagged", groups) < p["has_artist_share"]
-        rows += [every[tagged], every[~tagged]]
-        tags += [
-            v.artist_ids[self.artist(groups[tagged])],
-            np.full(int((~tagged).sum()), v.meta["artist_request"], dtype=np.int32),
-        ]
+        parts.append((every[tagged], v.artist_ids[self.artist(groups[tagged])]))
+        hits = {"artist_request": ~tagged}
         for name, rate in p["meta_rates"].items():
-            hit = uniform(seed, "meta." + name, pictures) < rate
-            rows.append(every[hit])
-            tags.append(np.full(int(hit.sum()), v.meta[name], dtype=np.int32))
-        return TagPairs.of(np.concatenate(rows), np.concatenate(tags), n)
+            hits[name] = uniform(seed, "meta." + name, pictures) < rate
+        parts += [(every[hit], np.full(int(hit.sum()), v.meta[name])) for name, hit in hits.items()]
+        rows, tags = (np.concatenate(column) for column in zip(*parts, strict=True))
+        return TagPairs.of(rows, tags, len(pictures))
