@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from dataproc.demo import world as w
-from dataproc.demo.images import HostileRecord, render_files, store_images
+from dataproc.demo.images import render_files, store_images
 from dataproc.demo.plan import Plan, build_plan
 from dataproc.demo.raw import RawTables, concat, file_facts, lookup
 from dataproc.demo.world import World, load_vocabulary, normal, parameters, uniform
@@ -72,12 +72,12 @@ class DemoReport:
             )
             hostile = ", ".join(f"{kind} {n}" for kind, n in sorted(self.hostile.items()))
             lines.append(f"  hostile:   {sum(self.hostile.values())} ({hostile})")
-        lines.append(f"  ground truth: {self.pictures:,} image keys")
         removed = f", removed {self.stale_removed} stale" if self.stale_removed else ""
-        lines.append(
-            f"  wrote {self.objects:,} objects, {self.bytes_written / 1e6:,.1f} MB{removed} "
-            f"in {self.elapsed_s:.1f} s"
-        )
+        mb = f"{self.bytes_written / 1e6:,.1f} MB{removed} in {self.elapsed_s:.1f} s"
+        lines += [
+            f"  ground truth: {self.pictures:,} image keys",
+            f"  wrote {self.objects:,} objects, {mb}",
+        ]
         return "\n".join(lines)
 
 
@@ -157,17 +157,17 @@ def generate_lake(lake: str, posts: int = 100, seed: int = 0, images: bool = Tru
 
     plan = build_plan(World(seed, load_vocabulary()), posts, images)
     report.source_images = {s: int((plan.sources[s].uid >= 0).sum()) for s in w.SOURCES}
-    hostile: list[HostileRecord] = []
+    hostile: list[tuple[str, str, str]] = []
     blobs = None
     if images:  # written first: a shard cut off in the middle marks its last image hostile
         blobs = render_files(plan.world, plan.files)
         stored = store_images(plan, blobs, put)
         report.files, report.shards, report.members = stored.files, stored.shards, stored.members
-        hostile = sorted(stored.hostile, key=lambda r: (r.image_key, r.kind, r.location))
+        hostile = sorted(stored.hostile)
     _write_tables(plan, RawTables(plan, *file_facts(plan, blobs)), put, report)
-    columns = {name: [getattr(r, name) for r in hostile] for name in HOSTILE_SCHEMA.names}
+    columns = {name: [r[i] for r in hostile] for i, name in enumerate(HOSTILE_SCHEMA.names)}
     put("ground_truth/hostile.parquet", parquet_bytes(pa.table(columns, schema=HOSTILE_SCHEMA)))
-    report.hostile = Counter(record.kind for record in hostile)
+    report.hostile = Counter(kind for _, kind, _ in hostile)
     stale = sorted(set(previous) - set(written))
     store.delete(stale)
     report.stale_removed, report.objects = len(stale), len(written)

@@ -240,13 +240,6 @@ def hostile_bytes(kind: int, intended: bytes) -> bytes:
     raise ValueError(f"no stored bytes for hostile kind {w.HOSTILE[kind]}")
 
 
-@dataclass(frozen=True)
-class HostileRecord:
-    image_key: str
-    kind: str
-    location: str
-
-
 class _Item(NamedTuple):
     """One image to store: a post's image (`row` >= 0) or an extra that belongs to no post."""
 
@@ -266,10 +259,10 @@ class Stored:
     files: int = 0
     shards: int = 0
     members: int = 0
-    hostile: list[HostileRecord] = field(default_factory=list)
+    hostile: list[tuple[str, str, str]] = field(default_factory=list)  # (image key, kind, where)
 
     def record(self, source: str, key: str, kind: str, location: str) -> None:
-        self.hostile.append(HostileRecord(f"{source}:{key}", kind, location))
+        self.hostile.append((f"{source}:{key}", kind, location))
 
 
 def _items(plan: Plan, source: str) -> list[_Item]:
