@@ -267,23 +267,13 @@ class Stored:
 
 def _items(plan: Plan, source: str) -> list[_Item]:
     """The source's stored images in (post id, page) order, the extras among them."""
-    sp, extras = plan.sources[source], plan.extras.get(source)
-    keys = sp.keys.to_pylist()
-    items = [
-        _Item(
-            (int(sp.post_id[sp.image_post[row]]), int(sp.page[row])),
-            keys[row],
-            EXTS[sp.ext[row]],
-            int(sp.uid[row]),
-            int(row),
-            int(sp.hostile[row]),
-            None,
-        )
-        for row in np.flatnonzero(sp.uid >= 0)
-    ]
-    for key_id, uid, kind in (
-        zip(extras.key_id, extras.uid, extras.kind, strict=True) if extras else ()
-    ):
+    sp, extras = plan.sources[source], plan.extras[source]  # extras exist where images do
+    keys, items = sp.keys.to_pylist(), list[_Item]()
+    for row in map(int, np.flatnonzero(sp.uid >= 0)):
+        order = (int(sp.post_id[sp.image_post[row]]), int(sp.page[row]))
+        uid, hostile = int(sp.uid[row]), int(sp.hostile[row])
+        items.append(_Item(order, keys[row], EXTS[sp.ext[row]], uid, row, hostile, None))
+    for key_id, uid, kind in zip(extras.key_id, extras.uid, extras.kind, strict=True):
         key = f"{key_id}_p0" if source == "pixiv" else str(key_id)
         ext = EXTS[plan.files.ext[uid]]
         items.append(_Item((int(key_id), 0), key, ext, int(uid), -1, w.HARMLESS, kind))
