@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,6 @@ PIXIV_AI_GENERATED = 2
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 StrLike = pa.Array | pa.ChunkedArray | str
-Builder = Callable[[np.ndarray], pa.Array]
 
 
 def as_str(values: np.ndarray) -> pa.Array:
@@ -56,12 +55,6 @@ def lookup(choices: Sequence[str] | pa.Array, index: np.ndarray) -> pa.Array:
 def pick(which: np.ndarray, *options: pa.Array) -> pa.Array:
     """Row-wise choice among equally long arrays: `options[which[i]][i]`."""
     return pc.choose(pa.array(np.asarray(which, dtype=np.int8)), *options)
-
-
-def by_case(case: np.ndarray, builders: dict[int, Builder]) -> pa.Array:
-    """Row-wise `builders[case[i]]`; each builder gets the positions of all rows."""
-    every = np.arange(len(case))
-    return pick(case, *(builders[value](every) for value in range(len(builders))))
 
 
 def blank(n: int) -> pa.Array:
@@ -204,33 +197,24 @@ class RawTables:
     def _accounts(self, groups: np.ndarray) -> pa.Array:
         return self.vocab.accounts.take(pa.array(self.world.artist(groups)))
 
-    def _own_sources(self, source: str, rows: np.ndarray, groups: np.ndarray) -> Builder:
-        """Builds the `source` of posts that link to no other site: '' (unknown), a tweet, or a
-        fanbox post of the artist's account."""
-        seed, stream, created_ms = (
+    def _own_sources(self, source: str, rows: np.ndarray, groups: np.ndarray) -> pa.Array:
+        """The `source` of posts that link to no other site: '' (unknown), a tweet, or a fanbox
+        post of the artist's account."""
+        seed, stream, empty = (
             self.seed,
             source + ".source",
-            self.plan.sources[source].created_ms,
-        )
-        empty, templates = (
             self.sites[source]["unlinked_source_empty"],
-            self.texts["unlinked_sources"],
         )
-
-        def build(at: np.ndarray) -> pa.Array:
-            keys, created, accounts = rows[at], created_ms[rows[at]], self._accounts(groups[at])
-            u = uniform(seed, stream, keys)
-            serial = (w.hash64(seed, stream + ".status", keys) >> np.uint64(44)).astype(np.int64)
-            snowflake = ((created - TWITTER_EPOCH_MS).clip(0) << 22) | serial
-            status = np.where(created < TWITTER_EPOCH_MS, 1_000_000 + created // 60_000, snowflake)
-            fanbox = (w.hash64(seed, stream + ".fanbox", keys) >> np.uint64(44)).astype(np.int64)
-            fanbox_host = pc.replace_substring(accounts, "_", "-")
-            which = np.where(u < empty, 0, np.where(u < empty + (1 - empty) * 0.8, 1, 2))
-            values = {"account": accounts, "status": as_str(status), "fanbox": fanbox_host}
-            values["post"] = as_str(1_000_000 + fanbox)
-            return pick(which, *(fill(template, **values) for template in templates))
-
-        return build
+        created, accounts = self.plan.sources[source].created_ms[rows], self._accounts(groups)
+        u = uniform(seed, stream, rows)
+        serial = (w.hash64(seed, stream + ".status", rows) >> np.uint64(44)).astype(np.int64)
+        snowflake = ((created - TWITTER_EPOCH_MS).clip(0) << 22) | serial
+        status = np.where(created < TWITTER_EPOCH_MS, 1_000_000 + created // 60_000, snowflake)
+        fanbox = (w.hash64(seed, stream + ".fanbox", rows) >> np.uint64(44)).astype(np.int64)
+        values = {"account": accounts, "status": as_str(status), "post": as_str(1_000_000 + fanbox)}
+        values["fanbox"] = pc.replace_substring(accounts, "_", "-")
+        which = np.where(u < empty, 0, np.where(u < empty + (1 - empty) * 0.8, 1, 2))
+        return pick(which, *(fill(text, **values) for text in self.texts["unlinked_sources"]))
 
     def _carried_tags(self, source: str, pictures: np.ndarray, groups: np.ndarray) -> TagPairs:
         """The canonical tags a site carries for each picture (only those it has a name for)."""
@@ -261,9 +245,7 @@ class RawTables:
         _, to_pixiv = self._pixiv_link(rows)
         groups = self.plan.groups[self.danbooru.picture[rows]]
         own = self._own_sources("danbooru", rows, groups)
-        return by_case(
-            to_pixiv.astype(np.int8), {1: lambda at: self._danbooru_pixiv_urls(rows[at]), 0: own}
-        )
+        return pick(to_pixiv, own, self._danbooru_pixiv_urls(rows))
 
     def _danbooru_pixiv_urls(self, rows: np.ndarray) -> pa.Array:
         danbooru, pixiv = self.danbooru, self.pixiv
@@ -349,16 +331,12 @@ class RawTables:
         md5 = self.md5.take(pa.array(plan.uid[rows]))
         score = np.floor(self._appeal("gelbooru", groups, rows, "gelbooru.score"))
         kind, link = plan.link_kind[rows], plan.link_row[rows]
-        source = by_case(
+        source = pick(
             np.select([kind == w.DANBOORU_URL, kind == w.COPY_SOURCE, link >= 0], [1, 2, 3], 0),
-            {
-                0: self._own_sources("gelbooru", rows, groups),
-                1: lambda at: fill(
-                    texts["danbooru_post"], id=as_str(self.danbooru.post_id[link[at]])
-                ),
-                2: lambda at: self._danbooru_sources(link[at]),
-                3: lambda at: blank(len(at)),  # re-uploads have none
-            },
+            self._own_sources("gelbooru", rows, groups),
+            fill(texts["danbooru_post"], id=as_str(self.danbooru.post_id[link])),
+            self._danbooru_sources(link),
+            blank(len(rows)),  # re-uploads have none
         )
         folder1, folder2 = pc.utf8_slice_codeunits(md5, 0, 2), pc.utf8_slice_codeunits(md5, 2, 4)
         ext = lookup(EXTS, plan.ext[rows])
@@ -378,13 +356,8 @@ class RawTables:
         groups = self.plan.groups[plan.picture[rows]]
         uid, link = plan.uid[rows], plan.link_row[rows]
         score = np.floor(self._appeal("yandere", groups, rows, "yandere.score"))
-        source = by_case(
-            (plan.link_kind[rows] == w.COPY_SOURCE).astype(np.int8),
-            {
-                0: self._own_sources("yandere", rows, groups),
-                1: lambda at: self._danbooru_sources(link[at]),
-            },
-        )
+        own = self._own_sources("yandere", rows, groups)
+        source = pick(plan.link_kind[rows] == w.COPY_SOURCE, own, self._danbooru_sources(link))
         uploaders = self.vocab.yandere_uploaders
         uploader = np.floor(uniform(self.seed, "yandere.author", rows) ** 2 * len(uploaders))
         return self._booru_columns("yandere", rows) | {
@@ -463,13 +436,11 @@ class RawTables:
         groups = self.plan.groups[pictures]
         uid = plan.uid[rows]
 
-        def linked(at: np.ndarray) -> pa.Array:
-            work, page = plan.link_row[rows[at]], plan.link_page[rows[at]]
-            ext = lookup(EXTS, pixiv.ext[pixiv.lead_image[work] + page])
-            return pixiv_urls(
-                np.zeros(len(at), np.int8), pixiv.post_id[work], page, ext, pixiv.created_ms[work]
-            )
-
+        work, page = plan.link_row[rows], plan.link_page[rows]
+        ext = lookup(EXTS, pixiv.ext[pixiv.lead_image[work] + page])
+        form = np.zeros(len(rows), np.int8)  # the artworks page
+        linked = pixiv_urls(form, pixiv.post_id[work], page, ext, pixiv.created_ms[work])
+        own = self._own_sources("zerochan", rows, groups)
         pairs = self._carried_tags("zerochan", pictures, groups)
         # The primary tag: the first character if any, else the first copyright.
         category = vocab.category[pairs.tags]
@@ -485,10 +456,7 @@ class RawTables:
             "height": pa.array(plan.height[rows], pa.int64()),
             "size": pa.array(self.size[uid], pa.int64()),
             "hash": self.md5.take(pa.array(uid)),
-            "source": by_case(
-                (plan.link_kind[rows] == w.PIXIV_ARTWORK).astype(np.int8),
-                {0: self._own_sources("zerochan", rows, groups), 1: linked},
-            ),
+            "source": pick(plan.link_kind[rows] == w.PIXIV_ARTWORK, own, linked),
             "primary": vocab.zerochan.take(pa.array(primary)),
             "tags": tag_lists(pairs, vocab.zerochan),
         }
