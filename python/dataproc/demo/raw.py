@@ -200,11 +200,8 @@ class RawTables:
     def _own_sources(self, source: str, rows: np.ndarray, groups: np.ndarray) -> pa.Array:
         """The `source` of posts that link to no other site: '' (unknown), a tweet, or a fanbox
         post of the artist's account."""
-        seed, stream, empty = (
-            self.seed,
-            source + ".source",
-            self.sites[source]["unlinked_source_empty"],
-        )
+        seed, stream = self.seed, source + ".source"
+        empty = self.sites[source]["unlinked_source_empty"]
         created, accounts = self.plan.sources[source].created_ms[rows], self._accounts(groups)
         u = uniform(seed, stream, rows)
         serial = (w.hash64(seed, stream + ".status", rows) >> np.uint64(44)).astype(np.int64)
@@ -241,24 +238,20 @@ class RawTables:
         return illust, real | (kind == w.PIXIV_DANGLING)
 
     def _danbooru_sources(self, rows: np.ndarray) -> pa.Array:
-        """Danbooru's `source` for the rows (also copied by gelbooru and yandere mirrors)."""
-        _, to_pixiv = self._pixiv_link(rows)
-        groups = self.plan.groups[self.danbooru.picture[rows]]
-        own = self._own_sources("danbooru", rows, groups)
-        return pick(to_pixiv, own, self._danbooru_pixiv_urls(rows))
-
-    def _danbooru_pixiv_urls(self, rows: np.ndarray) -> pa.Array:
+        """Danbooru's `source` for the rows (also copied by gelbooru and yande.re mirrors): a
+        pixiv URL of the linked (or dangling) work, else a source of its own."""
         danbooru, pixiv = self.danbooru, self.pixiv
+        illust, to_pixiv = self._pixiv_link(rows)
         work = np.clip(danbooru.link_row[rows], 0, pixiv.n_posts - 1)
         page = danbooru.link_page[rows]
         real = np.isin(danbooru.link_kind[rows], (w.PIXIV_ID, w.PIXIV_URL))
-        illust, _ = self._pixiv_link(rows)
         image = np.minimum(pixiv.lead_image[work] + page, len(pixiv.page) - 1)
         guessed = np.where(uniform(self.seed, "dangling.ext", rows) < 0.5, w.PNG, w.JPG)
-        ext = np.where(real, pixiv.ext[image], guessed)
+        ext = lookup(EXTS, np.where(real, pixiv.ext[image], guessed))
         work_ms = np.where(real, pixiv.created_ms[work], danbooru.created_ms[rows] - 2 * DAY_MS)
         form = w.weighted(uniform(self.seed, "danbooru.pixiv.form", rows), PIXIV_FORM_WEIGHTS)
-        return pixiv_urls(form, illust, page, lookup(EXTS, ext), work_ms)
+        own = self._own_sources("danbooru", rows, self.plan.groups[danbooru.picture[rows]])
+        return pick(to_pixiv, own, pixiv_urls(form, illust, page, ext, work_ms))
 
     # -- the sites -------------------------------------------------------------------------------
     def danbooru_columns(self, rows: np.ndarray) -> dict[str, Any]:
