@@ -35,15 +35,6 @@ class SourcePlan:
     id), `link_page`, `created_ms`, `post_id`, `order` (the posts by id) and pixiv's `extra`.
     """
 
-    hostile: np.ndarray
-    created_ms: np.ndarray
-    post_id: np.ndarray
-    order: np.ndarray
-    ext: np.ndarray
-    width: np.ndarray
-    height: np.ndarray
-    keys: pa.Array
-
     def __init__(self, source: str, n: int) -> None:
         self.source, self.n_posts = source, n
         self.picture, self.image_post = np.zeros(n, np.int64), np.arange(n, dtype=np.int64)
@@ -51,6 +42,10 @@ class SourcePlan:
         self.uid, self.link_row = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
         self.transform, self.post_ext, self.link_kind = (np.zeros(n, np.int8) for _ in range(3))
         self.extra: dict[str, np.ndarray] = {}
+        unset = np.zeros(0, np.int64)  # each is assigned a new array once planned
+        self.hostile, self.created_ms, self.post_id, self.order = unset, unset, unset, unset
+        self.ext, self.width, self.height = unset, unset, unset
+        self.keys = pa.array([], pa.string())
 
     @property
     def lead_image(self) -> np.ndarray:

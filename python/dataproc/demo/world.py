@@ -149,48 +149,45 @@ class Vocabulary:
     """The demo's tags as lookup arrays indexed by tag id, and its artists and word lists."""
 
     def __init__(self, data: dict[str, Any]) -> None:
-        self.tags = _tags(data)
-        if len(self.tags) >= 1024:
+        self.tags = tags = _tags(data)
+        if len(tags) >= 1024:
             raise ValueError("tag ids must fit in 10 bits")
-        index = {t.name: i for i, t in enumerate(self.tags)}
-        self.names = pa.array([t.name for t in self.tags], pa.string())
-        self.category = np.array([t.category for t in self.tags], dtype=np.int8)
-        weights = np.array([t.weight for t in self.tags])
+        index = {t.name: i for i, t in enumerate(tags)}
+        self.names = pa.array([t.name for t in tags], pa.string())
+        self.category = np.array([t.category for t in tags], dtype=np.int8)
+        weights = np.array([t.weight for t in tags])
 
         def ids(category: int, keep: np.ndarray | bool = True) -> np.ndarray:
             return np.flatnonzero((self.category == category) & keep).astype(np.int32)
 
-        self.general_ids = ids(GENERAL, weights > 0)
-        self.character_ids = ids(CHARACTER)
-        self.character_copyright = np.array(
-            [index[self.tags[i].copyright] for i in self.character_ids], dtype=np.int32
-        )
         self.original_id = index["original"]
-        self.copyright_ids = ids(COPYRIGHT, np.arange(len(self.tags)) != self.original_id)
+        self.general_ids, self.character_ids = ids(GENERAL, weights > 0), ids(CHARACTER)
+        self.copyright_ids = ids(COPYRIGHT, np.arange(len(tags)) != self.original_id)
         self.general_weights = weights[self.general_ids]
         self.character_weights = weights[self.character_ids]
         self.copyright_weights = weights[self.copyright_ids]
-        self.artists = data["artist"]
-        self.artist_ids = np.array([index[a["tag"]] for a in self.artists], dtype=np.int32)
-        self.artist_weights = 1.0 / (np.arange(len(self.artists)) + 3.0)
-        self.accounts = pa.array([a["pixiv_account"] for a in self.artists], pa.string())
-        self.pixiv_user_names = pa.array([a["pixiv_name"] for a in self.artists], pa.string())
+        copyrights = [index[tags[i].copyright] for i in self.character_ids]
+        self.character_copyright = np.array(copyrights, dtype=np.int32)
+        self.artists = artists = data["artist"]
+        self.artist_ids = np.array([index[a["tag"]] for a in artists], dtype=np.int32)
+        self.artist_weights = 1.0 / (np.arange(len(artists)) + 3.0)
+        self.accounts = pa.array([a["pixiv_account"] for a in artists], pa.string())
+        self.pixiv_user_names = pa.array([a["pixiv_name"] for a in artists], pa.string())
         combos = [c["tags"] for c in data["count_combos"]]
         self.combos = np.full((len(combos), max(1, *map(len, combos))), -1, np.int32)
-        for i, tags in enumerate(combos):
-            self.combos[i, : len(tags)] = [index[t] for t in tags]
+        for i, combo in enumerate(combos):
+            self.combos[i, : len(combo)] = [index[t] for t in combo]
         self.combo_weights = np.array([c["weight"] for c in data["count_combos"]])
         self.no_humans_combo = combos.index(["no_humans"])
-        self.meta = {t.name: index[t.name] for t in self.tags if t.category == META}
+        self.meta = {t.name: index[t.name] for t in tags if t.category == META}
         # Foreign names per tag id; a site carries only the tags it has a name for.
-        self.pixiv_count = np.array([len(t.pixiv) for t in self.tags], dtype=np.int64)
+        self.pixiv_count = np.array([len(t.pixiv) for t in tags], dtype=np.int64)
         self.pixiv_start = np.concatenate([[0], np.cumsum(self.pixiv_count)[:-1]]).astype(np.int64)
-        self.pixiv_names = pa.array([name for t in self.tags for name in t.pixiv], pa.string())
-        self.pixiv_translated = pa.array([t.translated for t in self.tags], pa.string())
-        self.zerochan = pa.array([t.zerochan for t in self.tags], pa.string())
-        self.has_zerochan = np.array([t.zerochan is not None for t in self.tags])
-        self.yandere_uploaders = data["yandere_uploaders"]
-        self.pixiv_titles = data["pixiv_titles"]
+        self.pixiv_names = pa.array([name for t in tags for name in t.pixiv], pa.string())
+        self.pixiv_translated = pa.array([t.translated for t in tags], pa.string())
+        self.zerochan = pa.array([t.zerochan for t in tags], pa.string())
+        self.has_zerochan = np.array([t.zerochan is not None for t in tags])
+        self.yandere_uploaders, self.pixiv_titles = data["yandere_uploaders"], data["pixiv_titles"]
 
 
 def _data(name: str) -> Any:
