@@ -22,6 +22,7 @@ from dataproc.demo import world as w
 from dataproc.demo.world import SOURCES, World, parameters, uniform
 
 Rng = np.random.Generator
+Box = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 LAST_MS = w.EPOCH_END_MS + 180 * w.DAY_MS
 HOSTILE_KINDS = (w.CORRUPT, w.ZERO_BYTE, w.NOT_IMAGE, w.HUGE_DIMENSIONS, w.MISSING_IMAGE)
 
@@ -86,7 +87,7 @@ class Plan:
     extras: dict[str, Extras]
 
 
-def crop_box(seed: int, uid: np.ndarray, width: np.ndarray, height: np.ndarray) -> tuple:
+def crop_box(seed: int, uid: np.ndarray, width: np.ndarray, height: np.ndarray) -> Box:
     """(left, top, right, bottom) of a slight crop, in pixels of the native picture."""
     crop = parameters()["plan"]["max_crop_per_side"]
     left, top, right, bottom = (
@@ -165,9 +166,9 @@ class Planner:
         self._group_fixes: list[tuple[np.ndarray, np.ndarray]] = []
 
     def rng(self, stage: str) -> Rng:
-        return np.random.default_rng(
-            [self.world.seed & 0xFFFFFFFFFFFFFFFF, zlib.crc32(stage.encode())]
-        )
+        """An independent generator per stage."""
+        seed = self.world.seed & 0xFFFFFFFFFFFFFFFF
+        return np.random.default_rng([seed, zlib.crc32(stage.encode())])
 
     def count(self, share: str) -> int:
         """The number of posts the named share of `--posts` gives."""
