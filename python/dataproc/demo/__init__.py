@@ -132,12 +132,8 @@ def _write_tables(plan: Plan, raw: RawTables, put: Put, report: DemoReport) -> N
 
 
 def generate_lake(lake: str, posts: int = 100, seed: int = 0, images: bool = True) -> DemoReport:
-    """Write the demo lake at `lake` (a directory or `s3://bucket/prefix`) and report on it.
-
-    Objects an earlier demo wrote under the demo's prefixes that this run does not write are
-    removed, so the lake matches the run. A lake with data there but no demo ground truth is
-    someone's real lake: the demo refuses to touch it.
-    """
+    """Write the demo lake at `lake` and report on it. Objects an earlier demo wrote that this
+    run does not are removed; a lake with data but no demo ground truth is refused."""
     if posts < 1:
         raise ValueError("posts must be at least 1")
     started = time.perf_counter()

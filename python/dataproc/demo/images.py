@@ -98,11 +98,8 @@ def _u(seed: int, stream: str, uid: int) -> float:
 
 
 def _watermark(seed: int, uid: int, image: Image.Image) -> Image.Image:
-    """A semi-transparent box with text in one corner.
-
-    The text uses Pillow's built-in bitmap font (FreeType is not safe to share across the
-    rendering threads), drawn small and scaled to the box.
-    """
+    """A semi-transparent box with text in one corner, in Pillow's built-in bitmap font (FreeType
+    is not safe to share across the rendering threads), drawn small and scaled to the box."""
     base = image.convert("RGBA")
     layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
     width, height = base.size
@@ -301,11 +298,8 @@ def _truncated_tar(members: list[tuple[str, bytes]]) -> bytes:
 
 
 def store_images(plan: Plan, blobs: list[bytes], put: Callable[[str, bytes], object]) -> Stored:
-    """Write every source's images with `put(path, bytes)`; returns what was written.
-
-    The member cut off by the truncated shard is marked in the plan (`TRUNCATED_MEMBER`), so the
-    ground truth and metrics written afterwards leave it out like any other broken image.
-    """
+    """Write every source's images with `put(path, bytes)`; the member cut off in the truncated
+    shard is marked in the plan, so the ground truth and metrics leave it out."""
     stored, p = Stored(), parameters()["images"]
     for source in w.SOURCES:
         items = _items(plan, source)

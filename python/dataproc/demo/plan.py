@@ -154,10 +154,8 @@ def _free_ids(used: np.ndarray, count: int, rng: Rng) -> np.ndarray:
 
 
 class Planner:
-    """Draws the plan stage by stage, handing out picture and file ids in draw order.
-
-    Each stage draws whole numpy arrays from its own generator, seeded by (seed, stage name).
-    """
+    """Draws the plan stage by stage on whole numpy arrays, handing out picture and file ids in
+    draw order; each stage has its own generator, seeded by (seed, stage name)."""
 
     def __init__(self, world: World, posts: int) -> None:
         self.world, self.posts, self.share = world, posts, parameters()["plan"]

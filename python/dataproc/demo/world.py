@@ -103,11 +103,8 @@ def integers(seed: int, stream: str, low: int, high: int, *keys: np.ndarray | in
 
 
 def weighted(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Indices into `weights` drawn from uniforms `u`, through an inverse-CDF lookup table.
-
-    The table has `WEIGHT_TABLE` cells, so weights are honoured to about 1/65536; a gather is far
-    faster than a binary search per draw.
-    """
+    """Indices into `weights` drawn from uniforms `u`, through an inverse-CDF table of
+    `WEIGHT_TABLE` cells (weights honoured to about 1/65536; far faster than a search per draw)."""
     cdf = np.cumsum(np.asarray(weights, dtype=np.float64))
     cells = (np.arange(WEIGHT_TABLE, dtype=np.float64) + 0.5) / WEIGHT_TABLE
     table = np.minimum(np.searchsorted(cdf / cdf[-1], cells, side="right"), len(cdf) - 1)
