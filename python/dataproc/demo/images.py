@@ -270,7 +270,7 @@ def _items(plan: Plan, source: str) -> list[_Item]:
         order = (int(sp.post_id[sp.image_post[row]]), int(sp.page[row]))
         uid, hostile = int(sp.uid[row]), int(sp.hostile[row])
         items.append(_Item(order, keys[row], EXTS[sp.ext[row]], uid, row, hostile, None))
-    for key_id, uid, kind in zip(extras.key_id, extras.uid, extras.kind, strict=True):
+    for key_id, uid, kind in zip(*extras, strict=True):
         key = f"{key_id}_p0" if source == "pixiv" else str(key_id)
         ext = EXTS[plan.files.ext[uid]]
         items.append(_Item((int(key_id), 0), key, ext, int(uid), -1, w.HARMLESS, kind))

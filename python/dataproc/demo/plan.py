@@ -23,6 +23,7 @@ from dataproc.demo.world import SOURCES, World, parameters, uniform
 
 Rng = np.random.Generator
 Box = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Extras = tuple[np.ndarray, np.ndarray, list[str]]  # images of no post: key ids, file ids, kinds
 LAST_MS = w.EPOCH_END_MS + 180 * w.DAY_MS
 HOSTILE_KINDS = (w.CORRUPT, w.ZERO_BYTE, w.NOT_IMAGE, w.HUGE_DIMENSIONS, w.MISSING_IMAGE)
 
@@ -64,15 +65,6 @@ class FileTable:
     width: np.ndarray
     height: np.ndarray
     unusual: np.ndarray
-
-
-@dataclass
-class Extras:
-    """Images that belong to no post: (key id, file id, hostile kind) each."""
-
-    key_id: np.ndarray
-    uid: np.ndarray
-    kind: list[str]
 
 
 @dataclass
@@ -418,7 +410,7 @@ class Planner:
             key_id = _free_ids(plans[source].post_id, len(kinds), rng)
             pictures = self.new_pictures(len(kinds))
             ext = np.where(rng.random(len(kinds)) < 0.5, w.PNG, w.JPG).astype(np.int8)
-            extras[source] = Extras(key_id, self.new_files(pictures, w.ORIGINAL, ext), kinds)
+            extras[source] = key_id, self.new_files(pictures, w.ORIGINAL, ext), kinds
         return extras
 
     def unusual(self, plans: dict[str, SourcePlan], files: FileTable) -> None:
