@@ -33,9 +33,7 @@ METRICS = ("aesthetic", "watermark")
 PICTURES_SCHEMA = pa.schema(
     [("image_key", pa.string()), ("picture_id", pa.int64()), ("transform", pa.string())]
 )
-HOSTILE_SCHEMA = pa.schema(
-    [("image_key", pa.string()), ("kind", pa.string()), ("location", pa.string())]
-)
+HOSTILE_SCHEMA = pa.schema([(name, pa.string()) for name in ("image_key", "kind", "location")])
 Put = Callable[[str, bytes], None]
 
 
