@@ -87,9 +87,8 @@ def draw_picture(seed: int, picture: int, width: int, height: int) -> Image.Imag
     draw.ellipse((cx - head * 1.2, top - head * 1.1, cx + head * 1.2, top + head * 1.3), fill=hair)
     draw.ellipse((cx - head, top - head, cx + head, top + head), fill=_colour(rng))
     foot = top + scale * 2.2
-    draw.polygon(
-        [(cx, top + head), (cx - scale * 0.6, foot), (cx + scale * 0.6, foot)], fill=_colour(rng)
-    )
+    body = [(cx, top + head), (cx - scale * 0.6, foot), (cx + scale * 0.6, foot)]
+    draw.polygon(body, fill=_colour(rng))
     return image
 
 
@@ -215,9 +214,8 @@ def huge_png(side: int) -> bytes:
     """A PNG whose header declares side x side RGB pixels, with only a token of pixel data."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
 
     header = chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
     pixels = chunk(b"IDAT", zlib.compress(b"\x00" * 4096, 9))
@@ -319,9 +317,8 @@ def store_images(plan: Plan, blobs: list[bytes], put: Callable[[str, bytes], obj
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
         for number, chunk in enumerate(chunks):
             path = f"shards/{source}/{source}-{number:05d}.tar"
-            plain = [
-                i for i, it in enumerate(chunk) if it.extra is None and it.hostile == w.HARMLESS
-            ]
+            harmless = [item.extra is None and item.hostile == w.HARMLESS for item in chunk]
+            plain = [i for i, ok in enumerate(harmless) if ok]
             last = number == len(chunks) - 1
             cut = source == p["truncated_shard_source"] and last and bool(plain)
             if cut:  # the last harmless post image moves to the end, where the shard is cut

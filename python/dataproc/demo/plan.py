@@ -289,9 +289,8 @@ class Planner:
             danbooru.transform[rows] = transform
             danbooru.post_ext[rows] = ext
         rest = np.flatnonzero((danbooru.uid < 0) & np.isin(danbooru.post_ext, w.IMAGE_EXTS))
-        danbooru.uid[rest] = self.new_files(
-            danbooru.picture[rest], w.ORIGINAL, danbooru.post_ext[rest]
-        )
+        ext = danbooru.post_ext[rest]
+        danbooru.uid[rest] = self.new_files(danbooru.picture[rest], w.ORIGINAL, ext)
 
     def gelbooru(self, danbooru: SourcePlan) -> SourcePlan:
         n, rng = self.posts, self.rng("gelbooru")

@@ -85,9 +85,8 @@ def fake_md5(seed: int, keys: np.ndarray) -> pa.Array:
     digits = np.empty((len(words), 32), dtype=np.uint8)
     digits[:, 0::2], digits[:, 1::2] = _HEX[raw >> 4], _HEX[raw & 15]
     offsets = np.arange(0, 32 * len(words) + 1, 32, dtype=np.int32)
-    return pa.Array.from_buffers(
-        pa.string(), len(words), [None, pa.py_buffer(offsets), pa.py_buffer(digits.tobytes())]
-    )
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(digits.tobytes())]
+    return pa.Array.from_buffers(pa.string(), len(words), buffers)
 
 
 def estimated_size(
@@ -104,9 +103,8 @@ def local_time(
 ) -> pa.Array:
     """Unix milliseconds shifted by the offset and formatted (`%S` shows milliseconds on `ms`)."""
     local = ms + np.asarray(offset_hours) * HOUR_MS
-    return pc.strftime(
-        pa.array(local if unit == "ms" else local // 1000, pa.timestamp(unit)), format=fmt
-    )
+    stamps = pa.array(local if unit == "ms" else local // 1000, pa.timestamp(unit))
+    return pc.strftime(stamps, format=fmt)
 
 
 def danbooru_time(ms: np.ndarray) -> pa.Array:
@@ -312,9 +310,8 @@ class RawTables:
             "tag_string": tag_strings(pairs, vocab.names),
         }
         for code, category in enumerate(w.CATEGORIES):
-            columns["tag_string_" + category] = tag_strings(
-                pairs.where(vocab.category[pairs.tags] == code), vocab.names
-            )
+            kept = pairs.where(vocab.category[pairs.tags] == code)
+            columns["tag_string_" + category] = tag_strings(kept, vocab.names)
         return columns
 
     def gelbooru_columns(self, rows: np.ndarray) -> dict[str, Any]:

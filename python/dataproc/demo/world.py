@@ -225,9 +225,8 @@ class TagPairs:
         return TagPairs(self.rows[mask], self.tags[mask], self.n_rows)
 
     def plus(self, rows: np.ndarray, tags: np.ndarray) -> TagPairs:
-        return TagPairs.of(
-            np.concatenate([self.rows, rows]), np.concatenate([self.tags, tags]), self.n_rows
-        )
+        rows, tags = np.concatenate([self.rows, rows]), np.concatenate([self.tags, tags])
+        return TagPairs.of(rows, tags, self.n_rows)
 
 
 def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -270,9 +269,8 @@ class World:
             integers(seed, "size.short.small", 64, 240, pictures),
             integers(seed, "size.short", 256, 513, pictures),
         )
-        aspect = np.array(p["aspects"])[
-            weighted(uniform(seed, "size.aspect", pictures), p["aspect_weights"])
-        ]
+        aspect = weighted(uniform(seed, "size.aspect", pictures), p["aspect_weights"])
+        aspect = np.array(p["aspects"])[aspect]
         long = np.round(short * aspect).astype(np.int64)
         portrait = uniform(seed, "size.portrait", pictures) < 0.6
         return (
