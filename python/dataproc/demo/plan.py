@@ -30,12 +30,9 @@ HOSTILE_KINDS = (w.CORRUPT, w.ZERO_BYTE, w.NOT_IMAGE, w.HUGE_DIMENSIONS, w.MISSI
 
 class SourcePlan:
     """One source's posts (in draw order) and images (one per post; a work's pages on pixiv).
-
-    Per image: `picture`, `image_post`, `page`, `uid` (file id, -1 for video and ugoira posts),
-    `transform`, `hostile`, and, once planned, `ext`, `width`, `height` and `keys` (site keys).
-    Per post: `post_ext`, `link_kind`, `link_row` (the linked post's row, or a dangling pixiv
-    id), `link_page`, `created_ms`, `post_id`, `order` (the posts by id) and pixiv's `extra`.
-    """
+    Per image: `picture`, `image_post`, `page`, `uid` (file id; -1: none), `transform`, `hostile`,
+    `ext`, `width`, `height`, `keys`. Per post: `post_ext`, `link_kind`, `link_row` (the linked
+    row, or a dangling pixiv id), `link_page`, `created_ms`, `post_id`, `order` (by id), `extra`."""
 
     def __init__(self, source: str, n: int) -> None:
         self.source, self.n_posts = source, n
