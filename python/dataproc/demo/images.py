@@ -1,19 +1,11 @@
 """The demo's image bytes: drawn scenes, their cross-site copies, and how they are stored.
 
-In: the `Plan` (its `FileTable` says what every file is).
-Out: `render_files` gives each file id's bytes. A picture is drawn once, as a gradient sky, a
-ground band, a dozen shapes and a character silhouette placed in relative coordinates (so the
-same picture drawn at another size looks the same), and every file of it is derived from that
-rendering: resized, slightly cropped, watermarked in a corner, re-encoded at another quality or
-converted between PNG, WebP and JPEG, or saved in an unusual but valid way. Every parameter comes
-from the file id, so the bytes are reproducible; Pillow releases the GIL while it encodes, so a
-few threads overlap the heavy part, and the thread count never changes a byte.
-
-`store_images` lays the files out in the lake: danbooru and yandere as one file per image,
-`images/<source>/<fan-out>/<key>.<ext>`, the others as WebDataset members `<key>.<ext>` (some with
-a `<key>.json`) of `shards/<source>/<source>-NNNNN.tar`. It plants the hostile cases: broken or
-absent bytes, orphans, `../` and absolute member names, and one shard cut off in the middle of
-its last member; it returns them as `HostileRecord`s.
+In: the `Plan`. Out: `render_files`, each file id's bytes: a picture is drawn once (sky, ground,
+shapes, a character silhouette, in relative coordinates) and each file of it is derived from that
+rendering (resized, cropped, watermarked, re-encoded, converted, or saved in an unusual but valid
+way) with parameters from the file id, on a few threads without changing a byte.
+`store_images` writes them as `images/<source>/<fan-out>/<key>.<ext>` (danbooru, yande.re) or
+WebDataset members of `shards/<source>/<source>-NNNNN.tar`, planting the hostile cases.
 """
 
 from __future__ import annotations
@@ -34,22 +26,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from dataproc.demo import world as w
 from dataproc.demo.plan import FileTable, Plan, crop_box
-from dataproc.demo.world import EXTS, World, uniform
+from dataproc.demo.world import EXTS, World, parameters, uniform
 from dataproc.export.shards import tar_bytes
 
 GRADIENT_GRID = 96
-WATERMARK_TEXTS = ("zerochan", "@artist", "SAMPLE", "pixiv", "©")
-HTML_PAGE = (
-    b"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head>\n"
-    b"<body><h1>Forbidden</h1><p>You don't have permission to access this resource.</p>"
-    b"</body></html>\n"
-)
-BOMB_SIDE = 60_000
-SHARD_SAMPLES = 200
-JSON_SHARE = 0.5
-TRUNCATED_SOURCE = "gelbooru"
-TRAVERSAL_DIR = "../../outside/"
-ABSOLUTE_DIR = "/tmp/dataproc-demo/"
 
 
 def _colour(rng: np.random.Generator) -> tuple[int, int, int]:
@@ -106,11 +86,8 @@ def draw_picture(seed: int, picture: int, width: int, height: int) -> Image.Imag
     hair = _colour(rng)
     draw.ellipse((cx - head * 1.2, top - head * 1.1, cx + head * 1.2, top + head * 1.3), fill=hair)
     draw.ellipse((cx - head, top - head, cx + head, top + head), fill=_colour(rng))
-    body = [
-        (cx, top + head),
-        (cx - scale * 0.6, top + scale * 2.2),
-        (cx + scale * 0.6, top + scale * 2.2),
-    ]
+    foot = top + scale * 2.2
+    body = [(cx, top + head), (cx - scale * 0.6, foot), (cx + scale * 0.6, foot)]
     draw.polygon(body, fill=_colour(rng))
     return image
 
@@ -120,11 +97,8 @@ def _u(seed: int, stream: str, uid: int) -> float:
 
 
 def _watermark(seed: int, uid: int, image: Image.Image) -> Image.Image:
-    """A semi-transparent box with text in one corner.
-
-    The text uses Pillow's built-in bitmap font (FreeType is not safe to share across the
-    rendering threads), drawn small and scaled to the box.
-    """
+    """A semi-transparent box with text in one corner, in Pillow's built-in bitmap font (FreeType
+    is not safe to share across the rendering threads), drawn small and scaled to the box."""
     base = image.convert("RGBA")
     layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
     width, height = base.size
@@ -133,7 +107,8 @@ def _watermark(seed: int, uid: int, image: Image.Image) -> Image.Image:
     x = 4 if corner in (0, 2) else width - box_w - 4
     y = 4 if corner in (0, 1) else height - box_h - 4
     ImageDraw.Draw(layer).rectangle((x, y, x + box_w, y + box_h), fill=(255, 255, 255, 110))
-    text = WATERMARK_TEXTS[int(_u(seed, "wm.text", uid) * len(WATERMARK_TEXTS))]
+    texts = parameters()["images"]["watermark_texts"]
+    text = texts[int(_u(seed, "wm.text", uid) * len(texts))]
     font = ImageFont.load_default_imagefont()
     left, top, right, bottom = font.getbbox(text)
     glyphs = Image.new("L", (right - left + 2, bottom - top + 2), 0)
@@ -145,11 +120,9 @@ def _watermark(seed: int, uid: int, image: Image.Image) -> Image.Image:
 
 def _transformed(seed: int, files: FileTable, uid: int, native: Image.Image) -> Image.Image:
     """The file's pixels: the native picture after the file's transform."""
-    transform = files.transform[uid]
+    transform, size = files.transform[uid], (int(files.width[uid]), int(files.height[uid]))
     if transform == w.RESIZED:
-        out = native.resize(
-            (int(files.width[uid]), int(files.height[uid])), Image.Resampling.BILINEAR
-        )
+        out = native.resize(size, Image.Resampling.BILINEAR)
     elif transform == w.CROPPED:
         box = crop_box(seed, np.array([uid]), np.array([native.width]), np.array([native.height]))
         out = native.crop(tuple(int(v[0]) for v in box))
@@ -157,10 +130,8 @@ def _transformed(seed: int, files: FileTable, uid: int, native: Image.Image) -> 
         out = _watermark(seed, uid, native)
     else:
         out = native
-    if out.size != (files.width[uid], files.height[uid]):
-        raise ValueError(
-            f"file {uid}: drew {out.size}, planned {(files.width[uid], files.height[uid])}"
-        )
+    if out.size != size:
+        raise ValueError(f"file {uid}: drew {out.size}, planned {size}")
     return out
 
 
@@ -180,9 +151,8 @@ def _unusual(image: Image.Image, kind: int) -> bytes:
         palette = image.quantize(colors=64, method=Image.Quantize.FASTOCTREE)
         return _save(palette, "PNG", transparency=0, compress_level=1)
     if kind == w.RGBA_PNG:
-        alpha = np.clip(
-            np.linspace(0, 1, image.width)[None, :] * 255 + np.zeros((image.height, 1)), 40, 255
-        )
+        ramp = np.linspace(0, 1, image.width)[None, :] * 255 + np.zeros((image.height, 1))
+        alpha = np.clip(ramp, 40, 255)
         rgba = image.convert("RGBA")
         rgba.putalpha(Image.fromarray(alpha.astype(np.uint8)))
         return _save(rgba, "PNG", compress_level=1)
@@ -190,12 +160,11 @@ def _unusual(image: Image.Image, kind: int) -> bytes:
     frames = [Image.fromarray(np.roll(np.asarray(image), shift=i * 7, axis=1)) for i in range(4)]
     if kind == w.ANIMATED_GIF:
         frames = [f.quantize(colors=128, method=Image.Quantize.FASTOCTREE) for f in frames]
-        return _save(
-            frames[0], "GIF", save_all=True, append_images=frames[1:], duration=120, loop=0
-        )
+    animation = {"save_all": True, "append_images": frames[1:], "duration": 120, "loop": 0}
+    if kind == w.ANIMATED_GIF:
+        return _save(frames[0], "GIF", **animation)
     if kind == w.ANIMATED_WEBP:
-        options = {"duration": 120, "loop": 0, "quality": 80}
-        return _save(frames[0], "WEBP", save_all=True, append_images=frames[1:], **options)
+        return _save(frames[0], "WEBP", quality=80, **animation)
     raise ValueError(f"unknown unusual encoding {kind}")
 
 
@@ -205,9 +174,8 @@ def _encoded(seed: int, files: FileTable, uid: int, image: Image.Image) -> bytes
         return _unusual(image, files.unusual[uid])
     again, ext = files.transform[uid] in (w.REENCODED, w.CONVERTED), files.ext[uid]
     if ext in (w.JPG, w.JPEG):
-        return _save(
-            image, "JPEG", quality=70 + int(_u(seed, "jpeg.quality", uid) * 18) if again else 92
-        )
+        quality = 70 + int(_u(seed, "jpeg.quality", uid) * 18) if again else 92
+        return _save(image, "JPEG", quality=quality)
     if ext == w.PNG:
         return _save(image, "PNG", compress_level=6 if again else 1)
     if ext == w.WEBP:
@@ -242,19 +210,16 @@ def render_files(world: World, files: FileTable) -> list[bytes]:
     return blobs
 
 
-def huge_png(side: int = BOMB_SIDE) -> bytes:
+def huge_png(side: int) -> bytes:
     """A PNG whose header declares side x side RGB pixels, with only a token of pixel data."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
 
-    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" * 4096, 9)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+    pixels = chunk(b"IDAT", zlib.compress(b"\x00" * 4096, 9))
+    return b"\x89PNG\r\n\x1a\n" + header + pixels + chunk(b"IEND", b"")
 
 
 def hostile_bytes(kind: int, intended: bytes) -> bytes:
@@ -264,20 +229,13 @@ def hostile_bytes(kind: int, intended: bytes) -> bytes:
     if kind == w.ZERO_BYTE:
         return b""
     if kind == w.NOT_IMAGE:
-        return HTML_PAGE
+        return parameters()["images"]["not_image_page"].encode()
     if kind == w.HUGE_DIMENSIONS:
-        return huge_png()
+        return huge_png(parameters()["images"]["huge_png_side"])
     raise ValueError(f"no stored bytes for hostile kind {w.HOSTILE[kind]}")
 
 
-@dataclass(frozen=True)
-class HostileRecord:
-    image_key: str
-    kind: str
-    location: str
-
-
-class _Stored(NamedTuple):
+class _Item(NamedTuple):
     """One image to store: a post's image (`row` >= 0) or an extra that belongs to no post."""
 
     sort_key: tuple[int, int]
@@ -296,53 +254,37 @@ class Stored:
     files: int = 0
     shards: int = 0
     members: int = 0
-    hostile: list[HostileRecord] = field(default_factory=list)
+    hostile: list[tuple[str, str, str]] = field(default_factory=list)  # (image key, kind, where)
+
+    def record(self, source: str, key: str, kind: str, location: str) -> None:
+        self.hostile.append((f"{source}:{key}", kind, location))
 
 
-def _items(plan: Plan, source: str) -> list[_Stored]:
+def _items(plan: Plan, source: str) -> list[_Item]:
     """The source's stored images in (post id, page) order, the extras among them."""
-    sp = plan.sources[source]
-    keys = sp.keys.to_pylist()
-    items = [
-        _Stored(
-            (int(sp.post_id[sp.image_post[row]]), int(sp.page[row])),
-            keys[row],
-            EXTS[sp.ext[row]],
-            int(sp.uid[row]),
-            int(row),
-            int(sp.hostile[row]),
-            None,
-        )
-        for row in np.flatnonzero(sp.uid >= 0)
-    ]
-    extras = plan.extras.get(source)
-    if extras is not None:
-        for key_id, uid, kind in zip(extras.key_id, extras.uid, extras.kind, strict=True):
-            key = f"{key_id}_p0" if source == "pixiv" else str(key_id)
-            ext = EXTS[plan.files.ext[uid]]
-            items.append(_Stored((int(key_id), 0), key, ext, int(uid), -1, w.HARMLESS, kind))
+    sp, extras = plan.sources[source], plan.extras[source]  # extras exist where images do
+    keys, items = sp.keys.to_pylist(), list[_Item]()
+    for row in map(int, np.flatnonzero(sp.uid >= 0)):
+        order = (int(sp.post_id[sp.image_post[row]]), int(sp.page[row]))
+        uid, hostile = int(sp.uid[row]), int(sp.hostile[row])
+        items.append(_Item(order, keys[row], EXTS[sp.ext[row]], uid, row, hostile, None))
+    for key_id, uid, kind in zip(*extras, strict=True):
+        key = f"{key_id}_p0" if source == "pixiv" else str(key_id)
+        ext = EXTS[plan.files.ext[uid]]
+        items.append(_Item((int(key_id), 0), key, ext, int(uid), -1, w.HARMLESS, kind))
     return sorted(items, key=lambda item: item.sort_key)
 
 
-def _payload(item: _Stored, blobs: list[bytes]) -> bytes:
+def _stored_bytes(item: _Item, blobs: list[bytes]) -> bytes:
     data = blobs[item.uid]
     return data if item.hostile == w.HARMLESS else hostile_bytes(item.hostile, data)
 
 
-def _member_name(item: _Stored) -> str:
-    folder = {w.PATH_TRAVERSAL: TRAVERSAL_DIR, w.ABSOLUTE_PATH: ABSOLUTE_DIR}.get(
-        item.extra or "", ""
-    )
-    return f"{folder}{item.key}.{item.ext}"
-
-
-def _has_json(plan: Plan, item: _Stored) -> bool:
-    return bool(uniform(plan.seed, "shard.json", np.array([item.uid]), item.row)[0] < JSON_SHARE)
-
-
-def _json(source: str, item: _Stored) -> bytes:
-    meta = {"key": item.key, "source": source, "ext": item.ext}
-    return json.dumps(meta, sort_keys=True, separators=(",", ":")).encode()
+def _record(stored: Stored, source: str, item: _Item, name: str, location: str) -> None:
+    """Note a planted case; odd member names are known by their name, not their post key."""
+    if item.extra is not None or item.hostile != w.HARMLESS:
+        key = item.key if item.extra in (None, w.ORPHAN) else name.rsplit(".", 1)[0]
+        stored.record(source, key, item.extra or w.HOSTILE[item.hostile], location)
 
 
 def _truncated_tar(members: list[tuple[str, bytes]]) -> bytes:
@@ -354,58 +296,48 @@ def _truncated_tar(members: list[tuple[str, bytes]]) -> bytes:
 
 
 def store_images(plan: Plan, blobs: list[bytes], put: Callable[[str, bytes], object]) -> Stored:
-    """Write every source's images with `put(path, bytes)`; returns what was written.
-
-    The member cut off by the truncated shard is marked in the plan (`TRUNCATED_MEMBER`), so the
-    ground truth and metrics written afterwards leave it out like any other broken image.
-    """
-    stored = Stored()
-
-    def record(source: str, key: str, kind: str, location: str) -> None:
-        stored.hostile.append(HostileRecord(f"{source}:{key}", kind, location))
-
+    """Write every source's images with `put(path, bytes)`; the member cut off in the truncated
+    shard is marked in the plan, so the ground truth and metrics leave it out."""
+    stored, p = Stored(), parameters()["images"]
     for source in w.SOURCES:
         items = _items(plan, source)
         for item in items:
             if item.hostile == w.MISSING_IMAGE:
-                record(source, item.key, w.HOSTILE[item.hostile], "")
+                stored.record(source, item.key, w.HOSTILE[item.hostile], "")
         items = [item for item in items if item.hostile != w.MISSING_IMAGE]
         if source not in w.SHARD_SOURCES:
             for item in items:
                 # The fan-out folder is the key's last two digits: they spread files evenly.
                 path = f"images/{source}/{item.key.rjust(2, '0')[-2:]}/{item.key}.{item.ext}"
-                put(path, _payload(item, blobs))
+                put(path, _stored_bytes(item, blobs))
                 stored.files += 1
-                if item.extra is not None or item.hostile != w.HARMLESS:
-                    record(source, item.key, item.extra or w.HOSTILE[item.hostile], path)
+                _record(stored, source, item, f"{item.key}.{item.ext}", path)
             continue
-        chunks = [items[i : i + SHARD_SAMPLES] for i in range(0, len(items), SHARD_SAMPLES)]
+        size = p["shard_samples"]
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
         for number, chunk in enumerate(chunks):
             path = f"shards/{source}/{source}-{number:05d}.tar"
-            plain = [
-                i
-                for i, item in enumerate(chunk)
-                if item.extra is None and item.hostile == w.HARMLESS
-            ]
-            cut = source == TRUNCATED_SOURCE and number == len(chunks) - 1 and bool(plain)
+            harmless = [item.extra is None and item.hostile == w.HARMLESS for item in chunk]
+            plain = [i for i, ok in enumerate(harmless) if ok]
+            last = number == len(chunks) - 1
+            cut = source == p["truncated_shard_source"] and last and bool(plain)
             if cut:  # the last harmless post image moves to the end, where the shard is cut
                 chunk = chunk[: plain[-1]] + chunk[plain[-1] + 1 :] + [chunk[plain[-1]]]
             members: list[tuple[str, bytes]] = []
             for item in chunk:
-                name = _member_name(item)
-                members.append((name, _payload(item, blobs)))
-                if item.extra is not None:
-                    key = item.key if item.extra == w.ORPHAN else name.rsplit(".", 1)[0]
-                    record(source, key, item.extra, f"{path}:{name}")
-                elif item.hostile != w.HARMLESS:
-                    record(source, item.key, w.HOSTILE[item.hostile], f"{path}:{name}")
-                if item.extra is None and not (cut and item is chunk[-1]) and _has_json(plan, item):
-                    members.append((f"{item.key}.json", _json(source, item)))
+                name = p["member_dirs"].get(item.extra, "") + f"{item.key}.{item.ext}"
+                members.append((name, _stored_bytes(item, blobs)))
+                _record(stored, source, item, name, f"{path}:{name}")
+                json_u = uniform(plan.seed, "shard.json", np.array([item.uid]), item.row)[0]
+                described = item.extra is None and not (cut and item is chunk[-1])
+                if described and json_u < p["shard_json_share"]:
+                    meta = {"key": item.key, "source": source, "ext": item.ext}
+                    text = json.dumps(meta, sort_keys=True, separators=(",", ":"))
+                    members.append((f"{item.key}.json", text.encode()))
             if cut:
                 plan.sources[source].hostile[chunk[-1].row] = w.TRUNCATED_MEMBER
-                record(
-                    source, chunk[-1].key, w.HOSTILE[w.TRUNCATED_MEMBER], f"{path}:{members[-1][0]}"
-                )
+                location = f"{path}:{members[-1][0]}"
+                stored.record(source, chunk[-1].key, w.HOSTILE[w.TRUNCATED_MEMBER], location)
             put(path, _truncated_tar(members) if cut else tar_bytes(members))
             stored.shards += 1
             stored.members += len(members)

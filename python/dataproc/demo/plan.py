@@ -1,28 +1,12 @@
 """The demo plan: every source's posts and images, how they overlap, when, and what breaks.
 
-In: the `World`, `--posts` (per source), `--seed` and whether images are written.
+In: the `World`, `--posts` per source, whether images are written, and `parameters.json`.
 Out: `Plan`, numpy arrays per source (`SourcePlan`) and per file (`FileTable`). A picture is a
-ground-truth image; a file is one concrete encoding of it. Byte-identical copies across sites
-share one file id, which is what makes their md5 equal. Posts are kept in draw order; `order`
-lists them by post id, which is how they are written. Images are one per post, except on pixiv,
-where each page of a work is an image.
-
-Everything is index arithmetic on numpy arrays, drawn once per stage with a generator seeded by
-(seed, stage name), so a million posts per source plan in seconds. Shares, of `--posts`:
-- danbooru: 35% carry `pixiv_id` and a pixiv URL, 5% a pixiv URL only (both pointing at a pixiv
-  work that shows the same picture), 2% a dangling pixiv id; 6% are video/ugoira (no image).
-- pixiv: works are the originals of those linked danbooru posts; the danbooru copy is the same
-  file (50%), converted to another format (25%) or re-encoded (25%).
-- gelbooru: 40% byte-identical mirrors of danbooru posts (30% of them cite the danbooru post URL,
-  the rest copy danbooru's source), 3% re-uploads of another gelbooru post's file.
-- yandere: 25% shared with danbooru, half the same file, half resized or re-encoded.
-- zerochan: 30% transformed copies (resized, watermarked, cropped, re-encoded) of danbooru or
-  pixiv pictures, with no link except a pixiv URL on 40% of the pixiv-derived ones.
-- the rest of every source: unique pictures.
-Dates put originals first (a pixiv work, then its danbooru copy days later, then mirrors) and ids
-rise with the date, with gaps. Unusual encodings are properties of a file; hostile cases are of
-one stored copy (the metadata still describes the intended file); orphans and odd tar member
-names belong to no post. Hostile cases and orphans only exist where files are written.
+ground-truth image; a file is one encoding of it, and byte-identical copies share a file id.
+Pixiv works are the originals of the danbooru posts that link to them; gelbooru mirrors danbooru
+and re-uploads its own posts; yande.re shares danbooru pictures; zerochan transforms danbooru or
+pixiv pictures; the rest are unique. Ids rise with the date. Unusual encodings belong to a file,
+hostile cases to one stored copy, orphans and odd tar member names to no post.
 """
 
 from __future__ import annotations
@@ -35,79 +19,32 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataproc.demo import world as w
-from dataproc.demo.world import SOURCES, World, sorted_unique, uniform
+from dataproc.demo.world import SOURCES, World, parameters, uniform
 
 Rng = np.random.Generator
-
-DANBOORU_PIXIV_ID, DANBOORU_PIXIV_URL_ONLY, DANBOORU_DANGLING = 0.35, 0.05, 0.02
-GELBOORU_MIRRORS, GELBOORU_MIRROR_CITES_DANBOORU, GELBOORU_REUPLOADS = 0.40, 0.30, 0.03
-YANDERE_SHARED = 0.25
-ZEROCHAN_COPIES, ZEROCHAN_PIXIV_URL = 0.30, 0.40
-DANGLING_PIXIV_IDS_BELOW = 20_000_000  # real pixiv ids start above this
-EXT_WEIGHTS = {
-    "danbooru": {
-        w.JPG: 0.45,
-        w.PNG: 0.40,
-        w.WEBP: 0.03,
-        w.GIF: 0.02,
-        w.MP4: 0.03,
-        w.WEBM: 0.02,
-        w.ZIP: 0.01,
-        w.JPEG: 0.04,
-    },
-    "gelbooru": {w.JPG: 0.42, w.JPEG: 0.08, w.PNG: 0.38, w.WEBP: 0.10, w.GIF: 0.02},
-    "yandere": {w.JPG: 0.45, w.PNG: 0.55},
-    "pixiv": {w.PNG: 0.55, w.JPG: 0.45},
-    "zerochan": {w.JPG: 0.60, w.JPEG: 0.05, w.PNG: 0.25, w.WEBP: 0.10},
-    "copy": {w.JPG: 0.70, w.PNG: 0.20, w.WEBP: 0.10},
-}
-MAX_CROP_PER_SIDE = 0.025  # two sides together: at most 5% of a dimension
-MIN_SCALE, MAX_SCALE = 0.5, 0.85
+Box = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Extras = tuple[np.ndarray, np.ndarray, list[str]]  # images of no post: key ids, file ids, kinds
 LAST_MS = w.EPOCH_END_MS + 180 * w.DAY_MS
-# (first id, largest gap between consecutive ids)
-ID_RANGES = {
-    "danbooru": (1_000_000, 7),
-    "gelbooru": (2_000_000, 9),
-    "yandere": (100_000, 3),
-    "pixiv": (20_000_000, 60),
-    "zerochan": (500_000, 5),
-}
-UNUSUAL_PER = 200  # one of each unusual encoding per this many posts (at least one)
-HOSTILE_PER = 500  # one of each hostile case per this many posts (at least one)
 HOSTILE_KINDS = (w.CORRUPT, w.ZERO_BYTE, w.NOT_IMAGE, w.HUGE_DIMENSIONS, w.MISSING_IMAGE)
 
 
 class SourcePlan:
     """One source's posts (in draw order) and images (one per post; a work's pages on pixiv).
-
-    Per image: `picture`, `image_post`, `page`, `uid` (file id, -1 for video and ugoira posts),
-    `transform`, `hostile`, and, once planned, `ext`, `width`, `height` and `keys` (site keys).
-    Per post: `post_ext`, `link_kind`, `link_row` (the linked post's row, or a dangling pixiv
-    id), `link_page`, `created_ms`, `post_id`, and pixiv's `extra` columns; `order` lists the
-    posts by id.
-    """
-
-    hostile: np.ndarray
-    created_ms: np.ndarray
-    post_id: np.ndarray
-    order: np.ndarray
-    ext: np.ndarray
-    width: np.ndarray
-    height: np.ndarray
-    keys: pa.Array
+    Per image: `picture`, `image_post`, `page`, `uid` (file id; -1: none), `transform`, `hostile`,
+    `ext`, `width`, `height`, `keys`. Per post: `post_ext`, `link_kind`, `link_row` (the linked
+    row, or a dangling pixiv id), `link_page`, `created_ms`, `post_id`, `order` (by id), `extra`."""
 
     def __init__(self, source: str, n: int) -> None:
         self.source, self.n_posts = source, n
-        self.picture = np.zeros(n, np.int64)
-        self.image_post = np.arange(n, dtype=np.int64)
-        self.page = np.zeros(n, np.int32)
-        self.uid = np.full(n, -1, np.int64)
-        self.transform = np.zeros(n, np.int8)
-        self.post_ext = np.zeros(n, np.int8)
-        self.link_kind = np.zeros(n, np.int8)
-        self.link_row = np.full(n, -1, np.int64)
-        self.link_page = np.zeros(n, np.int32)
+        self.picture, self.image_post = np.zeros(n, np.int64), np.arange(n, dtype=np.int64)
+        self.page, self.link_page = np.zeros(n, np.int32), np.zeros(n, np.int32)
+        self.uid, self.link_row = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        self.transform, self.post_ext, self.link_kind = (np.zeros(n, np.int8) for _ in range(3))
         self.extra: dict[str, np.ndarray] = {}
+        unset = np.zeros(0, np.int64)  # each is assigned a new array once planned
+        self.hostile, self.created_ms, self.post_id, self.order = unset, unset, unset, unset
+        self.ext, self.width, self.height = unset, unset, unset
+        self.keys = pa.array([], pa.string())
 
     @property
     def lead_image(self) -> np.ndarray:
@@ -128,15 +65,6 @@ class FileTable:
 
 
 @dataclass
-class Extras:
-    """Images that belong to no post: (key id, file id, hostile kind) each."""
-
-    key_id: np.ndarray
-    uid: np.ndarray
-    kind: list[str]
-
-
-@dataclass
 class Plan:
     """Everything the lake is written from (`extras` only where images are)."""
 
@@ -148,15 +76,96 @@ class Plan:
     extras: dict[str, Extras]
 
 
-class Ledger:
-    """Hands out picture and file ids in draw order, and remembers what each file is."""
+def crop_box(seed: int, uid: np.ndarray, width: np.ndarray, height: np.ndarray) -> Box:
+    """(left, top, right, bottom) of a slight crop, in pixels of the native picture."""
+    crop = parameters()["plan"]["max_crop_per_side"]
+    left, top, right, bottom = (
+        np.floor(uniform(seed, "crop." + side, uid) * crop * size).astype(np.int64)
+        for side, size in zip("ltrb", (width, height, width, height), strict=True)
+    )
+    return left, top, width - right, height - bottom
 
-    def __init__(self, world: World) -> None:
-        self.world = world
+
+def derived_size(
+    seed: int, uid: np.ndarray, transform: np.ndarray, width: np.ndarray, height: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(width, height) of a file made from a native picture by `transform`; the renderer crops
+    and resizes with the same (seed, file id), so the metadata's size is that of the bytes."""
+    out_w, out_h = np.array(width, dtype=np.int64), np.array(height, dtype=np.int64)
+    resized = np.flatnonzero(transform == w.RESIZED)
+    low, high = parameters()["plan"]["resize_scale"]
+    scale = low + (high - low) * uniform(seed, "resize.scale", uid[resized])
+    out_w[resized] = np.maximum(1, np.round(out_w[resized] * scale))
+    out_h[resized] = np.maximum(1, np.round(out_h[resized] * scale))
+    cropped = np.flatnonzero(transform == w.CROPPED)
+    left, top, right, bottom = crop_box(seed, uid[cropped], out_w[cropped], out_h[cropped])
+    out_w[cropped], out_h[cropped] = right - left, bottom - top
+    return out_w.astype(np.int32), out_h.astype(np.int32)
+
+
+def _choose_ext(rng: Rng, n: int, site: str) -> np.ndarray:
+    """Extension codes drawn with the site's weights."""
+    weights = parameters()["sites"][site]["ext_weights"]
+    codes = np.array([w.EXTS.index(ext) for ext in weights], dtype=np.int8)
+    p = np.array(list(weights.values()))
+    return codes[rng.choice(len(codes), size=n, p=p / p.sum())]
+
+
+def _other_format(rng: Rng, ext: np.ndarray) -> np.ndarray:
+    """A different still-image format for a conversion (PNG <-> WebP <-> JPEG)."""
+    family = np.where(np.isin(ext, (w.JPG, w.JPEG)), 0, np.where(ext == w.PNG, 1, 2))
+    options = np.array([[w.PNG, w.WEBP], [w.JPG, w.WEBP], [w.PNG, w.JPG]], dtype=np.int8)
+    return options[family, rng.integers(0, 2, len(ext))]
+
+
+def _copy_posts(plan: SourcePlan, rows: np.ndarray, of: SourcePlan, of_rows: np.ndarray) -> None:
+    """`rows` show the same file as `of_rows` of `of`."""
+    plan.picture[rows] = of.picture[of_rows]
+    plan.uid[rows] = of.uid[of_rows]
+    plan.transform[rows] = w.SAME_FILE
+    plan.link_row[rows] = of_rows
+
+
+def _after(rng: Rng, start: np.ndarray, mean_days: float) -> np.ndarray:
+    delay = (rng.exponential(mean_days, len(start)) * w.DAY_MS).astype(np.int64)
+    return np.minimum(start + delay + rng.integers(0, 1000, len(start)), LAST_MS)
+
+
+def _free_ids(used: np.ndarray, count: int, rng: Rng) -> np.ndarray:
+    """`count` ids that no post has, between existing ids where the gaps allow."""
+    ordered = np.sort(used)
+    candidates = ordered[:-1] + 1
+    candidates = candidates[ordered[1:] > candidates]
+    if len(candidates) >= count:
+        return np.sort(rng.choice(candidates, size=count, replace=False))
+    top = (ordered[-1] if len(ordered) else 0) + 1
+    return np.concatenate([candidates, top + np.arange(count - len(candidates))])
+
+
+class Planner:
+    """Draws the plan stage by stage on whole numpy arrays, handing out picture and file ids in
+    draw order; each stage has its own generator, seeded by (seed, stage name)."""
+
+    def __init__(self, world: World, posts: int) -> None:
+        self.world, self.posts, self.share = world, posts, parameters()["plan"]
         self.n_pictures = 0
         self._files: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._group_fixes: list[tuple[np.ndarray, np.ndarray]] = []
 
+    def rng(self, stage: str) -> Rng:
+        """An independent generator per stage."""
+        seed = self.world.seed & 0xFFFFFFFFFFFFFFFF
+        return np.random.default_rng([seed, zlib.crc32(stage.encode())])
+
+    def count(self, share: str) -> int:
+        """The number of posts the named share of `--posts` gives."""
+        return int(round(self.share[share] * self.posts))
+
+    def few(self, per: str) -> int:
+        """One case per the named number of posts, at least one."""
+        return max(1, self.posts // self.share[per])
+
+    # -- the ledger of pictures and files ---------------------------------------------------------
     def new_pictures(self, n: int) -> np.ndarray:
         self.n_pictures += n
         return np.arange(self.n_pictures - n, self.n_pictures, dtype=np.int64)
@@ -175,12 +184,8 @@ class Ledger:
             return np.zeros(len(uids), np.int8)
         return np.concatenate([f[2] for f in self._files])[uids]
 
-    def set_groups(self, pictures: np.ndarray, groups: np.ndarray) -> None:
-        """Put pictures into a group (pixiv pages join their work's first page)."""
-        self._group_fixes.append((pictures, groups))
-
     def groups(self) -> np.ndarray:
-        """Group id of every picture id handed out."""
+        """Group id of every picture id handed out (pixiv pages join their work's first page)."""
         group = np.arange(self.n_pictures, dtype=np.int64)
         for pictures, groups in self._group_fixes:
             group[pictures] = groups
@@ -198,346 +203,241 @@ class Ledger:
         unusual = np.full(len(picture), w.PLAIN, dtype=np.int8)
         return FileTable(picture, transform, ext, width, height, unusual)
 
+    def unique_files(self, plan: SourcePlan, rows: np.ndarray, rng: Rng) -> None:
+        plan.picture[rows] = self.new_pictures(len(rows))
+        plan.post_ext[rows] = _choose_ext(rng, len(rows), plan.source)
+        plan.uid[rows] = self.new_files(plan.picture[rows], w.ORIGINAL, plan.post_ext[rows])
+        plan.transform[rows] = w.ORIGINAL
 
-def resize_scale(seed: int, uid: np.ndarray) -> np.ndarray:
-    return MIN_SCALE + (MAX_SCALE - MIN_SCALE) * uniform(seed, "resize.scale", uid)
+    # -- the sources ------------------------------------------------------------------------------
+    def danbooru(self) -> SourcePlan:
+        n, rng = self.posts, self.rng("danbooru")
+        plan = SourcePlan("danbooru", n)
+        plan.picture = self.new_pictures(n)
+        plan.post_ext = _choose_ext(rng, n, "danbooru")
+        candidates = rng.permutation(np.flatnonzero(np.isin(plan.post_ext, w.IMAGE_EXTS)))
+        start = 0
+        for kind, share in (
+            (w.PIXIV_ID, "danbooru_pixiv_id"),
+            (w.PIXIV_URL, "danbooru_pixiv_url_only"),
+            (w.PIXIV_DANGLING, "danbooru_dangling_pixiv_id"),
+        ):
+            plan.link_kind[candidates[start : start + self.count(share)]] = kind
+            start += self.count(share)
+        dangling = plan.link_kind == w.PIXIV_DANGLING
+        below = self.share["dangling_pixiv_ids_below"]
+        plan.link_row[dangling] = rng.integers(1_000_000, below, int(dangling.sum()))
+        return plan
 
+    def pixiv(self, danbooru: SourcePlan) -> SourcePlan:
+        """Pixiv works; the linked danbooru posts get their picture from a page of a work."""
+        n, rng = self.posts, self.rng("pixiv")
+        kind = rng.choice(3, size=n, p=[0.80, 0.15, 0.05]).astype(np.int8)
+        linked = np.flatnonzero(np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL)))
+        linked = linked[rng.permutation(len(linked))][:n]
+        works = rng.permutation(n)[: len(linked)]
+        kind[works] = np.where(kind[works] == w.UGOIRA, w.ILLUST, kind[works])
+        pages = np.ones(n, np.int64)
+        multi = (kind == w.ILLUST) & (rng.random(n) < 0.15)
+        pages[multi] = rng.integers(2, 5, int(multi.sum()))
+        pages[kind == w.MANGA] = rng.integers(2, 9, int((kind == w.MANGA).sum()))
 
-def crop_box(
-    seed: int, uid: np.ndarray, width: np.ndarray, height: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(left, top, right, bottom) of a slight crop, in pixels of the native picture."""
-    left, top, right, bottom = (
-        np.floor(uniform(seed, "crop." + side, uid) * MAX_CROP_PER_SIDE * size).astype(np.int64)
-        for side, size in zip("ltrb", (width, height, width, height), strict=True)
-    )
-    return left, top, width - right, height - bottom
+        plan = SourcePlan("pixiv", n)
+        plan.image_post = np.repeat(np.arange(n, dtype=np.int64), pages)
+        starts = np.concatenate([[0], np.cumsum(pages)[:-1]])
+        plan.page = (np.arange(len(plan.image_post)) - starts[plan.image_post]).astype(np.int32)
+        plan.picture = self.new_pictures(len(plan.image_post))
+        page = np.where(rng.random(len(works)) < 0.85, 0, rng.integers(0, 1 << 30, len(works)))
+        page = page % pages[works]
+        target = starts[works] + page
+        plan.picture[target] = danbooru.picture[linked]
+        self._group_fixes.append((plan.picture, plan.picture[starts][plan.image_post]))
 
+        plan.post_ext = _choose_ext(rng, n, "pixiv")
+        plan.post_ext[kind == w.UGOIRA] = w.JPG
+        plan.uid = self.new_files(plan.picture, w.ORIGINAL, plan.post_ext[plan.image_post])
+        plan.transform = np.full(len(plan.picture), w.ORIGINAL, np.int8)
+        ai = rng.choice(3, size=n, p=[0.55, 0.38, 0.07]).astype(np.int8)
+        ai[works] = np.minimum(ai[works], 1)
+        plan.extra = {"type": kind, "page_count": pages.astype(np.int32), "ai_type": ai}
 
-def derived_size(
-    seed: int, uid: np.ndarray, transform: np.ndarray, width: np.ndarray, height: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(width, height) of a file made from a native picture by `transform`.
+        danbooru.link_row[linked] = works
+        danbooru.link_page[linked] = page.astype(np.int32)
+        self.danbooru_files(danbooru, linked, plan.uid[target], rng)
+        return plan
 
-    The renderer crops and resizes with the same (seed, file id), so the size a post's metadata
-    claims is exactly that of the bytes stored.
-    """
-    out_w, out_h = np.array(width, dtype=np.int64), np.array(height, dtype=np.int64)
-    resized = np.flatnonzero(transform == w.RESIZED)
-    scale = resize_scale(seed, uid[resized])
-    out_w[resized] = np.maximum(1, np.round(out_w[resized] * scale))
-    out_h[resized] = np.maximum(1, np.round(out_h[resized] * scale))
-    cropped = np.flatnonzero(transform == w.CROPPED)
-    left, top, right, bottom = crop_box(seed, uid[cropped], out_w[cropped], out_h[cropped])
-    out_w[cropped], out_h[cropped] = right - left, bottom - top
-    return out_w.astype(np.int32), out_h.astype(np.int32)
+    def danbooru_files(
+        self, danbooru: SourcePlan, linked: np.ndarray, pixiv_uid: np.ndarray, rng: Rng
+    ) -> None:
+        """Files of danbooru posts: pixiv originals for linked posts, new files for the rest."""
+        pixiv_ext = self.file_ext(pixiv_uid)
+        how = rng.random(len(linked))
+        same = how < 0.5
+        converted, reencoded = (how >= 0.5) & (how < 0.75), how >= 0.75
+        danbooru.uid[linked[same]] = pixiv_uid[same]
+        danbooru.transform[linked[same]] = w.SAME_FILE
+        danbooru.post_ext[linked[same]] = pixiv_ext[same]
+        for mask, transform, ext in (
+            (converted, w.CONVERTED, _other_format(rng, pixiv_ext[converted])),
+            (reencoded, w.REENCODED, pixiv_ext[reencoded]),
+        ):
+            rows = linked[mask]
+            danbooru.uid[rows] = self.new_files(danbooru.picture[rows], transform, ext)
+            danbooru.transform[rows] = transform
+            danbooru.post_ext[rows] = ext
+        rest = np.flatnonzero((danbooru.uid < 0) & np.isin(danbooru.post_ext, w.IMAGE_EXTS))
+        ext = danbooru.post_ext[rest]
+        danbooru.uid[rest] = self.new_files(danbooru.picture[rest], w.ORIGINAL, ext)
 
+    def gelbooru(self, danbooru: SourcePlan) -> SourcePlan:
+        n, rng = self.posts, self.rng("gelbooru")
+        plan = SourcePlan("gelbooru", n)
+        pool = np.flatnonzero(danbooru.uid >= 0)
+        m = min(self.count("gelbooru_mirrors"), len(pool))
+        r = min(self.count("gelbooru_reuploads"), n - m)
+        mirrors = np.arange(m)
+        _copy_posts(plan, mirrors, danbooru, rng.choice(pool, size=m, replace=False))
+        plan.post_ext[mirrors] = self.file_ext(plan.uid[mirrors])
+        cites = rng.random(m) < self.share["gelbooru_mirror_cites_danbooru"]
+        plan.link_kind[mirrors] = np.where(cites, w.DANBOORU_URL, w.COPY_SOURCE)
+        self.unique_files(plan, np.arange(m, n - r), rng)
+        if r:
+            reuploads = np.arange(n - r, n)
+            original = rng.integers(0, n - r, r)
+            _copy_posts(plan, reuploads, plan, original)
+            plan.post_ext[reuploads] = plan.post_ext[original]
+            plan.link_kind[reuploads] = w.REUPLOAD
+        return plan
 
-def stage_rng(seed: int, stage: str) -> Rng:
-    """An independent generator per planning stage."""
-    return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, zlib.crc32(stage.encode())])
+    def yandere(self, danbooru: SourcePlan) -> SourcePlan:
+        n, rng = self.posts, self.rng("yandere")
+        plan = SourcePlan("yandere", n)
+        pool = np.flatnonzero(danbooru.uid >= 0)
+        s = min(self.count("yandere_shared"), len(pool))
+        shared = np.arange(s)
+        source_rows = rng.choice(pool, size=s, replace=False)
+        plan.picture[shared] = danbooru.picture[source_rows]
+        ext = self.file_ext(danbooru.uid[source_rows])
+        same = rng.random(s) < 0.5
+        plan.uid[shared[same]] = danbooru.uid[source_rows[same]]
+        plan.transform[shared[same]] = w.SAME_FILE
+        changed = shared[~same]
+        transform = np.where(rng.random(len(changed)) < 0.5, w.RESIZED, w.REENCODED).astype(np.int8)
+        plan.uid[changed] = self.new_files(plan.picture[changed], transform, ext[~same])
+        plan.transform[changed] = transform
+        plan.post_ext[shared] = ext
+        plan.link_kind[shared] = np.where(rng.random(s) < 0.6, w.COPY_SOURCE, w.NO_LINK)
+        plan.link_row[shared] = source_rows
+        self.unique_files(plan, np.arange(s, n), rng)
+        return plan
 
+    def zerochan(self, danbooru: SourcePlan, pixiv: SourcePlan) -> SourcePlan:
+        n, rng = self.posts, self.rng("zerochan")
+        plan = SourcePlan("zerochan", n)
+        copies = np.arange(min(self.count("zerochan_copies"), n))
+        from_pixiv = rng.random(len(copies)) < 0.5
+        d_pool = np.flatnonzero(danbooru.uid >= 0)
+        d_rows = d_pool[rng.integers(0, len(d_pool), len(copies))] if len(d_pool) else copies * 0
+        p_rows = rng.integers(0, len(pixiv.picture), len(copies))
+        from_pixiv |= len(d_pool) == 0
+        picture = np.where(from_pixiv, pixiv.picture[p_rows], danbooru.picture[d_rows])
+        source_uid = np.where(from_pixiv, pixiv.uid[p_rows], danbooru.uid[np.maximum(d_rows, 0)])
+        transforms = np.array([w.RESIZED, w.WATERMARKED, w.CROPPED, w.REENCODED], np.int8)
+        transform = transforms[rng.choice(4, size=len(copies), p=[0.35, 0.25, 0.20, 0.20])]
+        other = _choose_ext(rng, len(copies), "copy")
+        ext = np.where(transform == w.REENCODED, self.file_ext(source_uid), other).astype(np.int8)
+        plan.picture[copies] = picture
+        plan.uid[copies] = self.new_files(picture, transform, ext)
+        plan.transform[copies] = transform
+        plan.post_ext[copies] = ext
+        cites = copies[from_pixiv & (rng.random(len(copies)) < self.share["zerochan_pixiv_url"])]
+        plan.link_kind[cites] = w.PIXIV_ARTWORK
+        plan.link_row[cites] = pixiv.image_post[p_rows[cites]]
+        plan.link_page[cites] = pixiv.page[p_rows[cites]]
+        self.unique_files(plan, np.arange(len(copies), n), rng)
+        return plan
 
-def _choose_ext(rng: Rng, n: int, weights: dict[int, float]) -> np.ndarray:
-    keys, p = np.array(list(weights), dtype=np.int8), np.array(list(weights.values()))
-    return keys[rng.choice(len(keys), size=n, p=p / p.sum())]
+    # -- dates, ids, and the cases that break -----------------------------------------------------
+    def dates(self, plans: dict[str, SourcePlan], groups: np.ndarray) -> None:
+        """`created_ms` of every post: originals first, copies after what they copy."""
+        rng, created_ms = self.rng("dates"), self.world.created_ms
+        pixiv, danbooru, gelbooru = plans["pixiv"], plans["danbooru"], plans["gelbooru"]
+        pixiv.created_ms = np.minimum(created_ms(groups[pixiv.picture[pixiv.lead_image]]), LAST_MS)
 
+        created = _after(rng, created_ms(groups[danbooru.picture]), 1.0)
+        linked = np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL))
+        created[linked] = _after(rng, pixiv.created_ms[danbooru.link_row[linked]], 3.0)
+        danbooru.created_ms = created
 
-def _other_format(rng: Rng, ext: np.ndarray) -> np.ndarray:
-    """A different still-image format for a conversion (PNG <-> WebP <-> JPEG)."""
-    family = np.where(np.isin(ext, (w.JPG, w.JPEG)), 0, np.where(ext == w.PNG, 1, 2))
-    options = np.array([[w.PNG, w.WEBP], [w.JPG, w.WEBP], [w.PNG, w.JPG]], dtype=np.int8)
-    return options[family, rng.integers(0, 2, len(ext))]
+        created = _after(rng, created_ms(groups[gelbooru.picture]), 1.0)
+        mirrors = np.isin(gelbooru.link_kind, (w.DANBOORU_URL, w.COPY_SOURCE))
+        created[mirrors] = _after(rng, danbooru.created_ms[gelbooru.link_row[mirrors]], 2.0)
+        reuploads = gelbooru.link_kind == w.REUPLOAD
+        created[reuploads] = _after(rng, created[gelbooru.link_row[reuploads]], 30.0)
+        gelbooru.created_ms = created
 
+        yandere = plans["yandere"]
+        created = _after(rng, created_ms(groups[yandere.picture]), 1.0)
+        shared = yandere.link_row >= 0
+        created[shared] = _after(rng, danbooru.created_ms[yandere.link_row[shared]], 10.0)
+        yandere.created_ms = created
 
-def _count(share: float, n: int) -> int:
-    return int(round(share * n))
+        zerochan = plans["zerochan"]
+        mean = np.where(zerochan.transform != w.ORIGINAL, 60.0, 1.0)
+        base = created_ms(groups[zerochan.picture])
+        delay = (rng.exponential(1.0, len(base)) * mean * w.DAY_MS).astype(np.int64)
+        zerochan.created_ms = np.minimum(base + delay, LAST_MS)
 
+    def ids(self, plan: SourcePlan) -> None:
+        """Post ids rising with the date; `order` lists posts by id."""
+        site, rng = parameters()["sites"][plan.source], self.rng("ids." + plan.source)
+        plan.order = np.argsort(plan.created_ms, kind="stable")
+        plan.post_id = np.empty(plan.n_posts, dtype=np.int64)
+        gaps = rng.integers(1, site["max_id_gap"] + 1, plan.n_posts)
+        plan.post_id[plan.order] = site["first_id"] + np.cumsum(gaps)
 
-def draw_danbooru(n: int, ledger: Ledger, rng: Rng) -> SourcePlan:
-    plan = SourcePlan("danbooru", n)
-    plan.picture = ledger.new_pictures(n)
-    plan.post_ext = _choose_ext(rng, n, EXT_WEIGHTS["danbooru"])
-    candidates = rng.permutation(np.flatnonzero(np.isin(plan.post_ext, w.IMAGE_EXTS)))
-    start = 0
-    for kind, share in (
-        (w.PIXIV_ID, DANBOORU_PIXIV_ID),
-        (w.PIXIV_URL, DANBOORU_PIXIV_URL_ONLY),
-        (w.PIXIV_DANGLING, DANBOORU_DANGLING),
-    ):
-        plan.link_kind[candidates[start : start + _count(share, n)]] = kind
-        start += _count(share, n)
-    dangling = plan.link_kind == w.PIXIV_DANGLING
-    plan.link_row[dangling] = rng.integers(1_000_000, DANGLING_PIXIV_IDS_BELOW, int(dangling.sum()))
-    return plan
+    def extras(self, plans: dict[str, SourcePlan]) -> dict[str, Extras]:
+        """Orphan images for every source, plus `../` and absolute member names in shards."""
+        rng, extras = self.rng("extras"), {}
+        for source in SOURCES:
+            kinds = [w.ORPHAN] * self.few("hostile_per")
+            if source in w.SHARD_SOURCES:
+                kinds += [w.PATH_TRAVERSAL, w.ABSOLUTE_PATH]
+            key_id = _free_ids(plans[source].post_id, len(kinds), rng)
+            pictures = self.new_pictures(len(kinds))
+            ext = np.where(rng.random(len(kinds)) < 0.5, w.PNG, w.JPG).astype(np.int8)
+            extras[source] = key_id, self.new_files(pictures, w.ORIGINAL, ext), kinds
+        return extras
 
+    def unusual(self, plans: dict[str, SourcePlan], files: FileTable) -> None:
+        """Re-encode a few original files per source in an unusual but valid way."""
+        rng, per_kind = self.rng("unusual"), self.few("unusual_per")
+        taken = np.zeros(len(files.picture), dtype=bool)
+        for plan in (plans[source] for source in SOURCES):
+            originals = plan.uid[(plan.uid >= 0) & (plan.transform == w.ORIGINAL)]
+            candidates = rng.permutation(np.unique(originals))
+            candidates = candidates[~taken[candidates]]
+            for i, kind in enumerate(w.UNUSUAL_EXT):  # in code order
+                pick = candidates[i * per_kind : (i + 1) * per_kind]
+                files.unusual[pick] = kind
+                files.ext[pick] = w.UNUSUAL_EXT[kind]
+                taken[pick] = True
 
-def draw_pixiv(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
-    """Pixiv works; the linked danbooru posts get their picture from a page of a work."""
-    kind = rng.choice(3, size=n, p=[0.80, 0.15, 0.05]).astype(np.int8)
-    linked = np.flatnonzero(np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL)))
-    linked = linked[rng.permutation(len(linked))][:n]
-    works = rng.permutation(n)[: len(linked)]
-    kind[works] = np.where(kind[works] == w.UGOIRA, w.ILLUST, kind[works])
-    pages = np.ones(n, np.int64)
-    multi = (kind == w.ILLUST) & (rng.random(n) < 0.15)
-    pages[multi] = rng.integers(2, 5, int(multi.sum()))
-    manga = kind == w.MANGA
-    pages[manga] = rng.integers(2, 9, int(manga.sum()))
-
-    plan = SourcePlan("pixiv", n)
-    plan.image_post = np.repeat(np.arange(n, dtype=np.int64), pages)
-    starts = np.concatenate([[0], np.cumsum(pages)[:-1]])
-    plan.page = (np.arange(len(plan.image_post)) - starts[plan.image_post]).astype(np.int32)
-    plan.picture = ledger.new_pictures(len(plan.image_post))
-    page = np.where(rng.random(len(works)) < 0.85, 0, rng.integers(0, 1 << 30, len(works)))
-    page = page % pages[works]
-    target = starts[works] + page
-    plan.picture[target] = danbooru.picture[linked]
-    ledger.set_groups(plan.picture, plan.picture[starts][plan.image_post])
-
-    plan.post_ext = _choose_ext(rng, n, EXT_WEIGHTS["pixiv"])
-    plan.post_ext[kind == w.UGOIRA] = w.JPG
-    plan.uid = ledger.new_files(plan.picture, w.ORIGINAL, plan.post_ext[plan.image_post])
-    plan.transform = np.full(len(plan.picture), w.ORIGINAL, np.int8)
-    ai = rng.choice(3, size=n, p=[0.55, 0.38, 0.07]).astype(np.int8)
-    ai[works] = np.minimum(ai[works], 1)
-    plan.extra = {"type": kind, "page_count": pages.astype(np.int32), "ai_type": ai}
-
-    danbooru.link_row[linked] = works
-    danbooru.link_page[linked] = page.astype(np.int32)
-    _draw_danbooru_files(danbooru, linked, plan.uid[target], ledger, rng)
-    return plan
-
-
-def _draw_danbooru_files(
-    danbooru: SourcePlan,
-    linked: np.ndarray,
-    pixiv_uid: np.ndarray,
-    ledger: Ledger,
-    rng: Rng,
-) -> None:
-    """Files of danbooru posts: pixiv originals for linked posts, new files for the rest."""
-    pixiv_ext = ledger.file_ext(pixiv_uid)
-    how = rng.random(len(linked))
-    same = how < 0.5
-    converted, reencoded = (how >= 0.5) & (how < 0.75), how >= 0.75
-    danbooru.uid[linked[same]] = pixiv_uid[same]
-    danbooru.transform[linked[same]] = w.SAME_FILE
-    danbooru.post_ext[linked[same]] = pixiv_ext[same]
-    for mask, transform, ext in (
-        (converted, w.CONVERTED, _other_format(rng, pixiv_ext[converted])),
-        (reencoded, w.REENCODED, pixiv_ext[reencoded]),
-    ):
-        rows = linked[mask]
-        danbooru.uid[rows] = ledger.new_files(danbooru.picture[rows], transform, ext)
-        danbooru.transform[rows] = transform
-        danbooru.post_ext[rows] = ext
-    rest = np.flatnonzero((danbooru.uid < 0) & np.isin(danbooru.post_ext, w.IMAGE_EXTS))
-    danbooru.uid[rest] = ledger.new_files(
-        danbooru.picture[rest], w.ORIGINAL, danbooru.post_ext[rest]
-    )
-
-
-def _unique_files(plan: SourcePlan, rows: np.ndarray, ledger: Ledger, rng: Rng) -> None:
-    plan.picture[rows] = ledger.new_pictures(len(rows))
-    plan.post_ext[rows] = _choose_ext(rng, len(rows), EXT_WEIGHTS[plan.source])
-    plan.uid[rows] = ledger.new_files(plan.picture[rows], w.ORIGINAL, plan.post_ext[rows])
-    plan.transform[rows] = w.ORIGINAL
-
-
-def _copy_posts(plan: SourcePlan, rows: np.ndarray, of: SourcePlan, of_rows: np.ndarray) -> None:
-    """`rows` show the same file as `of_rows` of `of`."""
-    plan.picture[rows] = of.picture[of_rows]
-    plan.uid[rows] = of.uid[of_rows]
-    plan.transform[rows] = w.SAME_FILE
-    plan.link_row[rows] = of_rows
-
-
-def draw_gelbooru(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
-    plan = SourcePlan("gelbooru", n)
-    pool = np.flatnonzero(danbooru.uid >= 0)
-    m = min(_count(GELBOORU_MIRRORS, n), len(pool))
-    r = min(_count(GELBOORU_REUPLOADS, n), n - m)
-    mirrors = np.arange(m)
-    _copy_posts(plan, mirrors, danbooru, rng.choice(pool, size=m, replace=False))
-    plan.post_ext[mirrors] = ledger.file_ext(plan.uid[mirrors])
-    cites = rng.random(m) < GELBOORU_MIRROR_CITES_DANBOORU
-    plan.link_kind[mirrors] = np.where(cites, w.DANBOORU_URL, w.COPY_SOURCE)
-    _unique_files(plan, np.arange(m, n - r), ledger, rng)
-    if r:
-        reuploads = np.arange(n - r, n)
-        original = rng.integers(0, n - r, r)
-        _copy_posts(plan, reuploads, plan, original)
-        plan.post_ext[reuploads] = plan.post_ext[original]
-        plan.link_kind[reuploads] = w.REUPLOAD
-    return plan
-
-
-def draw_yandere(n: int, danbooru: SourcePlan, ledger: Ledger, rng: Rng) -> SourcePlan:
-    plan = SourcePlan("yandere", n)
-    pool = np.flatnonzero(danbooru.uid >= 0)
-    s = min(_count(YANDERE_SHARED, n), len(pool))
-    shared = np.arange(s)
-    source_rows = rng.choice(pool, size=s, replace=False)
-    plan.picture[shared] = danbooru.picture[source_rows]
-    ext = ledger.file_ext(danbooru.uid[source_rows])
-    same = rng.random(s) < 0.5
-    plan.uid[shared[same]] = danbooru.uid[source_rows[same]]
-    plan.transform[shared[same]] = w.SAME_FILE
-    changed = shared[~same]
-    transform = np.where(rng.random(len(changed)) < 0.5, w.RESIZED, w.REENCODED).astype(np.int8)
-    plan.uid[changed] = ledger.new_files(plan.picture[changed], transform, ext[~same])
-    plan.transform[changed] = transform
-    plan.post_ext[shared] = ext
-    plan.link_kind[shared] = np.where(rng.random(s) < 0.6, w.COPY_SOURCE, w.NO_LINK)
-    plan.link_row[shared] = source_rows
-    _unique_files(plan, np.arange(s, n), ledger, rng)
-    return plan
-
-
-def draw_zerochan(
-    n: int, danbooru: SourcePlan, pixiv: SourcePlan, ledger: Ledger, rng: Rng
-) -> SourcePlan:
-    plan = SourcePlan("zerochan", n)
-    copies = np.arange(min(_count(ZEROCHAN_COPIES, n), n))
-    from_pixiv = rng.random(len(copies)) < 0.5
-    d_pool = np.flatnonzero(danbooru.uid >= 0)
-    d_rows = d_pool[rng.integers(0, len(d_pool), len(copies))] if len(d_pool) else copies * 0
-    p_rows = rng.integers(0, len(pixiv.picture), len(copies))
-    from_pixiv |= len(d_pool) == 0
-    picture = np.where(from_pixiv, pixiv.picture[p_rows], danbooru.picture[d_rows])
-    source_uid = np.where(from_pixiv, pixiv.uid[p_rows], danbooru.uid[np.maximum(d_rows, 0)])
-    transform = rng.choice(
-        [w.RESIZED, w.WATERMARKED, w.CROPPED, w.REENCODED],
-        size=len(copies),
-        p=[0.35, 0.25, 0.20, 0.20],
-    ).astype(np.int8)
-    ext = np.where(
-        transform == w.REENCODED,
-        ledger.file_ext(source_uid),
-        _choose_ext(rng, len(copies), EXT_WEIGHTS["copy"]),
-    ).astype(np.int8)
-    plan.picture[copies] = picture
-    plan.uid[copies] = ledger.new_files(picture, transform, ext)
-    plan.transform[copies] = transform
-    plan.post_ext[copies] = ext
-    cites = copies[from_pixiv & (rng.random(len(copies)) < ZEROCHAN_PIXIV_URL)]
-    plan.link_kind[cites] = w.PIXIV_ARTWORK
-    plan.link_row[cites] = pixiv.image_post[p_rows[cites]]
-    plan.link_page[cites] = pixiv.page[p_rows[cites]]
-    _unique_files(plan, np.arange(len(copies), n), ledger, rng)
-    return plan
-
-
-def _after(rng: Rng, start: np.ndarray, mean_days: float) -> np.ndarray:
-    delay = (rng.exponential(mean_days, len(start)) * w.DAY_MS).astype(np.int64)
-    return np.minimum(start + delay + rng.integers(0, 1000, len(start)), LAST_MS)
-
-
-def assign_dates(plans: dict[str, SourcePlan], world: World, groups: np.ndarray, rng: Rng) -> None:
-    """`created_ms` of every post: originals first, copies after what they copy."""
-    pixiv, danbooru, gelbooru = plans["pixiv"], plans["danbooru"], plans["gelbooru"]
-    pixiv.created_ms = np.minimum(
-        world.created_ms(groups[pixiv.picture[pixiv.lead_image]]), LAST_MS
-    )
-
-    created = _after(rng, world.created_ms(groups[danbooru.picture]), 1.0)
-    linked = np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL))
-    created[linked] = _after(rng, pixiv.created_ms[danbooru.link_row[linked]], 3.0)
-    danbooru.created_ms = created
-
-    created = _after(rng, world.created_ms(groups[gelbooru.picture]), 1.0)
-    mirrors = np.isin(gelbooru.link_kind, (w.DANBOORU_URL, w.COPY_SOURCE))
-    created[mirrors] = _after(rng, danbooru.created_ms[gelbooru.link_row[mirrors]], 2.0)
-    reuploads = gelbooru.link_kind == w.REUPLOAD
-    created[reuploads] = _after(rng, created[gelbooru.link_row[reuploads]], 30.0)
-    gelbooru.created_ms = created
-
-    yandere = plans["yandere"]
-    created = _after(rng, world.created_ms(groups[yandere.picture]), 1.0)
-    shared = yandere.link_row >= 0
-    created[shared] = _after(rng, danbooru.created_ms[yandere.link_row[shared]], 10.0)
-    yandere.created_ms = created
-
-    zerochan = plans["zerochan"]
-    mean = np.where(zerochan.transform != w.ORIGINAL, 60.0, 1.0)
-    base = world.created_ms(groups[zerochan.picture])
-    delay = (rng.exponential(1.0, len(base)) * mean * w.DAY_MS).astype(np.int64)
-    zerochan.created_ms = np.minimum(base + delay, LAST_MS)
-
-
-def assign_ids(plan: SourcePlan, rng: Rng) -> None:
-    """Post ids rising with the date; `order` lists posts by id."""
-    first, max_gap = ID_RANGES[plan.source]
-    plan.order = np.argsort(plan.created_ms, kind="stable")
-    plan.post_id = np.empty(plan.n_posts, dtype=np.int64)
-    plan.post_id[plan.order] = first + np.cumsum(rng.integers(1, max_gap + 1, plan.n_posts))
-
-
-def _free_ids(used: np.ndarray, count: int, rng: Rng) -> np.ndarray:
-    """`count` ids that no post has, between existing ids where the gaps allow."""
-    ordered = np.sort(used)
-    candidates = ordered[:-1] + 1
-    candidates = candidates[ordered[1:] > candidates]
-    if len(candidates) >= count:
-        return np.sort(rng.choice(candidates, size=count, replace=False))
-    top = (ordered[-1] if len(ordered) else 0) + 1
-    return np.concatenate([candidates, top + np.arange(count - len(candidates))])
-
-
-def _few(posts: int, per: int) -> int:
-    return max(1, posts // per)
-
-
-def plan_extras(
-    plans: dict[str, SourcePlan], ledger: Ledger, posts: int, rng: Rng
-) -> dict[str, Extras]:
-    """Orphan images for every source, plus `../` and absolute member names in shards."""
-    extras = {}
-    for source in SOURCES:
-        kinds = [w.ORPHAN] * _few(posts, HOSTILE_PER)
-        if source in w.SHARD_SOURCES:
-            kinds += [w.PATH_TRAVERSAL, w.ABSOLUTE_PATH]
-        key_id = _free_ids(plans[source].post_id, len(kinds), rng)
-        pictures = ledger.new_pictures(len(kinds))
-        ext = np.where(rng.random(len(kinds)) < 0.5, w.PNG, w.JPG).astype(np.int8)
-        extras[source] = Extras(key_id, ledger.new_files(pictures, w.ORIGINAL, ext), kinds)
-    return extras
-
-
-def assign_unusual(plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: Rng) -> None:
-    """Re-encode a few original files per source in an unusual but valid way."""
-    per_kind = _few(posts, UNUSUAL_PER)
-    taken = np.zeros(len(files.picture), dtype=bool)
-    for source in SOURCES:
-        plan = plans[source]
-        candidates = rng.permutation(
-            sorted_unique(plan.uid[(plan.uid >= 0) & (plan.transform == w.ORIGINAL)])
-        )
-        candidates = candidates[~taken[candidates]]
-        for i, kind in enumerate(w.UNUSUAL_EXT):  # in code order
-            pick = candidates[i * per_kind : (i + 1) * per_kind]
-            files.unusual[pick] = kind
-            files.ext[pick] = w.UNUSUAL_EXT[kind]
-            taken[pick] = True
-
-
-def assign_hostile(plans: dict[str, SourcePlan], files: FileTable, posts: int, rng: Rng) -> None:
-    """Mark a few images per source whose stored bytes will be broken or missing."""
-    per_kind = _few(posts, HOSTILE_PER)
-    for plan in (plans[source] for source in SOURCES):
-        has = plan.uid >= 0
-        ext = np.where(has, files.ext[np.maximum(plan.uid, 0)], -1)
-        plain = has & (files.unusual[np.maximum(plan.uid, 0)] == w.PLAIN)
-        for kind in HOSTILE_KINDS:
-            eligible = plain & (plan.hostile == w.HARMLESS)
-            if kind == w.NOT_IMAGE:
-                eligible &= ext == w.JPG
-            elif kind == w.HUGE_DIMENSIONS:
-                eligible &= ext == w.PNG
-            pool = np.flatnonzero(eligible)
-            plan.hostile[rng.choice(pool, size=min(per_kind, len(pool)), replace=False)] = kind
+    def hostile(self, plans: dict[str, SourcePlan], files: FileTable) -> None:
+        """Mark a few images per source whose stored bytes will be broken or missing."""
+        rng, per_kind = self.rng("hostile"), self.few("hostile_per")
+        for plan in (plans[source] for source in SOURCES):
+            has = plan.uid >= 0
+            ext = np.where(has, files.ext[np.maximum(plan.uid, 0)], -1)
+            plain = has & (files.unusual[np.maximum(plan.uid, 0)] == w.PLAIN)
+            for kind in HOSTILE_KINDS:
+                eligible = plain & (plan.hostile == w.HARMLESS)
+                if kind == w.NOT_IMAGE:
+                    eligible &= ext == w.JPG
+                elif kind == w.HUGE_DIMENSIONS:
+                    eligible &= ext == w.PNG
+                pool = np.flatnonzero(eligible)
+                plan.hostile[rng.choice(pool, size=min(per_kind, len(pool)), replace=False)] = kind
 
 
 def _describe_images(plan: SourcePlan, files: FileTable, world: World) -> None:
@@ -557,26 +457,25 @@ def _describe_images(plan: SourcePlan, files: FileTable, world: World) -> None:
 
 def build_plan(world: World, posts: int, images: bool) -> Plan:
     """Every source's posts and images for `posts` posts per source."""
-    seed = world.seed
-    ledger = Ledger(world)
-    danbooru = draw_danbooru(posts, ledger, stage_rng(seed, "danbooru"))
-    pixiv = draw_pixiv(posts, danbooru, ledger, stage_rng(seed, "pixiv"))
+    planner = Planner(world, posts)
+    danbooru = planner.danbooru()
+    pixiv = planner.pixiv(danbooru)
     plans = {
         "danbooru": danbooru,
-        "gelbooru": draw_gelbooru(posts, danbooru, ledger, stage_rng(seed, "gelbooru")),
-        "yandere": draw_yandere(posts, danbooru, ledger, stage_rng(seed, "yandere")),
+        "gelbooru": planner.gelbooru(danbooru),
+        "yandere": planner.yandere(danbooru),
         "pixiv": pixiv,
-        "zerochan": draw_zerochan(posts, danbooru, pixiv, ledger, stage_rng(seed, "zerochan")),
+        "zerochan": planner.zerochan(danbooru, pixiv),
     }
-    assign_dates(plans, world, ledger.groups(), stage_rng(seed, "dates"))
+    planner.dates(plans, planner.groups())
     for source in SOURCES:
-        assign_ids(plans[source], stage_rng(seed, "ids." + source))
+        planner.ids(plans[source])
         plans[source].hostile = np.zeros(len(plans[source].uid), dtype=np.int8)
-    extras = plan_extras(plans, ledger, posts, stage_rng(seed, "extras")) if images else {}
-    files = ledger.files()
-    assign_unusual(plans, files, posts, stage_rng(seed, "unusual"))
+    extras = planner.extras(plans) if images else {}
+    files = planner.files()
+    planner.unusual(plans, files)
     if images:
-        assign_hostile(plans, files, posts, stage_rng(seed, "hostile"))
+        planner.hostile(plans, files)
     for plan in plans.values():
         _describe_images(plan, files, world)
-    return Plan(seed, world, files, ledger.groups(), plans, extras)
+    return Plan(world.seed, world, files, planner.groups(), plans, extras)

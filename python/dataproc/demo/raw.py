@@ -1,21 +1,17 @@
 """The five sites' raw tables, in their own API field names and formats.
 
-In: the `Plan` and each file's md5 and byte size (measured from the rendered bytes, or, for a
-metadata-only lake, synthesized: a hash of the file id, so md5s are equal exactly where files
-are shared).
-Out: `RawTables.table(source, rows)`, one parquet part of a source's posts as the site's API
-returns them (see DESIGN.md, "Raw input contract"): danbooru's `/posts.json` with category tag
-strings, gelbooru's flat `dapi` tags, yande.re's moebooru `/post.json`, pixiv's app-API `illust`
-objects (one row per work, nested user and tags, Japanese tag names) and zerochan's Title Case
-tag lists. Strings are built with pyarrow compute, never per row in Python. Site values follow
-the picture (ratings, a few one step off; scores from its appeal), and a site carries fewer of
-its canonical tags the further it is from danbooru.
+In: the `Plan`, each file's md5 and byte size (of the rendered bytes, or synthesized from the
+file id), and per site from `parameters.json` its fields, ratings, statuses, scores and tag shares.
+Out: `RawTables.table(source, rows)`, one parquet part of a source's posts as its API returns them
+(DESIGN.md, "Raw input contract"). Strings are built with pyarrow compute, never per row.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,36 +19,17 @@ import pyarrow.compute as pc
 
 from dataproc.demo import world as w
 from dataproc.demo.plan import LAST_MS, Plan
-from dataproc.demo.world import DAY_MS, EXTS, TagPairs, hash64, integers, normal, uniform, weighted
+from dataproc.demo.world import DAY_MS, EXTS, TagPairs, integers, parameters, uniform
 
 HOUR_MS = 3_600_000
 RATING_NOISE = 0.06  # share of posts whose site rating is one step off the picture's
 NO_FILE_KEY = 1 << 40  # md5/size keys for posts without an image file (video, ugoira zip)
 SMALL_SIDE = 256
-# Probability that a site carries a canonical tag, by category (general, character, copyright,
-# artist, meta).
-KEEP = {
-    "danbooru": (1.0, 1.0, 1.0, 1.0, 1.0),
-    "gelbooru": (0.8, 1.0, 1.0, 0.9, 0.6),
-    "yandere": (0.5, 0.95, 1.0, 0.85, 0.15),
-    "pixiv": (0.3, 1.0, 1.0, 0.0, 0.0),
-    "zerochan": (0.35, 1.0, 1.0, 0.5, 0.0),
-}
-PARENT_SHARE = {"danbooru": 0.04, "gelbooru": 0.02, "yandere": 0.05}
 TRANSLATED_SHARE = 0.6  # of pixiv tags that carry an English translated name
-# Rough bytes per pixel of each format (by extension code), for plausible synthetic file sizes.
-BYTES_PER_PIXEL = np.array([0.35, 0.35, 1.6, 0.25, 0.9, 6.0, 5.0, 8.0])
 # pixiv URL forms: artworks page, img-original file, img-master thumbnail, legacy member page.
 PIXIV_FORM_WEIGHTS = np.array([0.35, 0.30, 0.15, 0.20])
 TWITTER_EPOCH_MS = 1_288_834_974_657
-DANBOORU_RATINGS = ("g", "s", "q", "e")
-GELBOORU_RATINGS = ("general", "sensitive", "questionable", "explicit")
-YANDERE_RATINGS = ("s", "s", "q", "e")  # yande.re has no separate general rating
-YANDERE_STATUSES = ("active", "pending", "flagged", "deleted")
 PIXIV_USER_ID_BASE = 1_000_000
-TAB = '" target="_blank">'  # the end of a pixiv caption's opening <a> tag
-REQUEST = '<strong>リクエスト</strong><br />お題箱: <a href="https://odaibako.net/u/'
-GELBOORU_IMAGES = "https://img3.gelbooru.com/images/"
 PIXIV_AI_GENERATED = 2
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -80,27 +57,15 @@ def pick(which: np.ndarray, *options: pa.Array) -> pa.Array:
     return pc.choose(pa.array(np.asarray(which, dtype=np.int8)), *options)
 
 
-def by_case(case: np.ndarray, builders: dict[int, Callable[[np.ndarray], pa.Array]]) -> pa.Array:
-    """Row-wise `builders[case[i]]`, each builder called once, on the positions of its case.
-
-    Cheaper than building every alternative for every row when most rows take one case.
-    """
-    parts: list[pa.Array] = []
-    index = np.empty(len(case), dtype=np.int64)
-    filled = 0
-    for value, build in builders.items():
-        positions = np.flatnonzero(case == value)
-        if len(positions):
-            parts.append(build(positions))
-            index[positions] = filled + np.arange(len(positions))
-            filled += len(positions)
-    if filled != len(case):
-        raise ValueError("a case value has no builder")
-    return pa.concat_arrays(parts).take(pa.array(index)) if parts else pa.array([], pa.string())
-
-
 def blank(n: int) -> pa.Array:
     return pa.array(np.full(n, ""), pa.string())
+
+
+def fill(template: str, **values: pa.Array) -> pa.Array:
+    """The template per row, each `{name}` replaced by the row's value of the named array."""
+    n = len(next(iter(values.values())))
+    parts = re.split(r"\{(\w+)\}", template)  # literal text at even positions, names at odd
+    return concat(blank(n), *(values[part] if i % 2 else part for i, part in enumerate(parts)))
 
 
 def tag_lists(pairs: TagPairs, names: pa.Array) -> pa.Array:
@@ -115,21 +80,22 @@ def tag_strings(pairs: TagPairs, names: pa.Array) -> pa.Array:
 
 def fake_md5(seed: int, keys: np.ndarray) -> pa.Array:
     """md5-shaped lowercase hex digests of files that are never written."""
-    words = np.stack([hash64(seed, "md5.hi", keys), hash64(seed, "md5.lo", keys)], axis=1)
+    words = np.stack([w.hash64(seed, "md5.hi", keys), w.hash64(seed, "md5.lo", keys)], axis=1)
     raw = np.ascontiguousarray(words.astype(">u8")).view(np.uint8).reshape(len(words), 16)
     digits = np.empty((len(words), 32), dtype=np.uint8)
     digits[:, 0::2], digits[:, 1::2] = _HEX[raw >> 4], _HEX[raw & 15]
     offsets = np.arange(0, 32 * len(words) + 1, 32, dtype=np.int32)
-    return pa.Array.from_buffers(
-        pa.string(), len(words), [None, pa.py_buffer(offsets), pa.py_buffer(digits.tobytes())]
-    )
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(digits.tobytes())]
+    return pa.Array.from_buffers(pa.string(), len(words), buffers)
 
 
 def estimated_size(
     seed: int, keys: np.ndarray, width: np.ndarray, height: np.ndarray, ext: np.ndarray
 ) -> np.ndarray:
+    """A plausible byte size for a file that is never written."""
+    per_pixel = np.array([parameters()["bytes_per_pixel"][name] for name in EXTS])[ext]
     noise = 0.6 + 0.8 * uniform(seed, "file.size", keys)
-    return (width.astype(np.float64) * height * BYTES_PER_PIXEL[ext] * noise).astype(np.int64) + 800
+    return (width.astype(np.float64) * height * per_pixel * noise).astype(np.int64) + 800
 
 
 def local_time(
@@ -137,9 +103,8 @@ def local_time(
 ) -> pa.Array:
     """Unix milliseconds shifted by the offset and formatted (`%S` shows milliseconds on `ms`)."""
     local = ms + np.asarray(offset_hours) * HOUR_MS
-    return pc.strftime(
-        pa.array(local if unit == "ms" else local // 1000, pa.timestamp(unit)), format=fmt
-    )
+    stamps = pa.array(local if unit == "ms" else local // 1000, pa.timestamp(unit))
+    return pc.strftime(stamps, format=fmt)
 
 
 def danbooru_time(ms: np.ndarray) -> pa.Array:
@@ -154,16 +119,9 @@ def pixiv_urls(
     form: np.ndarray, illust_id: np.ndarray, page: np.ndarray, ext: pa.Array, work_ms: np.ndarray
 ) -> pa.Array:
     """A pixiv URL per row in the chosen form (0..3); pximg folders are the work's Japan time."""
-    ids, pages = as_str(illust_id), as_str(page)
     date = local_time(work_ms, 9, "%Y/%m/%d/%H/%M/%S")
-    pximg = ("https://i.pximg.net/img-original/img/", "https://i.pximg.net/img-master/img/")
-    return pick(
-        form,
-        concat("https://www.pixiv.net/artworks/", ids),
-        concat(pximg[0], date, "/", ids, "_p", pages, ".", ext),
-        concat(pximg[1], date, "/", ids, "_p", pages, "_master1200.jpg"),
-        concat("https://www.pixiv.net/member_illust.php?mode=medium&illust_id=", ids),
-    )
+    values = {"id": as_str(illust_id), "page": as_str(page), "ext": ext, "date": date}
+    return pick(form, *(fill(url, **values) for url in parameters()["texts"]["pixiv_urls"]))
 
 
 def file_facts(plan: Plan, blobs: list[bytes] | None) -> tuple[pa.Array, np.ndarray]:
@@ -182,16 +140,12 @@ class RawTables:
         self.plan, self.md5, self.size = plan, md5, size
         self.world, self.vocab, self.seed = plan.world, plan.world.vocab, plan.seed
         self.danbooru, self.pixiv = plan.sources["danbooru"], plan.sources["pixiv"]
+        self.sites, self.texts = parameters()["sites"], parameters()["texts"]
 
     def table(self, source: str, rows: np.ndarray) -> pa.Table:
-        build = {
-            "danbooru": self.danbooru_table,
-            "gelbooru": self.gelbooru_table,
-            "yandere": self.yandere_table,
-            "pixiv": self.pixiv_table,
-            "zerochan": self.zerochan_table,
-        }
-        return build[source](rows)
+        """The rows' posts, with the site's fields in its order (`parameters.json`)."""
+        columns = getattr(self, source + "_columns")(rows)
+        return pa.table({name: columns[name] for name in self.sites[source]["columns"]})
 
     # -- what several sites share ----------------------------------------------------------------
     def _rating(self, source: str, pictures: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -202,69 +156,77 @@ class RawTables:
 
     def _parents(self, source: str, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
         """(parent_id, has_children) of the rows; a parent is always an older post."""
-        plan = self.plan.sources[source]
+        plan, share = self.plan.sources[source], self.sites[source]["parent_share"]
         n, every = plan.n_posts, np.arange(plan.n_posts)
         rank = np.empty(n, dtype=np.int64)
         rank[plan.order] = every
-        has = (uniform(self.seed, "parent." + source, every) < PARENT_SHARE[source]) & (rank > 0)
+        has = (uniform(self.seed, "parent." + source, every) < share) & (rank > 0)
         pick_ = np.floor(uniform(self.seed, "parent.pick." + source, every) * rank).astype(np.int64)
         parent = np.where(has, plan.order[np.minimum(pick_, n - 1)], -1)
-        parent_id = pa.array(
-            plan.post_id[np.maximum(parent[rows], 0)], pa.int64(), mask=parent[rows] < 0
-        )
+        parent_id = plan.post_id[np.maximum(parent[rows], 0)]
         children = np.bincount(parent[parent >= 0], minlength=n) > 0
-        return parent_id, pa.array(children[rows])
+        return pa.array(parent_id, pa.int64(), mask=parent[rows] < 0), pa.array(children[rows])
 
-    def _appeal(self, stream: str, groups: np.ndarray, rows: np.ndarray, *a: float) -> np.ndarray:
-        """exp(a0 + a1 * the picture's appeal + a2 * noise): a site's score before rounding."""
-        return np.exp(
-            a[0] + a[1] * self.world.quality(groups) + a[2] * normal(self.seed, stream, rows)
-        )
+    def _booru_columns(self, source: str, rows: np.ndarray) -> dict[str, Any]:
+        """The fields danbooru, gelbooru and yande.re share: id, size, rating, parent, status."""
+        plan, site = self.plan.sources[source], self.sites[source]
+        pictures = plan.picture[rows]
+        rating = self._rating(source, pictures, self.plan.groups[pictures])
+        u = uniform(self.seed, source + ".status", rows)
+        names = ["active"] + [name for name, _ in site["statuses"]]
+        status = np.select([u < share for _, share in site["statuses"]], range(1, len(names)), 0)
+        parent_id, has_children = self._parents(source, rows)
+        return {
+            "id": pa.array(plan.post_id[rows], pa.int64()),
+            "rating": lookup(site["ratings"], rating),
+            "width": pa.array(plan.width[rows], pa.int64()),
+            "height": pa.array(plan.height[rows], pa.int64()),
+            "parent_id": parent_id,
+            "has_children": has_children,
+            "status": lookup(names, status),
+            **{"is_" + name: pa.array(status == code) for code, name in enumerate(names)},
+        }
+
+    def _appeal(self, source: str, groups: np.ndarray, rows: np.ndarray, stream: str) -> np.ndarray:
+        """exp(a0 + a1 * the picture's appeal + a2 * noise): the site's score before rounding."""
+        a, noise = self.sites[source]["score"], w.normal(self.seed, stream, rows)
+        return np.exp(a[0] + a[1] * self.world.quality(groups) + a[2] * noise)
 
     def _accounts(self, groups: np.ndarray) -> pa.Array:
         return self.vocab.accounts.take(pa.array(self.world.artist(groups)))
 
-    def _own_sources(
-        self, source: str, rows: np.ndarray, groups: np.ndarray, empty_share: float
-    ) -> Callable[[np.ndarray], pa.Array]:
-        """Builds the `source` of posts that link to no other site: '' (unknown), a tweet, or a
-        fanbox post of the artist's account."""
-        seed, stream, created_ms = (
-            self.seed,
-            source + ".source",
-            self.plan.sources[source].created_ms,
-        )
-
-        def build(at: np.ndarray) -> pa.Array:
-            keys, created, accounts = rows[at], created_ms[rows[at]], self._accounts(groups[at])
-            u = uniform(seed, stream, keys)
-            serial = (hash64(seed, stream + ".status", keys) >> np.uint64(44)).astype(np.int64)
-            snowflake = ((created - TWITTER_EPOCH_MS).clip(0) << 22) | serial
-            status = np.where(created < TWITTER_EPOCH_MS, 1_000_000 + created // 60_000, snowflake)
-            fanbox = (hash64(seed, stream + ".fanbox", keys) >> np.uint64(44)).astype(np.int64)
-            fanbox_host = pc.replace_substring(accounts, "_", "-")
-            which = np.where(
-                u < empty_share, 0, np.where(u < empty_share + (1 - empty_share) * 0.8, 1, 2)
-            )
-            return pick(
-                which,
-                blank(len(keys)),
-                concat("https://twitter.com/", accounts, "/status/", as_str(status)),
-                concat("https://", fanbox_host, ".fanbox.cc/posts/", as_str(1_000_000 + fanbox)),
-            )
-
-        return build
+    def _own_sources(self, source: str, rows: np.ndarray, groups: np.ndarray) -> pa.Array:
+        """The `source` of posts that link to no other site: '' (unknown), a tweet, or a fanbox
+        post of the artist's account."""
+        seed, stream = self.seed, source + ".source"
+        empty = self.sites[source]["unlinked_source_empty"]
+        created, accounts = self.plan.sources[source].created_ms[rows], self._accounts(groups)
+        u = uniform(seed, stream, rows)
+        serial = (w.hash64(seed, stream + ".status", rows) >> np.uint64(44)).astype(np.int64)
+        snowflake = ((created - TWITTER_EPOCH_MS).clip(0) << 22) | serial
+        status = np.where(created < TWITTER_EPOCH_MS, 1_000_000 + created // 60_000, snowflake)
+        fanbox = (w.hash64(seed, stream + ".fanbox", rows) >> np.uint64(44)).astype(np.int64)
+        values = {"account": accounts, "status": as_str(status), "post": as_str(1_000_000 + fanbox)}
+        values["fanbox"] = pc.replace_substring(accounts, "_", "-")
+        which = np.where(u < empty, 0, np.where(u < empty + (1 - empty) * 0.8, 1, 2))
+        return pick(which, *(fill(text, **values) for text in self.texts["unlinked_sources"]))
 
     def _carried_tags(self, source: str, pictures: np.ndarray, groups: np.ndarray) -> TagPairs:
         """The canonical tags a site carries for each picture (only those it has a name for)."""
         pairs = self.world.tags(pictures, groups)
-        keep = np.array(KEEP[source])[self.vocab.category[pairs.tags]]
+        keep = np.array([self.sites[source]["keep"][name] for name in w.CATEGORIES])
+        keep = keep[self.vocab.category[pairs.tags]]
         mask = uniform(self.seed, "keep." + source, pictures[pairs.rows], pairs.tags) < keep
         if source == "pixiv":
             mask &= self.vocab.pixiv_count[pairs.tags] > 0
         elif source == "zerochan":
             mask &= self.vocab.has_zerochan[pairs.tags]
         return pairs.where(mask)
+
+    def _tag_string(self, source: str, rows: np.ndarray) -> pa.Array:
+        pictures = self.plan.sources[source].picture[rows]
+        pairs = self._carried_tags(source, pictures, self.plan.groups[pictures])
+        return tag_strings(pairs, self.vocab.names)
 
     def _pixiv_link(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(illust id, valid) of danbooru rows that name a pixiv work (existing or dangling)."""
@@ -274,29 +236,23 @@ class RawTables:
         return illust, real | (kind == w.PIXIV_DANGLING)
 
     def _danbooru_sources(self, rows: np.ndarray) -> pa.Array:
-        """Danbooru's `source` for the rows (also copied by gelbooru and yandere mirrors)."""
-        _, to_pixiv = self._pixiv_link(rows)
-        groups = self.plan.groups[self.danbooru.picture[rows]]
-        own = self._own_sources("danbooru", rows, groups, empty_share=0.3)
-        return by_case(
-            to_pixiv.astype(np.int8), {1: lambda at: self._danbooru_pixiv_urls(rows[at]), 0: own}
-        )
-
-    def _danbooru_pixiv_urls(self, rows: np.ndarray) -> pa.Array:
+        """Danbooru's `source` for the rows (also copied by gelbooru and yande.re mirrors): a
+        pixiv URL of the linked (or dangling) work, else a source of its own."""
         danbooru, pixiv = self.danbooru, self.pixiv
+        illust, to_pixiv = self._pixiv_link(rows)
         work = np.clip(danbooru.link_row[rows], 0, pixiv.n_posts - 1)
         page = danbooru.link_page[rows]
         real = np.isin(danbooru.link_kind[rows], (w.PIXIV_ID, w.PIXIV_URL))
-        illust, _ = self._pixiv_link(rows)
         image = np.minimum(pixiv.lead_image[work] + page, len(pixiv.page) - 1)
         guessed = np.where(uniform(self.seed, "dangling.ext", rows) < 0.5, w.PNG, w.JPG)
-        ext = np.where(real, pixiv.ext[image], guessed)
+        ext = lookup(EXTS, np.where(real, pixiv.ext[image], guessed))
         work_ms = np.where(real, pixiv.created_ms[work], danbooru.created_ms[rows] - 2 * DAY_MS)
-        form = weighted(uniform(self.seed, "danbooru.pixiv.form", rows), PIXIV_FORM_WEIGHTS)
-        return pixiv_urls(form, illust, page, lookup(EXTS, ext), work_ms)
+        form = w.weighted(uniform(self.seed, "danbooru.pixiv.form", rows), PIXIV_FORM_WEIGHTS)
+        own = self._own_sources("danbooru", rows, self.plan.groups[danbooru.picture[rows]])
+        return pick(to_pixiv, own, pixiv_urls(form, illust, page, ext, work_ms))
 
     # -- the sites -------------------------------------------------------------------------------
-    def danbooru_table(self, rows: np.ndarray) -> pa.Table:
+    def danbooru_columns(self, rows: np.ndarray) -> dict[str, Any]:
         seed, plan, vocab = self.seed, self.danbooru, self.vocab
         pictures = plan.picture[rows]
         groups = self.plan.groups[pictures]
@@ -305,21 +261,18 @@ class RawTables:
         has_file = uid >= 0
         file, no_file = np.maximum(uid, 0), NO_FILE_KEY + pictures
         md5 = pc.if_else(pa.array(has_file), self.md5.take(pa.array(file)), fake_md5(seed, no_file))
-        size = np.where(
-            has_file, self.size[file], estimated_size(seed, no_file, width, height, ext)
-        )
+        estimated = estimated_size(seed, no_file, width, height, ext)
+        size = np.where(has_file, self.size[file], estimated)
         created = plan.created_ms[rows]
         delay = uniform(seed, "danbooru.updated", rows) ** 2 * 900 * DAY_MS
         updated = np.minimum(created + delay.astype(np.int64), LAST_MS)
         age_years = (LAST_MS - created) / (365.0 * DAY_MS)
-        appeal = self._appeal("danbooru.score", groups, rows, 1.7, 0.9, 0.35)
+        appeal = self._appeal("danbooru", groups, rows, "danbooru.score")
         up = np.floor(appeal * (1.0 + 0.1 * np.minimum(age_years, 10))).astype(np.int64)
         down = integers(seed, "danbooru.down", 0, 4, rows) * (up > 2)
         favs = np.floor(up * (1.0 + 0.4 * uniform(seed, "danbooru.favs", rows))).astype(np.int64)
         illust, _ = self._pixiv_link(rows)
         carries_id = np.isin(plan.link_kind[rows], (w.PIXIV_ID, w.PIXIV_DANGLING))
-        parent_id, has_children = self._parents("danbooru", rows)
-        status = uniform(seed, "danbooru.status", rows)
 
         # Post-level meta tags danbooru derives from the file.
         pairs = self._carried_tags("danbooru", pictures, groups)
@@ -327,9 +280,8 @@ class RawTables:
         lowres = np.minimum(width, height) < SMALL_SIDE
         big = np.isin(pairs.tags, (vocab.meta["highres"], vocab.meta["absurdres"]))
         pairs = pairs.where(~(big & lowres[pairs.rows]))
-        animated = np.isin(ext, (w.MP4, w.WEBM, w.ZIP)) | np.isin(
-            unusual, (w.ANIMATED_GIF, w.ANIMATED_WEBP)
-        )
+        animated = np.isin(unusual, (w.ANIMATED_GIF, w.ANIMATED_WEBP))
+        animated |= np.isin(ext, (w.MP4, w.WEBM, w.ZIP))
         derived = [
             (lowres, "lowres"),
             (animated, "animated"),
@@ -337,18 +289,13 @@ class RawTables:
             (ext == w.ZIP, "ugoira"),
             (plan.link_kind[rows] == w.PIXIV_DANGLING, "bad_pixiv_id"),
         ]
-        pairs = pairs.plus(
-            np.concatenate([np.flatnonzero(mask) for mask, _ in derived]),
-            np.concatenate(
-                [np.full(int(mask.sum()), vocab.meta[name]) for mask, name in derived]
-            ).astype(np.int32),
-        )
-        columns = {
-            "id": pa.array(plan.post_id[rows], pa.int64()),
+        at = np.concatenate([np.flatnonzero(mask) for mask, _ in derived])
+        ids = np.concatenate([np.full(int(mask.sum()), vocab.meta[name]) for mask, name in derived])
+        pairs = pairs.plus(at, ids.astype(np.int32))
+        columns = self._booru_columns("danbooru", rows) | {
             "md5": md5,
             "created_at": danbooru_time(created),
             "updated_at": danbooru_time(updated),
-            "rating": lookup(DANBOORU_RATINGS, self._rating("danbooru", pictures, groups)),
             "score": pa.array(up - down, pa.int64()),
             "up_score": pa.array(up, pa.int64()),
             "down_score": pa.array(-down, pa.int64()),
@@ -359,104 +306,62 @@ class RawTables:
             "file_size": pa.array(size, pa.int64()),
             "source": self._danbooru_sources(rows),
             "pixiv_id": pa.array(illust, pa.int64(), mask=~carries_id),
-            "parent_id": parent_id,
-            "has_children": has_children,
-            "is_pending": pa.array((status >= 0.03) & (status < 0.05)),
-            "is_flagged": pa.array((status >= 0.05) & (status < 0.06)),
-            "is_deleted": pa.array(status < 0.03),
             "is_banned": pa.array(uniform(seed, "danbooru.banned", rows) < 0.005),
             "tag_string": tag_strings(pairs, vocab.names),
         }
         for code, category in enumerate(w.CATEGORIES):
-            columns["tag_string_" + category] = tag_strings(
-                pairs.where(vocab.category[pairs.tags] == code), vocab.names
-            )
-        return pa.table(columns)
+            kept = pairs.where(vocab.category[pairs.tags] == code)
+            columns["tag_string_" + category] = tag_strings(kept, vocab.names)
+        return columns
 
-    def gelbooru_table(self, rows: np.ndarray) -> pa.Table:
+    def gelbooru_columns(self, rows: np.ndarray) -> dict[str, Any]:
         """Flat tags in danbooru's vocabulary; mirrors cite the danbooru post or copy its source."""
-        seed, plan = self.seed, self.plan.sources["gelbooru"]
-        pictures = plan.picture[rows]
-        groups = self.plan.groups[pictures]
+        plan, texts = self.plan.sources["gelbooru"], self.texts
+        groups = self.plan.groups[plan.picture[rows]]
         md5 = self.md5.take(pa.array(plan.uid[rows]))
-        ext = lookup(EXTS, plan.ext[rows])
-        score = np.floor(self._appeal("gelbooru.score", groups, rows, 0.9, 0.8, 0.4))
-        parent_id, _ = self._parents("gelbooru", rows)
-        u = uniform(seed, "gelbooru.status", rows)
-        status = np.where(u < 0.03, 2, np.where(u < 0.05, 1, 0))
+        score = np.floor(self._appeal("gelbooru", groups, rows, "gelbooru.score"))
         kind, link = plan.link_kind[rows], plan.link_row[rows]
-        source = by_case(
+        source = pick(
             np.select([kind == w.DANBOORU_URL, kind == w.COPY_SOURCE, link >= 0], [1, 2, 3], 0),
-            {
-                0: self._own_sources("gelbooru", rows, groups, empty_share=0.35),
-                1: lambda at: concat(
-                    "https://danbooru.donmai.us/posts/", as_str(self.danbooru.post_id[link[at]])
-                ),
-                2: lambda at: self._danbooru_sources(link[at]),
-                3: lambda at: blank(len(at)),  # re-uploads have none
-            },
+            self._own_sources("gelbooru", rows, groups),
+            fill(texts["danbooru_post"], id=as_str(self.danbooru.post_id[link])),
+            self._danbooru_sources(link),
+            blank(len(rows)),  # re-uploads have none
         )
         folder1, folder2 = pc.utf8_slice_codeunits(md5, 0, 2), pc.utf8_slice_codeunits(md5, 2, 4)
-        file_url = concat(GELBOORU_IMAGES, folder1, "/", folder2, "/", md5, ".", ext)
-        return pa.table(
-            {
-                "id": pa.array(plan.post_id[rows], pa.int64()),
-                "md5": md5,
-                "created_at": local_time(plan.created_ms[rows], -5, "%a %b %d %H:%M:%S -0500 %Y"),
-                "rating": lookup(GELBOORU_RATINGS, self._rating("gelbooru", pictures, groups)),
-                "score": pa.array(score.astype(np.int64) - 1, pa.int64()),
-                "width": pa.array(plan.width[rows], pa.int64()),
-                "height": pa.array(plan.height[rows], pa.int64()),
-                "source": source,
-                "tags": tag_strings(
-                    self._carried_tags("gelbooru", pictures, groups), self.vocab.names
-                ),
-                "parent_id": parent_id,
-                "status": lookup(("active", "pending", "deleted"), status),
-                "file_url": file_url,
-            }
-        )
+        ext = lookup(EXTS, plan.ext[rows])
+        return self._booru_columns("gelbooru", rows) | {
+            "md5": md5,
+            "created_at": local_time(plan.created_ms[rows], -5, "%a %b %d %H:%M:%S -0500 %Y"),
+            "score": pa.array(score.astype(np.int64) - 1, pa.int64()),
+            "source": source,
+            "tags": self._tag_string("gelbooru", rows),
+            "file_url": fill(
+                texts["gelbooru_file"], folder1=folder1, folder2=folder2, md5=md5, ext=ext
+            ),
+        }
 
-    def yandere_table(self, rows: np.ndarray) -> pa.Table:
-        seed, plan = self.seed, self.plan.sources["yandere"]
-        pictures = plan.picture[rows]
-        groups = self.plan.groups[pictures]
+    def yandere_columns(self, rows: np.ndarray) -> dict[str, Any]:
+        plan = self.plan.sources["yandere"]
+        groups = self.plan.groups[plan.picture[rows]]
         uid, link = plan.uid[rows], plan.link_row[rows]
-        score = np.floor(self._appeal("yandere.score", groups, rows, 2.2, 0.8, 0.4))
-        parent_id, _ = self._parents("yandere", rows)
-        u = uniform(seed, "yandere.status", rows)
-        status = np.select([u < 0.03, u < 0.05, u < 0.07], [3, 2, 1], 0)
-        source = by_case(
-            (plan.link_kind[rows] == w.COPY_SOURCE).astype(np.int8),
-            {
-                0: self._own_sources("yandere", rows, groups, empty_share=0.4),
-                1: lambda at: self._danbooru_sources(link[at]),
-            },
-        )
+        score = np.floor(self._appeal("yandere", groups, rows, "yandere.score"))
+        own = self._own_sources("yandere", rows, groups)
+        source = pick(plan.link_kind[rows] == w.COPY_SOURCE, own, self._danbooru_sources(link))
         uploaders = self.vocab.yandere_uploaders
-        uploader = np.floor(uniform(seed, "yandere.author", rows) ** 2 * len(uploaders))
-        return pa.table(
-            {
-                "id": pa.array(plan.post_id[rows], pa.int64()),
-                "md5": self.md5.take(pa.array(uid)),
-                "created_at": pa.array(plan.created_ms[rows] // 1000, pa.int64()),
-                "rating": lookup(YANDERE_RATINGS, self._rating("yandere", pictures, groups)),
-                "score": pa.array(score.astype(np.int64), pa.int64()),
-                "width": pa.array(plan.width[rows], pa.int64()),
-                "height": pa.array(plan.height[rows], pa.int64()),
-                "file_ext": lookup(EXTS, plan.ext[rows]),
-                "file_size": pa.array(self.size[uid], pa.int64()),
-                "source": source,
-                "tags": tag_strings(
-                    self._carried_tags("yandere", pictures, groups), self.vocab.names
-                ),
-                "author": lookup(uploaders, uploader.astype(np.int64)),
-                "parent_id": parent_id,
-                "status": lookup(YANDERE_STATUSES, status),
-            }
-        )
+        uploader = np.floor(uniform(self.seed, "yandere.author", rows) ** 2 * len(uploaders))
+        return self._booru_columns("yandere", rows) | {
+            "md5": self.md5.take(pa.array(uid)),
+            "created_at": pa.array(plan.created_ms[rows] // 1000, pa.int64()),
+            "score": pa.array(score.astype(np.int64), pa.int64()),
+            "file_ext": lookup(EXTS, plan.ext[rows]),
+            "file_size": pa.array(self.size[uid], pa.int64()),
+            "source": source,
+            "tags": self._tag_string("yandere", rows),
+            "author": lookup(uploaders, uploader.astype(np.int64)),
+        }
 
-    def pixiv_table(self, rows: np.ndarray) -> pa.Table:
+    def pixiv_columns(self, rows: np.ndarray) -> dict[str, Any]:
         """One row per work, described by its first page; nested user and tags."""
         seed, plan, vocab = self.seed, self.pixiv, self.vocab
         lead = plan.lead_image[rows]
@@ -467,7 +372,7 @@ class RawTables:
         x_restrict = np.where((rating >= 3) | ((rating == 2) & r18), 1, 0)
         x_restrict = np.where((x_restrict == 1) & r18g, 2, x_restrict)
         sanity = np.where(x_restrict > 0, 6, np.array([2, 4, 6, 6])[rating])
-        appeal = self._appeal("pixiv.bookmarks", groups, rows, 3.0, 1.6, 0.5)
+        appeal = self._appeal("pixiv", groups, rows, "pixiv.bookmarks")
         bookmarks = np.floor(appeal).astype(np.int64)
         views = bookmarks * integers(seed, "pixiv.views", 6, 25, rows)
         views += integers(seed, "pixiv.views.base", 20, 400, rows)
@@ -479,47 +384,28 @@ class RawTables:
         artists = self.world.artist(groups)
         accounts = vocab.accounts.take(pa.array(artists))
         caption = np.floor(uniform(seed, "pixiv.caption", rows) * 4).astype(np.int64)
-        user = pa.StructArray.from_arrays(
-            [
-                pa.array(PIXIV_USER_ID_BASE + artists * 7919, pa.int64()),
-                vocab.pixiv_user_names.take(pa.array(artists)),
-                accounts,
-            ],
-            names=["id", "name", "account"],
-        )
-        titles = vocab.pixiv_titles
-        return pa.table(
-            {
-                "id": pa.array(plan.post_id[rows], pa.int64()),
-                "title": lookup(titles, integers(seed, "pixiv.title", 0, len(titles), rows)),
-                "caption": pick(
-                    caption,
-                    blank(len(rows)),
-                    pa.array(np.full(len(rows), "いつもありがとうございます。"), pa.string()),
-                    concat(
-                        'Twitter: <a href="https://twitter.com/',
-                        accounts,
-                        TAB + "@",
-                        accounts,
-                        "</a>",
-                    ),
-                    concat(REQUEST, accounts, TAB + "odaibako.net/u/", accounts, "</a>"),
-                ),
-                "type": lookup(w.PIXIV_TYPES, plan.extra["type"][rows]),
-                "create_date": local_time(plan.created_ms[rows], 9, "%Y-%m-%dT%H:%M:%S+09:00"),
-                "page_count": pa.array(plan.extra["page_count"][rows], pa.int64()),
-                "width": pa.array(plan.width[lead], pa.int64()),
-                "height": pa.array(plan.height[lead], pa.int64()),
-                "sanity_level": pa.array(sanity, pa.int64()),
-                "x_restrict": pa.array(x_restrict, pa.int64()),
-                "illust_ai_type": pa.array(ai_type, pa.int64()),
-                "total_view": pa.array(views, pa.int64()),
-                "total_bookmarks": pa.array(bookmarks, pa.int64()),
-                "total_comments": pa.array(comments, pa.int64()),
-                "user": user,
-                "tags": self._pixiv_tags(pairs, pictures),
-            }
-        )
+        user_id = pa.array(PIXIV_USER_ID_BASE + artists * 7919, pa.int64())
+        user_name = vocab.pixiv_user_names.take(pa.array(artists))
+        user = pa.StructArray.from_arrays([user_id, user_name, accounts], ["id", "name", "account"])
+        titles, captions = vocab.pixiv_titles, self.texts["pixiv_captions"]
+        return {
+            "id": pa.array(plan.post_id[rows], pa.int64()),
+            "title": lookup(titles, integers(seed, "pixiv.title", 0, len(titles), rows)),
+            "caption": pick(caption, *(fill(text, account=accounts) for text in captions)),
+            "type": lookup(w.PIXIV_TYPES, plan.extra["type"][rows]),
+            "create_date": local_time(plan.created_ms[rows], 9, "%Y-%m-%dT%H:%M:%S+09:00"),
+            "page_count": pa.array(plan.extra["page_count"][rows], pa.int64()),
+            "width": pa.array(plan.width[lead], pa.int64()),
+            "height": pa.array(plan.height[lead], pa.int64()),
+            "sanity_level": pa.array(sanity, pa.int64()),
+            "x_restrict": pa.array(x_restrict, pa.int64()),
+            "illust_ai_type": pa.array(ai_type, pa.int64()),
+            "total_view": pa.array(views, pa.int64()),
+            "total_bookmarks": pa.array(bookmarks, pa.int64()),
+            "total_comments": pa.array(comments, pa.int64()),
+            "user": user,
+            "tags": self._pixiv_tags(pairs, pictures),
+        }
 
     def _pixiv_tags(self, pairs: TagPairs, pictures: np.ndarray) -> pa.Array:
         """list<struct<name, translated_name>>: one of the tag's names, translated on a few."""
@@ -533,20 +419,18 @@ class RawTables:
         structs = pa.StructArray.from_arrays([name, translated], names=["name", "translated_name"])
         return pa.ListArray.from_arrays(pa.array(pairs.offsets()), structs)
 
-    def zerochan_table(self, rows: np.ndarray) -> pa.Table:
+    def zerochan_columns(self, rows: np.ndarray) -> dict[str, Any]:
         """Title Case tags and a primary tag, no rating; pixiv URLs on some copies."""
         plan, pixiv, vocab = self.plan.sources["zerochan"], self.pixiv, self.vocab
         pictures = plan.picture[rows]
         groups = self.plan.groups[pictures]
         uid = plan.uid[rows]
 
-        def linked(at: np.ndarray) -> pa.Array:
-            work, page = plan.link_row[rows[at]], plan.link_page[rows[at]]
-            ext = lookup(EXTS, pixiv.ext[pixiv.lead_image[work] + page])
-            return pixiv_urls(
-                np.zeros(len(at), np.int8), pixiv.post_id[work], page, ext, pixiv.created_ms[work]
-            )
-
+        work, page = plan.link_row[rows], plan.link_page[rows]
+        ext = lookup(EXTS, pixiv.ext[pixiv.lead_image[work] + page])
+        form = np.zeros(len(rows), np.int8)  # the artworks page
+        linked = pixiv_urls(form, pixiv.post_id[work], page, ext, pixiv.created_ms[work])
+        own = self._own_sources("zerochan", rows, groups)
         pairs = self._carried_tags("zerochan", pictures, groups)
         # The primary tag: the first character if any, else the first copyright.
         category = vocab.category[pairs.tags]
@@ -556,18 +440,13 @@ class RawTables:
         first[1:] = pairs.rows[order][1:] != pairs.rows[order][:-1]
         primary = np.full(pairs.n_rows, vocab.original_id, dtype=np.int64)
         primary[pairs.rows[order][first]] = pairs.tags[order][first]
-        return pa.table(
-            {
-                "id": pa.array(plan.post_id[rows], pa.int64()),
-                "width": pa.array(plan.width[rows], pa.int64()),
-                "height": pa.array(plan.height[rows], pa.int64()),
-                "size": pa.array(self.size[uid], pa.int64()),
-                "hash": self.md5.take(pa.array(uid)),
-                "source": by_case(
-                    (plan.link_kind[rows] == w.PIXIV_ARTWORK).astype(np.int8),
-                    {0: self._own_sources("zerochan", rows, groups, empty_share=0.6), 1: linked},
-                ),
-                "primary": vocab.zerochan.take(pa.array(primary)),
-                "tags": tag_lists(pairs, vocab.zerochan),
-            }
-        )
+        return {
+            "id": pa.array(plan.post_id[rows], pa.int64()),
+            "width": pa.array(plan.width[rows], pa.int64()),
+            "height": pa.array(plan.height[rows], pa.int64()),
+            "size": pa.array(self.size[uid], pa.int64()),
+            "hash": self.md5.take(pa.array(uid)),
+            "source": pick(plan.link_kind[rows] == w.PIXIV_ARTWORK, own, linked),
+            "primary": vocab.zerochan.take(pa.array(primary)),
+            "tags": tag_lists(pairs, vocab.zerochan),
+        }

@@ -1,15 +1,10 @@
 """The ground truth the demo lake is drawn from: random streams, the vocabulary, the pictures.
 
-In: a seed and `vocabulary.json` (canonical danbooru tags by category, the names pixiv and
-zerochan use for them, artists and their pixiv accounts, a few site word lists).
-Out: `Vocabulary`, the tags sorted by name (so a tag's id orders like danbooru's `tag_string`) as
-numpy lookup arrays, and `World`, whose picture attributes (rating, quality, date, artist, size,
-canonical tags) are pure functions of (seed, picture or group id). A group is the pictures that
-share authorship and subject: the pages of one pixiv work; most pictures are their own group.
-
-Random numbers are counter-based: each value hashes (seed, stream name, keys) with a splitmix64
-mixer, so a picture's attributes never depend on which slice of the lake asks for them, or when.
-The small integer codes below name what the plan's numpy arrays hold.
+In: a seed, `vocabulary.json` and `parameters.json`. Out: `Vocabulary` (tags sorted by name, so
+ids order like danbooru's `tag_string`, as numpy lookup arrays) and `World`, whose picture and
+group attributes are pure functions of (seed, id): random numbers hash (seed, stream, keys) with
+splitmix64, so no value depends on which slice asks for it. A group is the pictures of one
+authorship and subject (the pages of a pixiv work). The integer codes name the plan's arrays.
 """
 
 from __future__ import annotations
@@ -17,6 +12,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -26,15 +22,8 @@ import pyarrow as pa
 SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
 SHARD_SOURCES = ("gelbooru", "pixiv", "zerochan")  # the others store one file per image
 # How an image's bytes relate to its picture's first rendering (ground truth `transform`).
-TRANSFORMS = (
-    "original",
-    "same_file",
-    "resized",
-    "reencoded",
-    "converted",
-    "cropped",
-    "watermarked",
-)
+TRANSFORMS = ("original", "same_file", "resized", "reencoded", "converted", "cropped")
+TRANSFORMS += ("watermarked",)
 ORIGINAL, SAME_FILE, RESIZED, REENCODED, CONVERTED, CROPPED, WATERMARKED = range(7)
 # File extensions; the last three are danbooru's non-image post types (no image is stored).
 EXTS = ("jpg", "jpeg", "png", "webp", "gif", "mp4", "webm", "zip")
@@ -59,27 +48,6 @@ GENERAL, CHARACTER, COPYRIGHT, ARTIST, META = range(5)
 DAY_MS = 86_400_000
 EPOCH_START_MS = 1_167_609_600_000  # 2007-01-01
 EPOCH_END_MS = 1_748_736_000_000  # 2025-06-01
-RATING_WEIGHTS = np.array([0.42, 0.30, 0.15, 0.13])  # g, s, q, e
-CHARACTER_COUNT_WEIGHTS = np.array([0.35, 0.45, 0.15, 0.05])
-ASPECTS = np.array([1.0, 1.25, 1.333, 1.414, 1.5, 1.778, 2.0])
-ASPECT_WEIGHTS = np.array([0.16, 0.12, 0.2, 0.22, 0.12, 0.14, 0.04])
-SMALL_SHARE = 0.05
-HAS_ARTIST_SHARE = 0.92
-# Picture-level meta tags and how often they apply.
-META_RATES = {
-    "highres": 0.5,
-    "absurdres": 0.12,
-    "commentary_request": 0.25,
-    "commentary": 0.05,
-    "translated": 0.04,
-    "translation_request": 0.02,
-    "bad_id": 0.02,
-    "official_art": 0.02,
-}
-# A tag's draw weight is 1 / (rank in its list + offset); count tags are drawn only through
-# `count_combos`, kaomoji rarely.
-RANK_OFFSET = {"general": 6, "character": 4, "copyright": 2}
-KAOMOJI_WEIGHT = 0.004
 WEIGHT_TABLE = 1 << 16
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -135,23 +103,12 @@ def integers(seed: int, stream: str, low: int, high: int, *keys: np.ndarray | in
 
 
 def weighted(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Indices into `weights` drawn from uniforms `u`, through an inverse-CDF lookup table.
-
-    The table has `WEIGHT_TABLE` cells, so weights are honoured to about 1/65536; a gather is far
-    faster than a binary search per draw.
-    """
+    """Indices into `weights` drawn from uniforms `u`, through an inverse-CDF table of
+    `WEIGHT_TABLE` cells (weights honoured to about 1/65536; far faster than a search per draw)."""
     cdf = np.cumsum(np.asarray(weights, dtype=np.float64))
     cells = (np.arange(WEIGHT_TABLE, dtype=np.float64) + 0.5) / WEIGHT_TABLE
     table = np.minimum(np.searchsorted(cdf / cdf[-1], cells, side="right"), len(cdf) - 1)
     return table.astype(np.int32)[(np.asarray(u) * WEIGHT_TABLE).astype(np.int64)].astype(np.int64)
-
-
-def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values (sort + neighbour compare; faster than a hash set at this scale)."""
-    ordered = np.sort(values, kind="stable")
-    keep = np.ones(len(ordered), dtype=bool)
-    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
-    return ordered[keep]
 
 
 @dataclass(frozen=True)
@@ -173,8 +130,9 @@ def _tags(data: dict[str, Any]) -> list[Tag]:
         return Tag(e["tag"], category, weight, *names, copyright=e.get("copyright"))
 
     tags = [tag(e, GENERAL, 0.0) for e in data["count"]]
-    tags += [tag(e, GENERAL, KAOMOJI_WEIGHT) for e in data["kaomoji"]]
-    for name, offset in RANK_OFFSET.items():
+    weights = parameters()["pictures"]
+    tags += [tag(e, GENERAL, weights["kaomoji_weight"]) for e in data["kaomoji"]]
+    for name, offset in weights["tag_rank_offset"].items():
         category = CATEGORIES.index(name)
         tags += [tag(e, category, 1.0 / (rank + offset)) for rank, e in enumerate(data[name])]
     tags += [tag(e, ARTIST, 0.0) for e in data["artist"]]
@@ -188,54 +146,60 @@ class Vocabulary:
     """The demo's tags as lookup arrays indexed by tag id, and its artists and word lists."""
 
     def __init__(self, data: dict[str, Any]) -> None:
-        self.tags = _tags(data)
-        if len(self.tags) >= 1024:
+        self.tags = tags = _tags(data)
+        if len(tags) >= 1024:
             raise ValueError("tag ids must fit in 10 bits")
-        index = {t.name: i for i, t in enumerate(self.tags)}
-        self.names = pa.array([t.name for t in self.tags], pa.string())
-        self.category = np.array([t.category for t in self.tags], dtype=np.int8)
-        weights = np.array([t.weight for t in self.tags])
+        index = {t.name: i for i, t in enumerate(tags)}
+        self.names = pa.array([t.name for t in tags], pa.string())
+        self.category = np.array([t.category for t in tags], dtype=np.int8)
+        weights = np.array([t.weight for t in tags])
 
         def ids(category: int, keep: np.ndarray | bool = True) -> np.ndarray:
             return np.flatnonzero((self.category == category) & keep).astype(np.int32)
 
-        self.general_ids = ids(GENERAL, weights > 0)
-        self.character_ids = ids(CHARACTER)
-        self.character_copyright = np.array(
-            [index[self.tags[i].copyright] for i in self.character_ids], dtype=np.int32
-        )
         self.original_id = index["original"]
-        self.copyright_ids = ids(COPYRIGHT, np.arange(len(self.tags)) != self.original_id)
+        self.general_ids, self.character_ids = ids(GENERAL, weights > 0), ids(CHARACTER)
+        self.copyright_ids = ids(COPYRIGHT, np.arange(len(tags)) != self.original_id)
         self.general_weights = weights[self.general_ids]
         self.character_weights = weights[self.character_ids]
         self.copyright_weights = weights[self.copyright_ids]
-        self.artists = data["artist"]
-        self.artist_ids = np.array([index[a["tag"]] for a in self.artists], dtype=np.int32)
-        self.artist_weights = 1.0 / (np.arange(len(self.artists)) + 3.0)
-        self.accounts = pa.array([a["pixiv_account"] for a in self.artists], pa.string())
-        self.pixiv_user_names = pa.array([a["pixiv_name"] for a in self.artists], pa.string())
+        copyrights = [index[tags[i].copyright] for i in self.character_ids]
+        self.character_copyright = np.array(copyrights, dtype=np.int32)
+        self.artists = artists = data["artist"]
+        self.artist_ids = np.array([index[a["tag"]] for a in artists], dtype=np.int32)
+        self.artist_weights = 1.0 / (np.arange(len(artists)) + 3.0)
+        self.accounts = pa.array([a["pixiv_account"] for a in artists], pa.string())
+        self.pixiv_user_names = pa.array([a["pixiv_name"] for a in artists], pa.string())
         combos = [c["tags"] for c in data["count_combos"]]
         self.combos = np.full((len(combos), max(1, *map(len, combos))), -1, np.int32)
-        for i, tags in enumerate(combos):
-            self.combos[i, : len(tags)] = [index[t] for t in tags]
+        for i, combo in enumerate(combos):
+            self.combos[i, : len(combo)] = [index[t] for t in combo]
         self.combo_weights = np.array([c["weight"] for c in data["count_combos"]])
         self.no_humans_combo = combos.index(["no_humans"])
-        self.meta = {t.name: index[t.name] for t in self.tags if t.category == META}
+        self.meta = {t.name: index[t.name] for t in tags if t.category == META}
         # Foreign names per tag id; a site carries only the tags it has a name for.
-        self.pixiv_count = np.array([len(t.pixiv) for t in self.tags], dtype=np.int64)
+        self.pixiv_count = np.array([len(t.pixiv) for t in tags], dtype=np.int64)
         self.pixiv_start = np.concatenate([[0], np.cumsum(self.pixiv_count)[:-1]]).astype(np.int64)
-        self.pixiv_names = pa.array([name for t in self.tags for name in t.pixiv], pa.string())
-        self.pixiv_translated = pa.array([t.translated for t in self.tags], pa.string())
-        self.zerochan = pa.array([t.zerochan for t in self.tags], pa.string())
-        self.has_zerochan = np.array([t.zerochan is not None for t in self.tags])
-        self.yandere_uploaders = data["yandere_uploaders"]
-        self.pixiv_titles = data["pixiv_titles"]
+        self.pixiv_names = pa.array([name for t in tags for name in t.pixiv], pa.string())
+        self.pixiv_translated = pa.array([t.translated for t in tags], pa.string())
+        self.zerochan = pa.array([t.zerochan for t in tags], pa.string())
+        self.has_zerochan = np.array([t.zerochan is not None for t in tags])
+        self.yandere_uploaders, self.pixiv_titles = data["yandere_uploaders"], data["pixiv_titles"]
+
+
+def _data(name: str) -> Any:
+    return json.loads(resources.files("dataproc.demo").joinpath(name).read_text("utf-8"))
 
 
 def load_vocabulary() -> Vocabulary:
     """The vocabulary shipped beside this module (`vocabulary.json`)."""
-    text = resources.files("dataproc.demo").joinpath("vocabulary.json").read_text("utf-8")
-    return Vocabulary(json.loads(text))
+    return Vocabulary(_data("vocabulary.json"))
+
+
+@cache
+def parameters() -> dict[str, Any]:
+    """The demo's proportions shipped beside this module (`parameters.json`)."""
+    return _data("parameters.json")
 
 
 @dataclass(frozen=True)
@@ -249,7 +213,7 @@ class TagPairs:
     @classmethod
     def of(cls, rows: np.ndarray, tags: np.ndarray, n_rows: int) -> TagPairs:
         """Sorted, de-duplicated pairs (tag ids fit in 10 bits)."""
-        key = sorted_unique(rows.astype(np.int64) * 1024 + tags.astype(np.int64))
+        key = np.unique(rows.astype(np.int64) * 1024 + tags.astype(np.int64))
         return cls((key >> 10).astype(np.int64), (key & 1023).astype(np.int32), n_rows)
 
     def offsets(self) -> np.ndarray:
@@ -261,9 +225,8 @@ class TagPairs:
         return TagPairs(self.rows[mask], self.tags[mask], self.n_rows)
 
     def plus(self, rows: np.ndarray, tags: np.ndarray) -> TagPairs:
-        return TagPairs.of(
-            np.concatenate([self.rows, rows]), np.concatenate([self.tags, tags]), self.n_rows
-        )
+        rows, tags = np.concatenate([self.rows, rows]), np.concatenate([self.tags, tags])
+        return TagPairs.of(rows, tags, self.n_rows)
 
 
 def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -282,7 +245,8 @@ class World:
 
     def rating(self, groups: np.ndarray) -> np.ndarray:
         """Rating code 0..3 (g/s/q/e) of the group."""
-        return weighted(uniform(self.seed, "rating", groups), RATING_WEIGHTS).astype(np.int8)
+        weights = parameters()["pictures"]["rating_weights"]
+        return weighted(uniform(self.seed, "rating", groups), weights).astype(np.int8)
 
     def quality(self, groups: np.ndarray) -> np.ndarray:
         """A standard-normal appeal score that drives site scores and the aesthetic metric."""
@@ -299,13 +263,14 @@ class World:
 
     def size(self, pictures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Native (width, height): short side 256..512 (a few small ones), varied aspects."""
-        seed = self.seed
+        seed, p = self.seed, parameters()["pictures"]
         short = np.where(
-            uniform(seed, "size.small", pictures) < SMALL_SHARE,
+            uniform(seed, "size.small", pictures) < p["small_share"],
             integers(seed, "size.short.small", 64, 240, pictures),
             integers(seed, "size.short", 256, 513, pictures),
         )
-        aspect = ASPECTS[weighted(uniform(seed, "size.aspect", pictures), ASPECT_WEIGHTS)]
+        aspect = weighted(uniform(seed, "size.aspect", pictures), p["aspect_weights"])
+        aspect = np.array(p["aspects"])[aspect]
         long = np.round(short * aspect).astype(np.int64)
         portrait = uniform(seed, "size.portrait", pictures) < 0.6
         return (
@@ -314,49 +279,32 @@ class World:
         )
 
     def tags(self, pictures: np.ndarray, groups: np.ndarray) -> TagPairs:
-        """Canonical tags of each picture: counts, general, characters, copyrights, artist, meta.
-
-        Characters, copyrights and the artist belong to the group; the rest to the picture.
-        """
-        seed, v, n = self.seed, self.vocab, len(pictures)
-        every = np.arange(n)
-        rows: list[np.ndarray] = []
-        tags: list[np.ndarray] = []
+        """Canonical tags of each picture: counts, general, characters, copyrights, artist, meta;
+        characters, copyrights and the artist belong to the group, the rest to the picture."""
+        seed, v, p = self.seed, self.vocab, parameters()["pictures"]
+        every = np.arange(len(pictures))
+        parts: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, tag ids), in any order
         combo = weighted(uniform(seed, "combo", pictures), v.combo_weights)
         for column in v.combos.T:
-            keep = column[combo] >= 0
-            rows.append(every[keep])
-            tags.append(column[combo][keep])
-
+            ids = column[combo]
+            parts.append((every[ids >= 0], ids[ids >= 0]))
         at, j = _ragged(integers(seed, "general.n", 4, 26, pictures))
-        rows.append(at)
-        tags.append(
-            v.general_ids[weighted(uniform(seed, "general", pictures[at], j), v.general_weights)]
-        )
-
-        n_chars = weighted(uniform(seed, "characters.n", groups), CHARACTER_COUNT_WEIGHTS)
+        general = weighted(uniform(seed, "general", pictures[at], j), v.general_weights)
+        parts.append((at, v.general_ids[general]))
+        n_chars = weighted(uniform(seed, "characters.n", groups), p["character_count_weights"])
         n_chars = np.where(combo == v.no_humans_combo, 0, n_chars)
         at, j = _ragged(n_chars)
         chars = weighted(uniform(seed, "characters", groups[at], j), v.character_weights)
-        rows += [at, at]
-        tags += [v.character_ids[chars], v.character_copyright[chars]]
-
+        parts += [(at, v.character_ids[chars]), (at, v.character_copyright[chars])]
         lone = np.flatnonzero(n_chars == 0)
         original = uniform(seed, "copyright.original", groups[lone]) < 0.6
-        other = v.copyright_ids[
-            weighted(uniform(seed, "copyright", groups[lone]), v.copyright_weights)
-        ]
-        rows.append(lone)
-        tags.append(np.where(original, v.original_id, other).astype(np.int32))
-
-        tagged = uniform(seed, "artist.tagged", groups) < HAS_ARTIST_SHARE
-        rows += [every[tagged], every[~tagged]]
-        tags += [
-            v.artist_ids[self.artist(groups[tagged])],
-            np.full(int((~tagged).sum()), v.meta["artist_request"], dtype=np.int32),
-        ]
-        for name, rate in META_RATES.items():
-            hit = uniform(seed, "meta." + name, pictures) < rate
-            rows.append(every[hit])
-            tags.append(np.full(int(hit.sum()), v.meta[name], dtype=np.int32))
-        return TagPairs.of(np.concatenate(rows), np.concatenate(tags), n)
+        other = weighted(uniform(seed, "copyright", groups[lone]), v.copyright_weights)
+        parts.append((lone, np.where(original, v.original_id, v.copyright_ids[other])))
+        tagged = uniform(seed, "artist.tagged", groups) < p["has_artist_share"]
+        parts.append((every[tagged], v.artist_ids[self.artist(groups[tagged])]))
+        hits = {"artist_request": ~tagged}
+        for name, rate in p["meta_rates"].items():
+            hits[name] = uniform(seed, "meta." + name, pictures) < rate
+        parts += [(every[hit], np.full(int(hit.sum()), v.meta[name])) for name, hit in hits.items()]
+        rows, tags = (np.concatenate(column) for column in zip(*parts, strict=True))
+        return TagPairs.of(rows, tags, len(pictures))
