@@ -1,4 +1,4 @@
-"""Publishing on a bad day: a broken `latest`, an unchanged rebuild, abandoned runs, lost replies."""
+"""Publishing on a bad day: a broken `latest`, an unchanged rebuild, abandoned runs."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ seekable reader over the object (ranged reads), never from a whole in-memory buf
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
@@ -420,10 +421,8 @@ class Lake:
             parent for path in paths for parent in (root / path).parents if root in parent.parents
         }
         for folder in sorted(folders, key=lambda folder: len(folder.parts), reverse=True):
-            try:
+            with contextlib.suppress(OSError):  # not empty, or already gone
                 folder.rmdir()
-            except OSError:
-                pass  # not empty, or already gone
 
     def commit(
         self,

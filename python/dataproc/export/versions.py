@@ -199,25 +199,40 @@ def claim_version(lake: Lake, dataset: str, run: dict[str, Any]) -> VersionWrite
             lake.put(f"{version_prefix(dataset, number)}/{CLAIM_NAME}", claim, mode="create")
         except FileExistsError:
             continue
-        complete = [n for n in complete_versions(lake, dataset) if n < number]
-        return VersionWriter(lake, dataset, number, complete[-1] if complete else None)
+        return VersionWriter(lake, dataset, number, newest_complete_below(lake, dataset, number))
     raise VersionExistsError(
         f"{dataset_prefix(dataset)}: other publishers took {MAX_ATTEMPTS} version numbers "
         "in a row; nothing was published"
     )
 
 
+def newest_complete_below(lake: Lake, dataset: str, number: int) -> int | None:
+    """The newest complete version numbered below `number`, looking down from it."""
+    for candidate in range(number - 1, 0, -1):
+        if lake.exists(manifest_path(dataset, candidate)):
+            return candidate
+    return None
+
+
 def clean_abandoned(lake: Lake, dataset: str, older_than: dt.timedelta) -> list[str]:
     """Delete version folders without a manifest whose every object is older than `older_than`
-    (by the store's clock): runs that died before their commit. Returns a note per folder."""
+    (by the store's clock): runs that died before their commit. Returns a note per folder.
+
+    One listing of the dataset finds them, however many versions there are."""
+    folders: dict[int, list[LakeObject]] = {}
+    root = dataset_prefix(dataset)
+    for obj in lake.list(root):
+        number = parse_version(obj.path[len(root) + 1 :].split("/", 1)[0])
+        if number is not None:
+            folders.setdefault(number, []).append(obj)
     notes = []
-    for number in version_folders(lake, dataset):
+    now = dt.datetime.now(dt.UTC)
+    for number, objects in sorted(folders.items()):
         prefix = version_prefix(dataset, number)
-        objects = lake.list(prefix)
-        if not objects or any(obj.path.endswith(f"/{MANIFEST_NAME}") for obj in objects):
+        if any(obj.path == f"{prefix}/{MANIFEST_NAME}" for obj in objects):
             continue
-        newest = max(obj.last_modified for obj in objects if obj.last_modified is not None)
-        if dt.datetime.now(dt.UTC) - newest < older_than:
+        newest = max(obj.last_modified or now for obj in objects)
+        if now - newest < older_than:
             continue
         owner = (lake.get_json(f"{prefix}/{CLAIM_NAME}") or {}).get("run_id", "an unknown run")
         lake.delete(obj.path for obj in objects)
@@ -245,8 +260,8 @@ class Latest:
     problem: str | None
 
 
-def inspect_latest(lake: Lake, dataset: str, complete: list[int]) -> Latest:
-    """Read `latest` and check it names one of the `complete` versions."""
+def inspect_latest(lake: Lake, dataset: str) -> Latest:
+    """Read `latest` and check that it names a complete version."""
     path = latest_path(dataset)
     found = lake.head(path)
     if found is None:
@@ -258,7 +273,7 @@ def inspect_latest(lake: Lake, dataset: str, complete: list[int]) -> Latest:
     except FileNotFoundError:
         return Latest(None, None, None)
     number = parse_version(name) if isinstance(name, str) else None
-    if number not in complete:
+    if number is None or not lake.exists(manifest_path(dataset, number)):
         return Latest(found, None, f"latest names {name!r}, which is not a complete version")
     return Latest(found, number, None)
 
@@ -274,7 +289,7 @@ def move_latest(lake: Lake, dataset: str, number: int) -> list[str]:
         }
     )
     for _ in range(MAX_ATTEMPTS):
-        current = inspect_latest(lake, dataset, complete_versions(lake, dataset))
+        current = inspect_latest(lake, dataset)
         if current.number is not None and current.number >= number:
             return []
         if lake.swap(latest_path(dataset), pointer, current.found):
