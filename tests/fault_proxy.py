@@ -10,7 +10,7 @@ request upstream, except that the plan picks some to fail, and `injected`, the f
 
 The plan is deterministic: `every_nth(n)` fails every n-th request, cycling through the kinds
 (a `lost_put` that falls on another method becomes an `error`); `lose_puts_to(suffix)` loses
-the reply of the first PUT to each path ending in `suffix`.
+the reply of the first PUT to each path ending in `suffix`; `first_of` combines plans.
 """
 
 from __future__ import annotations
@@ -51,6 +51,16 @@ def lose_puts_to(suffix: str) -> Plan:
             return None
         seen.add(path)
         return "lost_put"
+
+    return plan
+
+
+def first_of(*plans: Plan) -> Plan:
+    """The first fault any of `plans` picks (each plan still sees every request)."""
+
+    def plan(number: int, method: str, path: str) -> str | None:
+        kinds = [each(number, method, path) for each in plans]
+        return next((kind for kind in kinds if kind is not None), None)
 
     return plan
 
