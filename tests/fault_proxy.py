@@ -9,8 +9,9 @@ request upstream, except that the plan picks some to fail, and `injected`, the f
                happened, the client does not know)
 
 The plan is deterministic: `every_nth(n)` fails every n-th request, cycling through the kinds
-(a `lost_put` that falls on another method becomes an `error`); `lose_puts_to(suffix)` loses
-the reply of the first PUT to each path ending in `suffix`; `first_of` combines plans.
+(a `lost_put` that falls on another method becomes an `error`); `lose_every_nth_put(n)` loses
+the reply of every n-th PUT; `lose_puts_to(suffix)` loses the reply of the first PUT to each
+path ending in `suffix`; `first_of` combines plans.
 """
 
 from __future__ import annotations
@@ -38,6 +39,20 @@ def every_nth(n: int, kinds: tuple[str, ...] = KINDS) -> Plan:
             return None
         kind = kinds[(number // n) % len(kinds)]
         return "error" if kind == "lost_put" and method != "PUT" else kind
+
+    return plan
+
+
+def lose_every_nth_put(n: int) -> Plan:
+    """Lose the reply of every `n`-th PUT."""
+    puts = 0
+
+    def plan(number: int, method: str, path: str) -> str | None:
+        nonlocal puts
+        if method != "PUT":
+            return None
+        puts += 1
+        return None if puts % n else "lost_put"
 
     return plan
 
