@@ -209,10 +209,11 @@ def test_files_of_a_killed_publish_never_enter_a_version(lake):
     partial.write_bytes(b"partial")
     assert complete_versions(lake, DATASET) == [1]
     result = _publish(root, built.rows.slice(0, 5))
-    assert (result.version, result.parent_version) == ("v0003", "v0001")
-    v3 = _version_dir(root, "v0003")
-    manifest = _manifest(root, "v0003")
+    v3 = _version_dir(root, result.version)
     on_disk = sorted(p.relative_to(v3).as_posix() for p in v3.rglob("*") if p.is_file())
+    assert not [path for path in on_disk if "#" in path], on_disk
+    assert (result.version, result.parent_version) == ("v0003", "v0001")
+    manifest = _manifest(root, "v0003")
     assert on_disk == sorted([f["path"] for f in manifest["files"]] + ["manifest.json", "run.json"])
     assert pq.read_table(v3 / "metadata" / "part-00000.parquet").num_rows == 4
     # The killed run's folder is young: it is left alone, not taken over.

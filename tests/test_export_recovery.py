@@ -34,6 +34,7 @@ def test_an_unchanged_rebuild_publishes_nothing(lake):
     lake, rows = lake
     first = _publish(lake, rows)
     again = _publish(lake, rows.take([3, 1, 0, 2, 6, 5, 4]))
+    assert complete_versions(lake, DATASET) == [1]
     assert (first.status, again.status) == ("published", "unchanged")
     assert (again.version, again.rows, again.manifest_path) == (
         "v0001",
@@ -61,8 +62,8 @@ def test_a_broken_latest_is_repaired_and_reported(lake, pointer, problem):
     _latest_file(lake).write_bytes(pointer)
     result = _publish(lake, rows.slice(0, 5))
     assert result.version == "v0002"
-    assert any(problem in note and "repaired" in note for note in result.notes), result.notes
     assert read_latest(lake, DATASET) == "v0002"
+    assert any(problem in note and "repaired" in note for note in result.notes), result.notes
     # A retry publishes nothing more.
     assert _publish(lake, rows.slice(0, 5)).status == "unchanged"
     assert complete_versions(lake, DATASET) == [1, 2]
@@ -73,8 +74,8 @@ def test_an_unchanged_rebuild_repairs_a_broken_latest(lake):
     _publish(lake, rows)
     _latest_file(lake).write_bytes(b'{"version": "v0009"}')
     result = _publish(lake, rows)
-    assert result.status == "unchanged" and any("repaired" in n for n in result.notes)
     assert read_latest(lake, DATASET) == "v0001"
+    assert result.status == "unchanged" and any("repaired" in n for n in result.notes)
 
 
 def test_abandoned_folders_are_cleaned_only_when_old(lake):
