@@ -42,9 +42,9 @@ def test_s3_build_matches_local(
     # Only the inputs: the local build has since written state/ and exports/ into demo_lake.
     uploaded = s3_endpoint.upload_dir(demo_lake, "lake", only=LAKE_INPUTS)
     assert uploaded > 0
-    # Every request to S3 goes through the fault proxy: every 7th fails (503) or is delayed,
-    # and the reply to every 3rd PUT is lost after the server stored it.
-    plan = first_of(lose_every_nth_put(3), every_nth(7, ("error", "delay")))
+    # Every request to S3 goes through the fault proxy: every 10th fails (503) or is delayed,
+    # and the reply to every 4th PUT is lost after the server stored it.
+    plan = first_of(lose_every_nth_put(4), every_nth(10, ("error", "delay")))
     with FaultProxy(s3_endpoint.url, plan) as proxy:
         project = make_dbt_project(
             tmp_path_factory.mktemp("s3"),
