@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import DbtProject, S3Endpoint, copy_project, make_dbt_project
+from fault_proxy import KINDS, FaultProxy, every_nth, first_of, lose_every_nth_put
 
 SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
 LAKE_INPUTS = ("raw", "images", "shards", "metrics", "ground_truth")
@@ -41,12 +42,17 @@ def test_s3_build_matches_local(
     # Only the inputs: the local build has since written state/ and exports/ into demo_lake.
     uploaded = s3_endpoint.upload_dir(demo_lake, "lake", only=LAKE_INPUTS)
     assert uploaded > 0
-    project = make_dbt_project(
-        tmp_path_factory.mktemp("s3"),
-        f"s3://{s3_endpoint.bucket}/lake",
-        **s3_endpoint.env,
-    )
-    project.run("build", target="s3")
+    # Every request to S3 goes through the fault proxy: every 10th fails (503) or is delayed,
+    # and the reply to every 4th PUT is lost after the server stored it.
+    plan = first_of(lose_every_nth_put(4), every_nth(10, ("error", "delay")))
+    with FaultProxy(s3_endpoint.url, plan) as proxy:
+        project = make_dbt_project(
+            tmp_path_factory.mktemp("s3"),
+            f"s3://{s3_endpoint.bucket}/lake",
+            **{**s3_endpoint.env, "AWS_ENDPOINT_URL": proxy.url},
+        )
+        project.run("build", target="s3")
+    assert all(proxy.injected[kind] > 0 for kind in KINDS), proxy.injected
     assert staged_counts(project) == staged_counts(demo_build)
     tables = "select schema_name || '.' || table_name from duckdb_tables() order by 1"
     assert project.query(tables) == demo_build.query(tables)
@@ -72,12 +78,13 @@ def client_get_json(endpoint: S3Endpoint, key: str) -> dict:
 
 
 def export_files(lake: Path) -> dict[str, bytes]:
-    """Every data file of the demo export's v0001 (the manifest differs by time and run id)."""
+    """Every data file of the demo export's v0001 (the manifest and the claim differ by time
+    and run id)."""
     version = lake / "exports" / "anime" / "v0001"
     return {
         path.relative_to(version).as_posix(): path.read_bytes()
         for path in sorted(version.rglob("*"))
-        if path.is_file() and path.name != "manifest.json"
+        if path.is_file() and path.name not in ("manifest.json", "run.json")
     }
 
 

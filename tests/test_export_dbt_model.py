@@ -68,11 +68,13 @@ def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
     assert result.to_pylist() == [
         {
             "dataset": "anime",
+            "status": "published",
             "version": "v0001",
             "parent_version": None,
             "rows": 7,
             "files": 3,
             "manifest_path": f"{lake}/exports/anime/v0001/manifest.json",
+            "notes": None,
         }
     ]
     manifest = json.loads((lake / "exports" / "anime" / "v0001" / "manifest.json").read_text())
@@ -81,7 +83,13 @@ def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
         "shards": True,
         "shard_size": 5,
         "rows_per_part": 100000,
+        "abandoned_after_hours": 24.0,
         "pipeline_vars": {"merge_seed": 0},
     }
     assert manifest["layout"]["shard_size"] == 5
     assert manifest["dbt_invocation_id"]
+
+    # An unchanged rebuild publishes nothing, and its row says so.
+    again = _load_model().model(dbt, session).to_pylist()[0]
+    assert (again["status"], again["version"], again["rows"]) == ("unchanged", "v0001", 7)
+    assert sorted(p.name for p in (lake / "exports" / "anime").iterdir()) == ["latest", "v0001"]

@@ -13,17 +13,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from dataproc.export import (
+    EmptyExportError,
     ExportSettings,
     ImageFetchError,
-    VersionExistsError,
     complete_versions,
     publish,
     read_latest,
-    write_version,
 )
-from dataproc.export.manifest import ManifestFacts
-from dataproc.export.rows import DEFAULT_IMAGE_COLUMNS, ImageColumns, prepare_rows
-from dataproc.export.versions import VersionPlan
 from dataproc.lake import Lake
 from PIL import Image
 from test_export_lakes import IMAGE_SPECS, SHARD_URI, lake_files, write_export_lake
@@ -132,11 +128,14 @@ def test_manifest_describes_every_file(lake):
         "shards": True,
         "shard_size": 3,
         "rows_per_part": 4,
+        "abandoned_after_hours": 24.0,
         "pipeline_vars": PIPELINE_VARS,
     }
     assert manifest["counts"] == {"rows": 7, "images": 7, "metadata_files": 2, "shard_files": 3}
     on_disk = sorted(p.relative_to(version).as_posix() for p in version.rglob("*") if p.is_file())
-    assert on_disk == sorted([f["path"] for f in manifest["files"]] + ["manifest.json"])
+    assert on_disk == sorted([f["path"] for f in manifest["files"]] + ["manifest.json", "run.json"])
+    claim = json.loads((version / "run.json").read_text())
+    assert claim == {"dbt_invocation_id": "inv-1", "run_id": manifest["run_id"]}
     for entry in manifest["files"]:
         data = (version / entry["path"]).read_bytes()
         assert entry["bytes"] == len(data)
@@ -165,18 +164,16 @@ def test_versions_increment_with_parent(lake):
     assert complete_versions(Lake(str(root)), DATASET) == [1, 2]
 
 
-def test_refuses_to_overwrite_a_version(lake):
+def test_a_claimed_folder_is_never_written_by_another_run(lake):
     root, built = lake
     _publish(root, built.rows)
-    before = lake_files(root)
-    lake = Lake(str(root))
-    stale = VersionPlan(DATASET, number=1, parent=None, leftovers=())
-    facts = ManifestFacts(DATASET, "v0001", None, "x", None, 4, True, 3, {}, {})
-    columns = ImageColumns.from_names(DEFAULT_IMAGE_COLUMNS)
-    table = prepare_rows(built.rows, columns, with_images=True)
-    with pytest.raises(VersionExistsError, match="never overwritten"):
-        write_version(lake, stale, table, facts, columns)
-    assert lake_files(root) == before
+    claimed = Lake(str(root))
+    claimed.put(f"exports/{DATASET}/v0002/run.json", b'{"run_id": "someone-else"}')
+    result = _publish(root, built.rows.slice(0, 3))
+    assert (result.version, result.parent_version) == ("v0003", "v0001")
+    v2 = sorted(p.name for p in _version_dir(root, "v0002").rglob("*") if p.is_file())
+    assert v2 == ["run.json"]
+    assert read_latest(claimed, DATASET) == "v0003"
 
 
 def test_failed_export_commits_nothing_and_keeps_latest(lake):
@@ -200,20 +197,28 @@ def test_failed_export_commits_nothing_and_keeps_latest(lake):
     assert complete_versions(Lake(str(root)), DATASET) == [1]
 
 
-def test_leftovers_of_a_killed_publish_are_cleared(lake):
+def test_files_of_a_killed_publish_never_enter_a_version(lake):
+    """A kill -9 leaves written files and a store's half-written temp file (`#1`)."""
     root, built = lake
     _publish(root, built.rows)
     lake = Lake(str(root))
+    lake.put(f"exports/{DATASET}/v0002/run.json", b'{"run_id": "killed"}')
     lake.put(f"exports/{DATASET}/v0002/metadata/part-00000.parquet", b"partial")
-    lake.put(f"exports/{DATASET}/v0002/shards/shard-00009.tar", b"partial")
+    partial = _version_dir(root, "v0002") / "shards" / "shard-00000.tar#1"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"partial")
     assert complete_versions(lake, DATASET) == [1]
-    assert read_latest(lake, DATASET) == "v0001"
-    result = _publish(root, built.rows)
-    assert (result.version, result.parent_version) == ("v0002", "v0001")
-    v2 = _version_dir(root, "v0002")
-    assert not (v2 / "shards" / "shard-00009.tar").exists()
-    assert pq.read_table(v2 / "metadata" / "part-00000.parquet").num_rows == 4
-    assert read_latest(lake, DATASET) == "v0002"
+    result = _publish(root, built.rows.slice(0, 5))
+    v3 = _version_dir(root, result.version)
+    on_disk = sorted(p.relative_to(v3).as_posix() for p in v3.rglob("*") if p.is_file())
+    assert not [path for path in on_disk if "#" in path], on_disk
+    assert (result.version, result.parent_version) == ("v0003", "v0001")
+    manifest = _manifest(root, "v0003")
+    assert on_disk == sorted([f["path"] for f in manifest["files"]] + ["manifest.json", "run.json"])
+    assert pq.read_table(v3 / "metadata" / "part-00000.parquet").num_rows == 4
+    # The killed run's folder is young: it is left alone, not taken over.
+    assert (_version_dir(root, "v0002") / "metadata" / "part-00000.parquet").exists()
+    assert read_latest(lake, DATASET) == "v0003"
 
 
 def test_same_rows_give_byte_identical_files(tmp_path):
@@ -226,9 +231,9 @@ def test_same_rows_give_byte_identical_files(tmp_path):
     assert first.keys() == second.keys()
     manifest = f"exports/{DATASET}/v0001/manifest.json"
     for path in first:
-        if path != manifest:
+        if path not in (manifest, f"exports/{DATASET}/v0001/run.json"):
             assert first[path] == second[path], path
-    volatile = {"created_at", "dbt_invocation_id"}
+    volatile = {"created_at", "dbt_invocation_id", "run_id"}
     one, two = (
         {k: v for k, v in json.loads(files[manifest]).items() if k not in volatile}
         for files in (first, second)
@@ -254,10 +259,28 @@ def test_image_bytes_come_from_ranged_reads_of_the_shard(lake):
     assert len(names) == 3 * 7
 
 
-def test_empty_rows_publish_a_schema_only_version(tmp_path):
+def test_empty_rows_are_never_published(tmp_path):
     root = tmp_path / "lake"
     built = write_export_lake(Lake(str(root)))
-    result = _publish(root, built.rows.slice(0, 0))
-    assert (result.version, result.rows, result.files) == ("v0001", 0, 1)
-    part = _version_dir(root, "v0001") / "metadata" / "part-00000.parquet"
-    assert pq.read_schema(part).names == built.rows.column_names
+    with pytest.raises(EmptyExportError, match="never published"):
+        _publish(root, built.rows.slice(0, 0))
+    assert not (root / "exports").exists() or not list((root / "exports").rglob("*.*"))
+
+
+def test_rows_without_an_image_are_exported_without_a_shard(lake):
+    """A metadata-only lake: every row is exported, its image columns NULL, no shard for it."""
+    root, built = lake
+    rows = built.rows
+    for name in ("image_uri", "image_offset", "image_length", "image_ext"):
+        index = rows.schema.get_field_index(name)
+        values = rows[name].to_pylist()
+        values[0] = values[3] = None
+        rows = rows.set_column(index, name, pa.array(values, rows.schema.field(name).type))
+    result = _publish(root, rows, shard_size=100)
+    assert result.rows == 7
+    manifest = _manifest(root, "v0001")
+    assert manifest["counts"] == {"rows": 7, "images": 5, "metadata_files": 2, "shard_files": 1}
+    parts = pa.concat_tables(
+        pq.read_table(p) for p in sorted((_version_dir(root, "v0001") / "metadata").glob("*"))
+    )
+    assert parts["image_uri"].null_count == 2 and parts.num_rows == 7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import math
@@ -27,10 +28,10 @@ from dataproc.export.versions import (
     VersionWriter,
     dataset_prefix,
     is_dataset_name,
+    move_latest,
     parse_version,
     read_latest,
     version_name,
-    write_latest,
 )
 from dataproc.lake import Lake, parquet_bytes
 
@@ -139,7 +140,7 @@ def test_parquet_parts_are_deterministic_and_split_by_rows():
     parts = list(split_rows(table, 4))
     assert [p.num_rows for p in parts] == [4, 4, 2]
     assert parquet_bytes(parts[0]) == parquet_bytes(table.slice(0, 4).combine_chunks())
-    assert [p.num_rows for p in split_rows(table.slice(0, 0), 4)] == [0]
+    assert list(split_rows(table.slice(0, 0), 4)) == []
     with pytest.raises(ValueError):
         list(split_rows(table, 0))
 
@@ -173,6 +174,7 @@ def test_settings_from_the_meta_settings_json():
         {"export_dataset": "anime", "export_shards": "maybe"},
         {"export_dataset": "a", "export_shard_size": 0},
         {"export_dataset": "a", "export_rows_per_part": 0},
+        {"export_dataset": "a", "export_abandoned_after_hours": 0},
         {"export_dataset": "Anime"},
         {"export_dataset": "a", "pipeline_vars": ["not", "a", "mapping"]},
     ]:
@@ -188,28 +190,50 @@ def test_settings_snapshot_keeps_the_pipeline_vars_nested():
         "shards": True,
         "shard_size": 1000,
         "rows_per_part": 100_000,
+        "abandoned_after_hours": 24.0,
         "pipeline_vars": pipeline_vars,
     }
 
 
-def test_writer_never_replaces_an_object(tmp_path):
+def test_writer_never_replaces_an_object_and_deletes_only_its_own(tmp_path):
     lake = Lake(str(tmp_path / "lake"))
+    lake.put("exports/d/v0001/run.json", b"mine")
     lake.put("exports/d/v0001/shards/shard-00000.tar", b"theirs")
-    writer = VersionWriter(lake, "exports/d/v0001")
-    with pytest.raises(VersionExistsError, match="already holds 1 object"):
-        writer.ensure_empty()
+    writer = VersionWriter(lake, "d", 1, None)
     writer.put("metadata/part-00000.parquet", "metadata", 1, b"mine")
-    with pytest.raises(VersionExistsError, match="another publisher"):
+    with pytest.raises(VersionExistsError, match="already exists"):
         writer.put("shards/shard-00000.tar", "shard", 1, b"mine")
     writer.discard()
-    remaining = tmp_path / "lake" / "exports" / "d" / "v0001" / "shards" / "shard-00000.tar"
-    assert remaining.read_bytes() == b"theirs"
-    assert not list((tmp_path / "lake" / "exports" / "d" / "v0001" / "metadata").glob("*"))
+    folder = tmp_path / "lake" / "exports" / "d" / "v0001"
+    assert (folder / "shards" / "shard-00000.tar").read_bytes() == b"theirs"
+    assert not list((folder / "metadata").glob("*")) and not (folder / "run.json").exists()
 
 
 def test_latest_never_moves_back(tmp_path):
     lake = Lake(str(tmp_path / "lake"))
+    for number in (2, 3):
+        lake.put(f"exports/d/{version_name(number)}/manifest.json", b"{}")
     assert read_latest(lake, "d") is None
-    assert write_latest(lake, "d", 3)
-    assert not write_latest(lake, "d", 2)
+    assert move_latest(lake, "d", 3) == []
+    assert move_latest(lake, "d", 2) == []
     assert read_latest(lake, "d") == "v0003"
+
+
+def test_a_retried_create_that_finds_its_own_bytes_succeeds(tmp_path):
+    lake = Lake(str(tmp_path / "lake"))
+    lake.put("a/manifest.json", b"ours", mode="create")
+    assert (
+        lake.put("a/manifest.json", b"ours", mode="create") == hashlib.sha256(b"ours").hexdigest()
+    )
+    with pytest.raises(FileExistsError):
+        lake.put("a/manifest.json", b"theirs", mode="create")
+
+
+def test_swap_writes_only_over_the_object_it_read(tmp_path):
+    lake = Lake(str(tmp_path / "lake"))
+    assert lake.swap("d/latest", b"1", None)
+    first = lake.head("d/latest")
+    assert not lake.swap("d/latest", b"2", None)
+    assert lake.swap("d/latest", b"2", first)
+    assert not lake.swap("d/latest", b"3", first)
+    assert lake.get("d/latest") == b"2"

@@ -1,8 +1,8 @@
 """Publish the training dataset as a new immutable version in the lake (see dataproc.export).
 
 A thin adapter: reads `export_rows` (one row per image), publishes it with the settings passed
-through `meta.settings` (_exports__models.yml) and returns one row naming the committed version.
-Every run of this model publishes a new version; earlier versions are never changed.
+through `meta.settings` (_exports__models.yml) and returns one row saying what happened: a new
+version published, or the content unchanged from the newest one. Versions are never changed.
 """
 
 from dataproc.config import read_settings

@@ -1,6 +1,6 @@
 -- One row per training image, as published by export_dataset: the prompt and its sections, the
 -- merged fields, every metric (as `metric_<name>`), the member keys, and where the best file's
--- bytes are in the lake.
+-- bytes are in the lake (NULL without a file: a metadata-only lake exports every image).
 with
 
 prompts as (
@@ -72,5 +72,5 @@ select
     best_files.ext as image_ext
 from prompts
 inner join merged_images on prompts.image_id = merged_images.image_id
-inner join best_files on merged_images.best_image_key = best_files.image_key
+left join best_files on merged_images.best_image_key = best_files.image_key
 left join metric_values on prompts.image_id = metric_values.image_id

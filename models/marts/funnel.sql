@@ -1,6 +1,6 @@
--- How many keys each source has at each step, from staged posts to images and rejections, plus
--- the staged image keys that are neither an image member nor rejected (`unaccounted`, which
--- must be 0). One row per (source, step); source `all` totals every source.
+-- How many keys each source has at each step, from staged posts to the export and rejections,
+-- plus the staged image keys that are neither exported nor rejected (`unaccounted`, which must
+-- be 0). One row per (source, step); source `all` totals every source.
 {%- set steps = [
     'staged_posts',
     'staged_image_keys',
@@ -10,6 +10,7 @@
     'images',
     'training_filter_rejected',
     'training_images',
+    'exported_images',
     'rejected',
     'unaccounted',
 ] %}
@@ -45,6 +46,12 @@ training_candidates as (
     from {{ ref('int_training_candidates') }}
 ),
 
+-- The export is the last step: an image counts as delivered when export_rows holds it.
+exported_images as (
+    select image_id
+    from {{ ref('export_rows') }}
+),
+
 rejected_keys as (
     select distinct
         image_key,
@@ -78,6 +85,9 @@ key_status as (
         image_members.image_id in (
             select training_candidates.image_id from training_candidates
         ) as is_training_candidate,
+        coalesce(image_members.image_id in (
+            select exported_images.image_id from exported_images
+        ), false) as is_exported,
         coalesce(tracked_keys.image_key in (
             select rejected_keys.image_key from rejected_keys
         ), false) as is_rejected
@@ -96,6 +106,7 @@ scoped_keys as (
         prefilter_reason,
         image_id,
         is_training_candidate,
+        is_exported,
         is_rejected
     from key_status
     union all
@@ -106,6 +117,7 @@ scoped_keys as (
         prefilter_reason,
         image_id,
         is_training_candidate,
+        is_exported,
         is_rejected
     from key_status
 ),
@@ -121,9 +133,10 @@ scope_counts as (
         count(distinct image_id) as images,
         count(*) filter (where not is_training_candidate) as training_filter_rejected,
         count(distinct image_id) filter (where is_training_candidate) as training_images,
+        count(distinct image_id) filter (where is_exported) as exported_images,
         count(*) filter (where is_rejected) as rejected,
         count(*) filter (
-            where is_staged and image_id is null and not is_rejected
+            where is_staged and not is_exported and not is_rejected
         ) as unaccounted
     from scoped_keys
     group by scope

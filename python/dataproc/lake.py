@@ -6,12 +6,17 @@ DuckDB secrets and obstore stores are both built from `S3Settings`, so the two n
 
 Every stage reads and writes the lake through `Lake`, with paths relative to its root: listing,
 ranged gets, create-only or overwrite puts, parquet with one pinned writer configuration,
-sha256, and `commit` (the files first, the manifest last). Parquet is always read through a
+sha256, `swap` (a compare-and-swap put), and `commit` (the files first, the manifest last).
+A create-only put that finds exactly its own bytes already there succeeds: that is a retried
+write whose first reply was lost, not a rival writer. Parquet is always read through a
 seekable reader over the object (ranged reads), never from a whole in-memory buffer.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import fcntl
 import hashlib
 import io
 import json
@@ -169,11 +174,22 @@ def canonical_json(value: Any, indent: int | None = 2) -> bytes:
 
 @dataclass(frozen=True)
 class LakeObject:
-    """One listed object: its lake-relative path, size in bytes and etag (if the store has one)."""
+    """One listed object: its lake-relative path, size in bytes, etag (if the store has one)
+    and the store's time of its last write."""
 
     path: str
     size: int
     etag: str | None = None
+    last_modified: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, meta: Mapping[str, Any]) -> LakeObject:
+        return cls(
+            path=meta["path"],
+            size=int(meta["size"]),
+            etag=meta.get("e_tag"),
+            last_modified=meta.get("last_modified"),
+        )
 
 
 class _ObjectFile(io.RawIOBase):
@@ -230,7 +246,7 @@ class Lake:
 
         prefix = prefix.strip("/")
         found = [
-            LakeObject(path=meta["path"], size=int(meta["size"]), etag=meta.get("e_tag"))
+            LakeObject.of(meta)
             for batch in obstore.list(self.store, prefix + "/" if prefix else None, chunk_size=1000)
             for meta in batch
         ]
@@ -255,7 +271,7 @@ class Lake:
             meta = obstore.head(self.store, path)
         except (FileNotFoundError, NotFoundError):
             return None
-        return LakeObject(path=meta["path"], size=int(meta["size"]), etag=meta.get("e_tag"))
+        return LakeObject.of(meta)
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
@@ -320,8 +336,9 @@ class Lake:
     def put(self, path: str, data: bytes | Path, mode: PutMode = "overwrite") -> str:
         """Write one whole object (atomic: a reader sees the old object or the new one).
 
-        `create` refuses to replace an existing object (FileExistsError). Returns the sha256
-        of what was written.
+        `create` refuses to replace an existing object (FileExistsError), unless that object
+        holds exactly these bytes: a retry of this write whose first reply was lost. Returns
+        the sha256 of what was written.
         """
         import obstore
         from obstore.exceptions import AlreadyExistsError, PreconditionError
@@ -330,8 +347,57 @@ class Lake:
         try:
             obstore.put(self.store, path, data, mode=mode)
         except (AlreadyExistsError, PreconditionError) as error:
+            if self.digest(path) == digest:
+                return digest
             raise FileExistsError(f"{self.url(path)} already exists") from error
         return digest
+
+    def digest(self, path: str) -> str | None:
+        """The sha256 of the object at `path` (streamed), or None when there is none."""
+        import obstore
+        from obstore.exceptions import NotFoundError
+
+        digest = hashlib.sha256()
+        try:
+            for chunk in obstore.get(self.store, path):
+                digest.update(memoryview(chunk))
+        except (FileNotFoundError, NotFoundError):
+            return None
+        return digest.hexdigest()
+
+    def swap(self, path: str, data: bytes, expected: LakeObject | None) -> bool:
+        """Compare-and-swap: write `data` only if `path` still is `expected` (None: absent).
+
+        Returns False, writing nothing, when another writer changed the object first; True when
+        `data` is there now (a retried swap whose first reply was lost finds its own bytes). On
+        S3 the condition is the object's etag; a local lake holds an exclusive lock on the
+        folder for the check and the write.
+        """
+        if self.is_s3:
+            return self._swap_s3(path, data, expected)
+        folder = (Path(self.root) / path).resolve().parent
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            current = self.head(path)
+            if (current and current.etag) != (expected and expected.etag):
+                return self.digest(path) == sha256(data)
+            self.put(path, data, mode="overwrite")
+            return True
+        finally:
+            os.close(descriptor)  # closing releases the lock
+
+    def _swap_s3(self, path: str, data: bytes, expected: LakeObject | None) -> bool:
+        import obstore
+        from obstore.exceptions import AlreadyExistsError, PreconditionError
+
+        mode: Any = "create" if expected is None else {"e_tag": expected.etag}
+        try:
+            obstore.put(self.store, path, data, mode=mode)
+        except (AlreadyExistsError, PreconditionError):
+            return self.digest(path) == sha256(data)
+        return True
 
     def put_parquet(self, path: str, table: pa.Table, mode: PutMode = "overwrite") -> str:
         """Write `table` with the pinned writer configuration; returns its sha256."""
@@ -341,11 +407,22 @@ class Lake:
         return self.put(path, canonical_json(value), mode=mode)
 
     def delete(self, paths: Iterable[str]) -> None:
+        """Delete the objects at `paths`; in a local lake, folders left empty go too, as on S3."""
         import obstore
 
         paths = sorted(paths)
-        if paths:
-            obstore.delete(self.store, paths)
+        if not paths:
+            return
+        obstore.delete(self.store, paths)
+        if self.is_s3:
+            return
+        root = Path(self.root).resolve()
+        folders = {
+            parent for path in paths for parent in (root / path).parents if root in parent.parents
+        }
+        for folder in sorted(folders, key=lambda folder: len(folder.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty, or already gone
+                folder.rmdir()
 
     def commit(
         self,

@@ -8,6 +8,7 @@ written last as the commit point. Fields:
     dataset, version          dataset name and `v<NNNN>`
     parent_version            the previous complete version, or null for the first
     created_at                UTC time of the commit (ISO-8601)
+    run_id                    the publishing run's unique id (also in the folder's `run.json`)
     dbt_invocation_id         the dbt run that published it, or null outside dbt
     git_commit                the project commit, or null when unknown
     rows                      number of images (metadata rows)
@@ -17,7 +18,7 @@ written last as the commit point. Fields:
     schema                    [{name, type, nullable}] of the metadata parquet
     config                    the export settings, the pipeline vars among them
 
-Only `created_at` and `dbt_invocation_id` differ between two publishes of the same inputs.
+Only `created_at`, `run_id` and `dbt_invocation_id` differ between two publishes of the same inputs.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class ManifestFacts:
     dataset: str
     version: str
     parent_version: str | None
+    run_id: str
     dbt_invocation_id: str | None
     git_commit: str | None
     rows_per_part: int
@@ -117,6 +119,7 @@ def build_manifest(
         "version": facts.version,
         "parent_version": facts.parent_version,
         "created_at": created_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+        "run_id": facts.run_id,
         "dbt_invocation_id": facts.dbt_invocation_id,
         "git_commit": facts.git_commit,
         "rows": rows,

@@ -70,9 +70,9 @@ def prepare_rows(
 ) -> pa.Table:
     """Checked rows sorted by image_id, in one chunk, without schema-level metadata.
 
-    `with_images` requires the image location columns (they are read to build shards); without
-    it they are exported as given, if present. Schema metadata (writer-specific keys) is dropped
-    so it cannot make otherwise equal exports differ.
+    `with_images` requires the image location columns (they are read to build shards) and
+    checks them on the rows whose uri is set; without it they are exported as given. Schema
+    metadata (writer-specific keys) is dropped so it cannot make otherwise equal exports differ.
     """
     table = _read_rows(rows)
     _check_ids(table)
@@ -129,7 +129,13 @@ def _check_ids(table: pa.Table) -> None:
 
 
 def _check_images(table: pa.Table, columns: ImageColumns) -> None:
-    _require(table, columns.uri, "text", _is_text)
+    """Check the image locations of the rows that have one (a NULL uri: no file, no shard)."""
+    if columns.uri not in table.column_names:
+        raise InvalidRowsError(f"export rows have no {columns.uri!r} column (text)")
+    uri_type = table.schema.field(columns.uri).type
+    if not _is_text(uri_type):
+        raise InvalidRowsError(f"export column {columns.uri!r} must be text, not {uri_type}")
+    table = table.filter(pc.is_valid(table[columns.uri]))
     _require(table, columns.offset, "an integer", pa.types.is_integer)
     _require(table, columns.length, "an integer", pa.types.is_integer)
     _require(table, columns.ext, "text", _is_text)
@@ -149,13 +155,10 @@ def _check_images(table: pa.Table, columns: ImageColumns) -> None:
 
 
 def split_rows(table: pa.Table, rows_per_part: int) -> Iterator[pa.Table]:
-    """Consecutive slices of at most `rows_per_part` rows; one empty slice for an empty table,
-    so every version has at least one part that carries the schema."""
+    """Consecutive slices of at most `rows_per_part` rows; none for an empty table, since a
+    zero-row part breaks loaders (HF `datasets`)."""
     if rows_per_part < 1:
         raise ValueError(f"rows_per_part must be positive, got {rows_per_part}")
-    if table.num_rows == 0:
-        yield table
-        return
     for start in range(0, table.num_rows, rows_per_part):
         yield table.slice(start, rows_per_part)
 
