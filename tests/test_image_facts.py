@@ -81,7 +81,7 @@ def test_a_tiny_image_that_claims_a_large_size_is_rejected_as_too_small(build) -
         f" where image_key = '{TINY_KEY}'"
     ) == [("embed", "too_small", "decoded 1x1, shorter side below min_side 256")]
     assert project.query(
-        f"select width, height, format from intermediate.int_image_files"
+        f"select width, height, file_format from intermediate.int_image_files"
         f" where image_key = '{TINY_KEY}'"
     ) == [(1, 1, "png")]
     for table in ("intermediate.int_identity_nodes", "intermediate.int_image_members"):

@@ -45,7 +45,7 @@ best_files as (
         uri,
         "offset",
         length,
-        format as ext
+        file_format as ext
     from {{ ref('int_image_files') }}
 )
 

@@ -34,6 +34,6 @@ select
     coalesce(
         decoded.format,
         case images.ext when 'jpeg' then 'jpg' else images.ext end
-    ) as format
+    ) as file_format
 from images
 left join decoded on images.image_key = decoded.image_key

@@ -18,7 +18,7 @@ image_files as (
     select
         image_key,
         bytes,
-        format
+        file_format
     from {{ ref('int_image_files') }}
 ),
 
@@ -29,7 +29,7 @@ member_files as (
         members.height::double as height,
         members.width::double / nullif(members.height, 0) as aspect,
         image_files.bytes::double as bytes,
-        image_files.format as file_format
+        image_files.file_format
     from members
     left join image_files on members.image_key = image_files.image_key
 )
