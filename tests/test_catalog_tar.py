@@ -6,6 +6,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from dataproc.catalog import scan_lake
 from dataproc.catalog.tar import (
     HeaderError,
     checksum_ok,
@@ -321,3 +322,21 @@ def test_bad_pax_size_rejects_only_its_entry(tmp_path: Path, size: str):
     assert [m.name for m in index.members] == ["1.png", "3.png"]
     (problem,) = index.problems
     assert (problem.reason, problem.offset, problem.member) == ("bad_tar_header", 1024, "2.png")
+
+
+def test_one_lying_size_field_in_a_large_shard_costs_one_image(tmp_path: Path):
+    """The scan of a 199-image shard whose fourth member lies about its size: 198 images are
+    catalogued and the liar is the only reject, so no post of the others is `missing_image`."""
+    raw, shard = lying_shard(count=199, liar=3, told_size=5 * len(noise_image(3, side=48)))
+    write(tmp_path, "shards/danbooru/000.tar", shard)
+    scan = scan_lake(Lake(str(tmp_path)))
+    catalogued = scan.catalog["image_key"].to_pylist()
+    assert len(catalogued) == 198 and "danbooru:3" not in catalogued
+    assert scan.rejects.select(["image_key", "member", "stage", "reason"]).to_pylist() == [
+        {
+            "image_key": "danbooru:3",
+            "member": "3.png",
+            "stage": "catalog",
+            "reason": "bad_tar_header",
+        }
+    ]
