@@ -262,7 +262,9 @@ class _Walk:
             elif header.typeflag in (GNU_LONGLINK, PAX_GLOBAL):
                 previous = _Sized(offset, data_offset, entry_size, None, None)
             else:
-                previous = self._entry(header, pending, start, data_offset, entry_size, name)
+                previous = self._entry(
+                    header, pending, (start, offset, data_offset), entry_size, name
+                )
                 pending = _Pending()
             offset = next_offset
 
@@ -270,19 +272,22 @@ class _Walk:
         self,
         header: TarHeader,
         pending: _Pending,
-        start: int,
-        data_offset: int,
+        offsets: tuple[int, int, int],
         size: int,
         name: bytes,
     ) -> _Sized | None:
-        """Index one entry (or reject it when its metadata was broken); what placed the next."""
+        """Index one entry (or reject it when its metadata was broken); what placed the next.
+
+        `offsets`: where the entry starts (its first `L`/`x` header), its own header, its data.
+        """
+        start, header_offset, data_offset = offsets
         if pending.broken is not None:
             self.problems.append(_bad_header(start, pending.broken, name))
             return _Sized(start, data_offset, size, name, None, rejected=True)
         sparse = pending.sparse or header.typeflag == GNU_SPARSE
         member = TarMember(
             raw_name=name,
-            header_offset=start,
+            header_offset=header_offset,
             data_offset=data_offset,
             size=size,
             type_name="sparse_file" if sparse else header.type_name,
