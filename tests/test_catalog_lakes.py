@@ -320,13 +320,16 @@ class MixedLake:
             f"kept shards/pixiv/000.tar at offset {first_copy}",
         )
         self._image("pixiv:888_p0", uri, raw.offsets["888_p0.png"], noise_image(8880), "png")
+        next_header = raw.offsets["890_p0.png"] - 512
         self._reject(
-            None,
+            "pixiv:889_p0",
             uri,
-            None,
-            "bad_header_checksum",
-            f"header checksum does not match (header at {bad_at})",
+            "889_p0.png",
+            "bad_tar_header",
+            f"header checksum does not match (header at {bad_at}); "
+            f"next valid header at {next_header}",
         )
+        self._image("pixiv:890_p0", uri, raw.offsets["890_p0.png"], noise_image(8900), "png")
 
         write(self.root, "shards/pixiv/empty.tar", b"")
         self._reject(None, "shards/pixiv/empty.tar", None, "empty_file", "shard is 0 bytes")

@@ -6,6 +6,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from dataproc.catalog import scan_lake
 from dataproc.catalog.tar import (
     HeaderError,
     checksum_ok,
@@ -45,9 +46,13 @@ def test_checksum_detects_a_flipped_byte():
     flipped = bytearray(block)
     flipped[3] ^= 0x01
     assert not checksum_ok(bytes(flipped))
-    with pytest.raises(HeaderError) as error:
+    with pytest.raises(HeaderError, match="checksum"):
         parse_header(bytes(flipped))
-    assert error.value.reason == "bad_header_checksum"
+
+
+def test_header_needs_the_ustar_magic():
+    with pytest.raises(HeaderError, match="no ustar magic"):
+        parse_header(raw_header(b"1.png", 5, magic=b"\0" * 8))
 
 
 def test_ustar_prefix_joins_name_but_gnu_magic_ignores_it():
@@ -87,7 +92,7 @@ def test_offsets_match_tarfile(tmp_path: Path, fmt: int):
     shard = tar_with(members, fmt)
     write(tmp_path, "s.tar", shard)
     index = index_shard(Lake(str(tmp_path)), "s.tar")
-    assert index.problem is None
+    assert index.problems == ()
     assert index.size == len(shard)
     found = {member.name: (member.data_offset, member.size) for member in index.members}
     oracle = tarfile_data_offsets(shard)
@@ -126,7 +131,7 @@ def test_gnu_long_name_and_pax_path(tmp_path: Path):
     third = raw.add("plain.png", b"C" * 3)
     write(tmp_path, "s.tar", raw.finish())
     index = index_shard(Lake(str(tmp_path)), "s.tar")
-    assert index.problem is None
+    assert index.problems == ()
     assert [(m.name, m.data_offset, m.size) for m in index.members] == [
         (LONG_NAME, first, 700),
         ("pax/named_p1.png", second, 10),
@@ -173,11 +178,11 @@ def test_truncated_inside_member_keeps_earlier_members(tmp_path: Path):
     write(tmp_path, "s.tar", raw.cut(header_offset + 512 + 100))
     index = index_shard(Lake(str(tmp_path)), "s.tar")
     assert [m.name for m in index.members] == ["1.png"]
-    assert index.problem is not None
-    assert index.problem.reason == "truncated_shard"
-    assert index.problem.offset == header_offset
-    assert index.problem.member == "2.png"
-    assert index.problem.detail == "entry at 1024 needs bytes up to 6536; shard is 1636 bytes"
+    (problem,) = index.problems
+    assert problem.reason == "truncated_shard"
+    assert problem.offset == header_offset
+    assert problem.member == "2.png"
+    assert problem.detail == "entry at 1024 needs bytes up to 6536; shard is 1636 bytes"
 
 
 @pytest.mark.parametrize(
@@ -191,23 +196,96 @@ def test_truncated_at_or_inside_a_header(tmp_path: Path, cut: int, detail: str):
     write(tmp_path, "s.tar", raw.cut(cut))
     index = index_shard(Lake(str(tmp_path)), "s.tar")
     assert [m.name for m in index.members] == ["1.png"]
-    assert index.problem.reason == "truncated_shard"
-    assert index.problem.member is None
-    assert index.problem.detail.startswith(detail)
+    (problem,) = index.problems
+    assert problem.reason == "truncated_shard"
+    assert problem.member is None
+    assert problem.detail.startswith(detail)
 
 
-def test_bad_checksum_stops_the_walk(tmp_path: Path):
+def test_bad_checksum_rejects_only_that_member(tmp_path: Path):
     raw = RawTar()
     raw.add("1.png", b"G" * 100)
     raw.add("2.png", b"H" * 100)
     raw.add("3.png", b"I" * 100)
     data = bytearray(raw.finish())
-    data[1024 + 1] ^= 0x20  # corrupt the name of 2.png
+    data[1024 + 148] = ord("7")  # a wrong checksum digit in the header of 2.png
+    write(tmp_path, "s.tar", bytes(data))
+    index = index_shard(Lake(str(tmp_path)), "s.tar")
+    assert [m.name for m in index.members] == ["1.png", "3.png"]
+    assert index.members[1].data_offset == raw.offsets["3.png"]
+    (problem,) = index.problems
+    assert (problem.reason, problem.offset, problem.member) == ("bad_tar_header", 1024, "2.png")
+    assert problem.detail == (
+        "header checksum does not match (header at 1024); next valid header at 2048"
+    )
+
+
+def lying_shard(count: int, liar: int, told_size: int) -> tuple[RawTar, bytes]:
+    """A shard of `count` images whose member `liar` says it has `told_size` bytes; its
+    header checksum is recomputed, so only the size is wrong."""
+    raw = RawTar()
+    for i in range(count):
+        raw.add(f"{i}.png", noise_image(i, side=48))
+    data = bytearray(raw.finish())
+    header = raw.offsets[f"{liar}.png"] - 512
+    block = bytearray(data[header : header + 512])
+    block[124:136] = b"%011o\0" % told_size
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\0 " % sum(block)
+    data[header : header + 512] = block
+    return raw, bytes(data)
+
+
+@pytest.mark.parametrize(
+    "told",
+    [
+        pytest.param(lambda real: real * 3, id="too-long"),
+        pytest.param(lambda real: real // 3, id="too-short"),
+        pytest.param(lambda real: 10**9, id="past-the-end"),
+    ],
+)
+def test_a_lying_size_field_loses_only_that_member(tmp_path: Path, told):
+    real = len(noise_image(3, side=48))
+    raw, shard = lying_shard(count=40, liar=3, told_size=told(real))
+    write(tmp_path, "s.tar", shard)
+    index = index_shard(Lake(str(tmp_path)), "s.tar", read_ahead=1024)
+    kept = [m.name for m in index.members]
+    assert kept == [f"{i}.png" for i in range(40) if i != 3]
+    for member in index.members:
+        assert member.data_offset == raw.offsets[member.name]
+    (problem,) = index.problems
+    assert (problem.reason, problem.member) == ("bad_tar_header", "3.png")
+    assert problem.offset == raw.offsets["3.png"] - 512
+    assert problem.detail.endswith(f"next valid header at {raw.offsets['4.png'] - 512}")
+    # the scan reads forward from the broken member, never the whole shard
+    assert index.bytes_read < len(shard) / 2
+
+
+def test_a_header_without_magic_is_rejected_and_the_walk_goes_on(tmp_path: Path):
+    raw = RawTar()
+    raw.add("1.png", b"G" * 100)
+    raw.add("2.png", b"H" * 100, magic=b"\0" * 8)
+    raw.add("3.png", b"I" * 100)
+    write(tmp_path, "s.tar", raw.finish())
+    index = index_shard(Lake(str(tmp_path)), "s.tar")
+    assert [m.name for m in index.members] == ["1.png", "3.png"]
+    (problem,) = index.problems
+    assert (problem.reason, problem.offset) == ("bad_tar_header", 1024)
+    assert problem.detail.startswith("no ustar magic")
+
+
+def test_a_broken_last_header_is_the_only_reject(tmp_path: Path):
+    raw = RawTar()
+    raw.add("1.png", b"G" * 100)
+    raw.add("2.png", b"H" * 100)
+    data = bytearray(raw.finish())
+    data[1024 + 148] = ord("7")
     write(tmp_path, "s.tar", bytes(data))
     index = index_shard(Lake(str(tmp_path)), "s.tar")
     assert [m.name for m in index.members] == ["1.png"]
-    assert index.problem.reason == "bad_header_checksum"
-    assert index.problem.offset == 1024
+    (problem,) = index.problems
+    assert problem.member == "2.png"
+    assert problem.detail.endswith("next valid header at 2048")
 
 
 def test_empty_and_marker_only_shards(tmp_path: Path):
@@ -216,11 +294,11 @@ def test_empty_and_marker_only_shards(tmp_path: Path):
     lake = Lake(str(tmp_path))
     empty = index_shard(lake, "empty.tar")
     assert empty.members == ()
-    assert empty.problem.reason == "empty_file"
+    assert [problem.reason for problem in empty.problems] == ["empty_file"]
     assert empty.requests == 0
     marker = index_shard(lake, "marker.tar")
     assert marker.members == ()
-    assert marker.problem is None
+    assert marker.problems == ()
 
 
 def test_non_utf8_name(tmp_path: Path):
@@ -234,12 +312,31 @@ def test_non_utf8_name(tmp_path: Path):
 
 
 @pytest.mark.parametrize("size", ["-5", "12x", "²"])
-def test_bad_pax_size_stops_the_walk(tmp_path: Path, size: str):
+def test_bad_pax_size_rejects_only_its_entry(tmp_path: Path, size: str):
     raw = RawTar()
     raw.add("1.png", b"K" * 10)
     raw.add_pax({"size": size}, "2.png", b"L")
+    raw.add("3.png", b"M" * 10)
     write(tmp_path, "s.tar", raw.finish())
     index = index_shard(Lake(str(tmp_path)), "s.tar")
-    assert [m.name for m in index.members] == ["1.png"]
-    assert index.problem.reason == "bad_header"
-    assert index.problem.offset == 1024
+    assert [m.name for m in index.members] == ["1.png", "3.png"]
+    (problem,) = index.problems
+    assert (problem.reason, problem.offset, problem.member) == ("bad_tar_header", 1024, "2.png")
+
+
+def test_one_lying_size_field_in_a_large_shard_costs_one_image(tmp_path: Path):
+    """The scan of a 199-image shard whose fourth member lies about its size: 198 images are
+    catalogued and the liar is the only reject, so no post of the others is `missing_image`."""
+    raw, shard = lying_shard(count=199, liar=3, told_size=5 * len(noise_image(3, side=48)))
+    write(tmp_path, "shards/danbooru/000.tar", shard)
+    scan = scan_lake(Lake(str(tmp_path)))
+    catalogued = scan.catalog["image_key"].to_pylist()
+    assert len(catalogued) == 198 and "danbooru:3" not in catalogued
+    assert scan.rejects.select(["image_key", "member", "stage", "reason"]).to_pylist() == [
+        {
+            "image_key": "danbooru:3",
+            "member": "3.png",
+            "stage": "catalog",
+            "reason": "bad_tar_header",
+        }
+    ]

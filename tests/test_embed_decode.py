@@ -10,8 +10,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from dataproc.embedding.checkpoints import (
+    EmbeddingCheckpoints,
+    embed_incrementally,
+    reject_too_small,
+)
 from dataproc.embedding.decode import ImageRef, decode_image, load_first_frame, open_image, to_rgb
-from dataproc.embedding.engine import Embedder, LoadedModel
+from dataproc.embedding.engine import Embedder, LoadedModel, result_schema
 from dataproc.lake import Lake
 from PIL import Image
 
@@ -198,3 +203,81 @@ def test_error_table_types(model: LoadedModel, tmp_path: Path) -> None:
         table = embedder.embed(refs)
     assert table.schema.field("embedding").type == pa.list_(pa.float32(), 64)
     assert table.column("embedding").null_count == 1
+
+
+def test_the_format_comes_from_the_bytes_not_the_name(model: LoadedModel, tmp_path: Path) -> None:
+    files = {
+        "png_named.jpg": encode(photo(90, 60), "PNG"),
+        "jpeg_named.png": encode(photo(90, 60), "JPEG"),
+        "plain.jpeg": encode(photo(90, 60), "JPEG"),
+        "anim.gif": animation("GIF"),
+        "anim.webp": animation("WEBP"),
+        "bitmap.png": encode(photo(90, 60), "BMP"),  # not a format a dataset ships
+    }
+    rows = embed_files(model, tmp_path, files)
+    formats = {name: (row["format"], row["error"]) for name, row in rows.items()}
+    assert formats == {
+        "png_named.jpg": ("png", None),
+        "jpeg_named.png": ("jpg", None),
+        "plain.jpeg": ("jpg", None),
+        "anim.gif": ("gif", None),
+        "anim.webp": ("webp", None),
+        "bitmap.png": (None, "not_an_image"),
+    }
+    assert (rows["png_named.jpg"]["width"], rows["png_named.jpg"]["height"]) == (90, 60)
+
+
+def test_a_rejected_image_still_reports_its_format(model: LoadedModel) -> None:
+    decoded = decode_image(huge_png_header(5000, 4000), model.pixels.prepare, 64, 1_000_000)
+    assert (decoded.error, decoded.width, decoded.format) == ("decompression_bomb", 5000, "png")
+
+
+def embedded_rows(dim: int = 2) -> pa.Table:
+    """Four result rows: a 1x1 image, one with a 255-pixel side, a 256x256 one, an error."""
+    vectors = pa.array([[1.0, 0.0]] * 3 + [None], pa.list_(pa.float32(), dim))
+    return pa.table(
+        {
+            "image_key": ["s:tiny", "s:thin", "s:ok", "s:bad"],
+            "embedding": vectors,
+            "width": pa.array([1, 4000, 256, None], pa.int32()),
+            "height": pa.array([1, 255, 256, None], pa.int32()),
+            "format": ["png", "jpg", "png", None],
+            "error": [None, None, None, "not_an_image"],
+            "model_tag": ["m@1"] * 4,
+        },
+        schema=result_schema(dim),
+    )
+
+
+def test_images_below_min_side_after_decoding_are_too_small() -> None:
+    rows = reject_too_small(embedded_rows(), min_side=256)
+    assert rows["error"].to_pylist() == ["too_small", "too_small", None, "not_an_image"]
+    assert rows["embedding"].is_null().to_pylist() == [True, True, False, True]
+    assert rows.schema == result_schema(2)
+    assert reject_too_small(embedded_rows(), min_side=None).equals(embedded_rows())
+
+
+class ReplayBackend:
+    """A backend that must not be called: every ref is already checkpointed."""
+
+    class info:  # noqa: N801 (stands in for a ModelInfo)
+        dim = 2
+        model_tag = "m@1"
+
+    def embed(self, refs: pa.Table) -> pa.Table:
+        raise AssertionError(f"embedded {len(refs)} refs again")
+
+
+def test_chunks_written_before_the_format_column_still_read(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path))
+    old = embedded_rows().drop_columns(["format"])
+    lake.put_parquet("state/embeddings/m@1/chunk-000000.parquet", old.slice(0, 2))
+    lake.put_parquet("state/embeddings/m@1/chunk-000001.parquet", embedded_rows().slice(2))
+    refs = pa.table({name: [None] * 4 for name in ("uri", "offset", "length")}).append_column(
+        "image_key", embedded_rows()["image_key"]
+    )
+    table = embed_incrementally(
+        refs, ReplayBackend(), EmbeddingCheckpoints(lake, "m@1"), chunk_rows=4
+    )
+    assert table.schema == result_schema(2)
+    assert table["format"].to_pylist() == [None, "png", None, None]  # sorted by image_key

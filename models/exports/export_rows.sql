@@ -38,14 +38,15 @@ metric_values as (
     from {{ ref('metrics') }}
 ),
 
+-- The format sniffed from the bytes names the shard member, whatever the file's name says.
 best_files as (
     select
         image_key,
         uri,
         "offset",
         length,
-        ext
-    from {{ ref('int_image_catalog') }}
+        file_format as ext
+    from {{ ref('int_image_files') }}
 )
 
 select

@@ -1,6 +1,7 @@
 -- The best file of every image: the member post with the most pixels; at equal resolution the
 -- source that comes first in `source_priority` (unlisted sources after listed ones), then the
--- smallest image_key. Members with unknown dimensions come last.
+-- smallest image_key. Members with unknown dimensions come last. The sizes are int_image_members',
+-- decoded from the bytes where the image was read.
 with
 
 members as (

@@ -1,4 +1,7 @@
--- Every kept post with the image it shows, ranked within its source in that image. The first of
+-- Every kept post with the image it shows, ranked within its source in that image. Its width and
+-- height are the decoded image's (int_image_files) where the image was read, else the site's
+-- (a metadata-only lake); the site's own values stay in the `<source>__` columns of `images`.
+-- The first of
 -- each source is the image's representative for that source: highest resolution, then the oldest
 -- post (smallest post_id, then post_key); it speaks for its source in every weighted choice and
 -- fills the `<source>__` columns of the images mart. image_number is a compact integer key for
@@ -24,18 +27,39 @@ kept_posts as (
     from {{ ref('int_posts_kept') }}
 ),
 
-members as (
+decoded_files as (
     select
-        identities.image_id,
+        image_key,
+        width,
+        height
+    from {{ ref('int_image_files') }}
+    where width is not null and height is not null
+),
+
+sized_posts as (
+    select
         kept_posts.image_key,
         kept_posts.source,
         kept_posts.post_key,
         kept_posts.post_id,
-        kept_posts.width,
-        kept_posts.height,
-        kept_posts.width::bigint * kept_posts.height::bigint as pixels
+        coalesce(decoded_files.width, kept_posts.width) as width,
+        coalesce(decoded_files.height, kept_posts.height) as height
     from kept_posts
-    inner join identities on kept_posts.image_key = identities.image_key
+    left join decoded_files on kept_posts.image_key = decoded_files.image_key
+),
+
+members as (
+    select
+        identities.image_id,
+        sized_posts.image_key,
+        sized_posts.source,
+        sized_posts.post_key,
+        sized_posts.post_id,
+        sized_posts.width,
+        sized_posts.height,
+        sized_posts.width::bigint * sized_posts.height::bigint as pixels
+    from sized_posts
+    inner join identities on sized_posts.image_key = identities.image_key
 ),
 
 ranked_members as (

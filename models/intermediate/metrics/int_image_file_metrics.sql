@@ -1,6 +1,7 @@
--- Metrics the pipeline computes for every image member: its size as its site reports it
--- (width, height, aspect = width / height) and its file in the image catalog (bytes, format),
--- in the long shape of the models listed in the var `metric_models`.
+-- Metrics the pipeline computes for every image member: its size (width, height, aspect =
+-- width / height) as int_image_members has it (decoded from the bytes where the image was
+-- read) and its file (int_image_files: bytes, and the format sniffed from the bytes), in the
+-- long shape of the models listed in the var `metric_models`.
 {%- set numeric_metrics = ['width', 'height', 'aspect', 'bytes'] %}
 
 with
@@ -13,12 +14,12 @@ members as (
     from {{ ref('int_image_members') }}
 ),
 
-catalog_files as (
+image_files as (
     select
         image_key,
         bytes,
-        ext
-    from {{ ref('int_image_catalog') }}
+        file_format
+    from {{ ref('int_image_files') }}
 ),
 
 member_files as (
@@ -27,10 +28,10 @@ member_files as (
         members.width::double as width,
         members.height::double as height,
         members.width::double / nullif(members.height, 0) as aspect,
-        catalog_files.bytes::double as bytes,
-        case catalog_files.ext when 'jpeg' then 'jpg' else catalog_files.ext end as file_format
+        image_files.bytes::double as bytes,
+        image_files.file_format
     from members
-    left join catalog_files on members.image_key = catalog_files.image_key
+    left join image_files on members.image_key = image_files.image_key
 )
 
 {% for metric in numeric_metrics -%}

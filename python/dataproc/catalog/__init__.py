@@ -217,8 +217,8 @@ def scan_lake(
     for (source, _), index in zip(shards, indexes, strict=True):
         for member in index.members:
             collect(classify_member(source, index.uri, member))
-        if index.problem is not None:
-            collect(walk_problem(source, index.uri, index.problem))
+        for problem in index.problems:
+            collect(walk_problem(source, index.uri, problem))
 
     kept, duplicates = dedupe(images)
     return LakeScan(entries=entries_table(kept, rejects + duplicates), shards=tuple(indexes))
@@ -302,7 +302,7 @@ def classify_name(
 
 
 def walk_problem(source: str, uri: str, problem: WalkProblem) -> Reject:
-    """The reject for the part of the shard at `uri` after the point where its walk stopped."""
+    """The reject for an entry of the shard at `uri` that its walk could not index."""
     key, ext = split_name(problem.member or "")
     key = key if ext in IMAGE_EXTENSIONS else ""
     return Reject(

@@ -1,15 +1,20 @@
 """Index a tar shard in the lake from its headers, with ranged reads and no `tarfile`.
 
 In: a `Lake` and the path of a tar object. Out: a `ShardIndex` — every entry's raw name, type,
-header offset, data offset and size, the `WalkProblem` that stopped the walk early (if any),
-and the bytes and requests the walk cost.
+header offset, data offset and size, the `WalkProblem`s of the entries it could not index, and
+the bytes and requests the walk cost.
 
 `tarfile` wants a file it can seek and read through; the catalog has only ranged reads, and it
 decides for itself what to do with hostile names, bad checksums and truncation. The walk reads
 a header, skips the entry's data (rounded up to whole blocks) and reads the next header, so it
 fetches the headers plus the read-ahead slack, not the shard. GNU long names (`L`) and pax
-headers (`x`: `path`, `size`) name and size the entry after them. A truncated shard keeps the
-entries read before the cut; a bad header stops the walk.
+headers (`x`: `path`, `size`) name and size the entry after them.
+
+Every header must have the `ustar` magic and a matching checksum. Where the walk finds no valid
+header, either that header is broken or the size field of the entry before it lied; the walk
+scans forward block by block from that entry's data for the next valid header, rejects only the
+broken entry (`bad_tar_header`) and goes on from there. A shard that ends inside an entry,
+with no valid header after it, keeps the entries read before the cut (`truncated_shard`).
 """
 
 from __future__ import annotations
@@ -23,12 +28,13 @@ BLOCK = 512
 DEFAULT_READ_AHEAD = 4096
 MAX_METADATA_SIZE = 1 << 20
 """Largest long-name or pax payload read; anything bigger is a hostile header."""
+SCAN_WINDOW = 1 << 16
+"""Bytes fetched per request while scanning for the next valid header after a broken one."""
 
 # Reject codes of a walk that stopped early.
 EMPTY_FILE = "empty_file"
 TRUNCATED_SHARD = "truncated_shard"
-BAD_HEADER_CHECKSUM = "bad_header_checksum"
-BAD_HEADER = "bad_header"
+BAD_TAR_HEADER = "bad_tar_header"
 
 REGULAR_TYPES = frozenset({b"0", b"\0", b"7"})
 GNU_LONGNAME = b"L"
@@ -51,6 +57,7 @@ TYPE_NAMES = {
     b"M": "multivolume_continuation",
 }
 _POSIX_MAGIC = b"ustar\x00"
+_MAGIC = b"ustar"  # POSIX (`ustar\0`) and GNU (`ustar  \0`) headers both start with it
 _OLD_GNU_SPARSE_EXTENDED = 482  # isextended flag in an old-GNU sparse header
 _SPARSE_EXTENSION_FLAG = 504  # isextended flag in each old-GNU sparse extension block
 
@@ -80,7 +87,7 @@ class TarMember:
 
 @dataclass(frozen=True)
 class WalkProblem:
-    """Why the walk stopped early: a reject code, the offset, and the member if known."""
+    """An entry the walk could not index: a reject code, where it starts, and its name if known."""
 
     reason: str
     offset: int
@@ -90,12 +97,12 @@ class WalkProblem:
 
 @dataclass(frozen=True)
 class ShardIndex:
-    """The members of one shard, the problem that stopped the walk, and the IO it cost."""
+    """The members of one shard, the entries it could not index, and the IO it cost."""
 
     uri: str
     size: int
     members: tuple[TarMember, ...]
-    problem: WalkProblem | None
+    problems: tuple[WalkProblem, ...]
     bytes_read: int
     requests: int
 
@@ -127,13 +134,13 @@ def index_shard(
             raise FileNotFoundError(f"{lake.url(path)} does not exist")
         size = found.size
     reader = RangeReader(lake, path, size, read_ahead)
-    members: list[TarMember] = []
-    problem = _walk(reader, members)
+    walk = _Walk(reader)
+    walk.run()
     return ShardIndex(
         uri=path,
         size=size,
-        members=tuple(members),
-        problem=problem,
+        members=tuple(walk.members),
+        problems=tuple(walk.problems),
         bytes_read=reader.bytes_read,
         requests=reader.requests,
     )
@@ -177,65 +184,208 @@ class RangeReader:
 
 @dataclass
 class _Pending:
-    """What `L` and `x` headers say about the next entry."""
+    """What `L` and `x` headers say about the next entry (`broken`: why they could not be read)."""
 
     name: bytes | None = None
     size: int | None = None
     sparse: bool = False
+    broken: str | None = None
+    start: int | None = None  # offset of the first of those headers: where the entry starts
 
 
-def _walk(reader: RangeReader, members: list[TarMember]) -> WalkProblem | None:
-    """Append every complete entry to `members`; return the problem that ended the walk."""
-    size = reader.size
-    if size == 0:
-        return WalkProblem(EMPTY_FILE, 0, "shard is 0 bytes")
-    offset = 0
-    pending = _Pending()
-    while True:
-        block = reader.read(offset, BLOCK)
-        if len(block) < BLOCK:
-            if not block:
-                return _truncated(offset, f"no end-of-archive marker; shard ends at {offset}")
-            return _truncated(offset, f"partial header at {offset}: {len(block)} of {BLOCK} bytes")
-        if block.count(0) == BLOCK:
-            return None
-        try:
-            header = parse_header(block)
-        except HeaderError as error:
-            return WalkProblem(error.reason, offset, f"{error.detail} (header at {offset})")
-        data_offset = offset + BLOCK
-        if header.sparse_extended:
-            data_offset = _skip_sparse_extensions(reader, data_offset)
-            if data_offset < 0:
-                return _truncated(offset, f"sparse header at {offset} cut short", header.name)
-        entry_size = _entry_size(header, pending)
-        data_end = data_offset + entry_size
-        name = header.name if pending.name is None else pending.name
-        if data_end > size:
-            return _truncated(
-                offset,
-                f"entry at {offset} needs bytes up to {data_end}; shard is {size} bytes",
-                name,
-            )
-        next_offset = data_offset + padded(entry_size)
-        if header.typeflag in (GNU_LONGNAME, PAX_HEADER):
+@dataclass(frozen=True)
+class _Sized:
+    """The last entry whose size field placed the next header: blamed when none is there."""
+
+    header_offset: int
+    data_offset: int
+    size: int
+    name: bytes | None
+    member: TarMember | None  # None when the entry was not indexed (metadata or rejected)
+    rejected: bool = False
+
+
+class _Walk:
+    """One walk over a shard's headers, collecting `members` and `problems` in shard order."""
+
+    def __init__(self, reader: RangeReader) -> None:
+        self.reader = reader
+        self.members: list[TarMember] = []
+        self.problems: list[WalkProblem] = []
+
+    def run(self) -> None:
+        size = self.reader.size
+        if size == 0:
+            self.problems.append(WalkProblem(EMPTY_FILE, 0, "shard is 0 bytes"))
+            return
+        offset: int | None = 0
+        pending = _Pending()
+        previous: _Sized | None = None
+        while offset is not None:
+            block = self.reader.read(offset, BLOCK)
+            if len(block) < BLOCK:
+                detail = f"partial header at {offset}: {len(block)} of {BLOCK} bytes"
+                if not block:
+                    detail = f"no end-of-archive marker; shard ends at {offset}"
+                self.problems.append(_truncated(offset, detail))
+                return
+            if block.count(0) == BLOCK:
+                return
             try:
-                _read_metadata(reader, header, data_offset, pending)
+                header = parse_header(block)
             except HeaderError as error:
-                return WalkProblem(error.reason, offset, f"{error.detail} (header at {offset})")
-        elif header.typeflag not in (GNU_LONGLINK, PAX_GLOBAL):
-            sparse = pending.sparse or header.typeflag == GNU_SPARSE
-            members.append(
-                TarMember(
-                    raw_name=name,
-                    header_offset=offset,
-                    data_offset=data_offset,
-                    size=entry_size,
-                    type_name="sparse_file" if sparse else header.type_name,
+                offset = self._resync(offset, block, error.detail, previous, pending)
+                pending, previous = _Pending(), None
+                continue
+            data_offset = offset + BLOCK
+            if header.sparse_extended:
+                data_offset = _skip_sparse_extensions(self.reader, data_offset)
+                if data_offset < 0:
+                    detail = f"sparse header at {offset} cut short"
+                    self.problems.append(_truncated(offset, detail, header.name))
+                    return
+            entry_size = _entry_size(header, pending)
+            name = header.name if pending.name is None else pending.name
+            start = offset if pending.start is None else pending.start
+            if data_offset + entry_size > size:
+                offset = self._past_the_end(start, data_offset, entry_size, name)
+                pending, previous = _Pending(), None
+                continue
+            next_offset = data_offset + padded(entry_size)
+            if header.typeflag in (GNU_LONGNAME, PAX_HEADER):
+                pending.start = start
+                try:
+                    _read_metadata(self.reader, header, data_offset, pending)
+                except HeaderError as error:
+                    pending.broken = pending.broken or f"{error.detail} (header at {offset})"
+                previous = _Sized(offset, data_offset, entry_size, None, None)
+            elif header.typeflag in (GNU_LONGLINK, PAX_GLOBAL):
+                previous = _Sized(offset, data_offset, entry_size, None, None)
+            else:
+                previous = self._entry(
+                    header, pending, (start, offset, data_offset), entry_size, name
                 )
+                pending = _Pending()
+            offset = next_offset
+
+    def _entry(
+        self,
+        header: TarHeader,
+        pending: _Pending,
+        offsets: tuple[int, int, int],
+        size: int,
+        name: bytes,
+    ) -> _Sized | None:
+        """Index one entry (or reject it when its metadata was broken); what placed the next.
+
+        `offsets`: where the entry starts (its first `L`/`x` header), its own header, its data.
+        """
+        start, header_offset, data_offset = offsets
+        if pending.broken is not None:
+            self.problems.append(_bad_header(start, pending.broken, name))
+            return _Sized(start, data_offset, size, name, None, rejected=True)
+        sparse = pending.sparse or header.typeflag == GNU_SPARSE
+        member = TarMember(
+            raw_name=name,
+            header_offset=header_offset,
+            data_offset=data_offset,
+            size=size,
+            type_name="sparse_file" if sparse else header.type_name,
+        )
+        self.members.append(member)
+        if not header.has_data:
+            return None  # no size field in play: the next header follows this one
+        return _Sized(start, data_offset, size, name, member)
+
+    def _resync(
+        self,
+        offset: int,
+        block: bytes,
+        detail: str,
+        previous: _Sized | None,
+        pending: _Pending,
+    ) -> int | None:
+        """Reject the entry to blame for the invalid block at `offset`; where the walk goes on.
+
+        The scan starts at the data of the entry whose size led here. A valid header found
+        before `offset` proves that size too long; a block with neither the `ustar` magic nor
+        a matching checksum is data, so that size was wrong too. Otherwise the header at
+        `offset` itself is broken.
+        """
+        start = previous.data_offset if previous is not None else offset + BLOCK
+        found = _next_header(self.reader, start)
+        resumed = "no valid header after it" if found is None else f"next valid header at {found}"
+        looks_like_header = block[257:262] == _MAGIC or checksum_ok(block)
+        blame_previous = previous is not None and (
+            (found is not None and found < offset) or not looks_like_header
+        )
+        if previous is not None and blame_previous:
+            if previous.member is not None:
+                self.members.remove(previous.member)
+            if not previous.rejected:
+                self.problems.append(
+                    _bad_header(
+                        previous.header_offset,
+                        f"its size of {previous.size} bytes leads to no valid header "
+                        f"at {offset}; {resumed}",
+                        previous.name,
+                    )
+                )
+        else:
+            name = pending.name if pending.name is not None else _cstring(block[0:100])
+            start_offset = offset if pending.start is None else pending.start
+            self.problems.append(
+                _bad_header(start_offset, f"{detail} (header at {offset}); {resumed}", name)
             )
-            pending = _Pending()
-        offset = next_offset
+        return found
+
+    def _past_the_end(self, start: int, data_offset: int, size: int, name: bytes) -> int | None:
+        """An entry whose data would run past the end: a lying size field if a valid header
+        follows it (reject the entry, go on there), else a shard cut inside it."""
+        found = _next_header(self.reader, data_offset)
+        shard_size = self.reader.size
+        if found is None:
+            needed = data_offset + size
+            detail = f"entry at {start} needs bytes up to {needed}; shard is {shard_size} bytes"
+            self.problems.append(_truncated(start, detail, name))
+            return None
+        detail = (
+            f"its size of {size} bytes runs past the end of the shard "
+            f"({shard_size} bytes); next valid header at {found}"
+        )
+        self.problems.append(_bad_header(start, detail, name))
+        return found
+
+
+def _next_header(reader: RangeReader, start: int) -> int | None:
+    """The offset of the first valid header or end-of-archive marker (two zero blocks, or one
+    that ends the shard) at or after the block-aligned `start`; None when there is none."""
+    position = start
+    while position + BLOCK <= reader.size:
+        window = reader.read(position, SCAN_WINDOW)
+        for at in range(0, len(window) - BLOCK + 1, BLOCK):
+            block = window[at : at + BLOCK]
+            if block.count(0) == BLOCK:
+                following = reader.read(position + at + BLOCK, BLOCK)
+                if following.count(0) == len(following):
+                    return position + at
+            elif _is_header(block):
+                return position + at
+        position += len(window) - len(window) % BLOCK
+    return None
+
+
+def _is_header(block: bytes) -> bool:
+    try:
+        parse_header(block)
+    except HeaderError:
+        return False
+    return True
+
+
+def _bad_header(offset: int, detail: str, member: bytes | None) -> WalkProblem:
+    name = None if member is None else member.decode("utf-8", errors="backslashreplace")
+    return WalkProblem(BAD_TAR_HEADER, offset, detail, name)
 
 
 def _truncated(offset: int, detail: str, member: bytes | None = None) -> WalkProblem:
@@ -257,7 +407,7 @@ def _read_metadata(
 ) -> None:
     """Apply a GNU long name or a pax header to `pending` (the next entry's name/size)."""
     if header.size > MAX_METADATA_SIZE:
-        raise HeaderError(BAD_HEADER, f"metadata entry of {header.size} bytes")
+        raise HeaderError(f"metadata entry of {header.size} bytes")
     data = reader.read(data_offset, header.size)
     if header.typeflag == GNU_LONGNAME:
         pending.name = data.split(b"\0", 1)[0]
@@ -268,7 +418,7 @@ def _read_metadata(
     if "size" in records:
         text = records["size"]
         if not (text.isascii() and text.isdigit()):
-            raise HeaderError(BAD_HEADER, f"pax size {text!r}")
+            raise HeaderError(f"pax size {text!r}")
         pending.size = int(text)
     # GNU sparse files in pax form keep a sparse map in their data: not a plain image.
     if any(key.startswith("GNU.sparse.") for key in records):
@@ -290,11 +440,10 @@ def _skip_sparse_extensions(reader: RangeReader, offset: int) -> int:
 
 
 class HeaderError(ValueError):
-    """A header that cannot be read; `reason` is a reject code."""
+    """A header that cannot be read (its entry is a `bad_tar_header` reject)."""
 
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
-        self.reason = reason
         self.detail = detail
 
 
@@ -324,11 +473,14 @@ class TarHeader:
 
 
 def parse_header(block: bytes) -> TarHeader:
-    """Decode one non-zero header block; raises `HeaderError` for a bad checksum or field."""
+    """Decode one non-zero header block; raises `HeaderError` for a bad checksum, a missing
+    `ustar` magic or a bad field."""
     if len(block) != BLOCK:
-        raise HeaderError(BAD_HEADER, f"header block of {len(block)} bytes")
+        raise HeaderError(f"header block of {len(block)} bytes")
     if not checksum_ok(block):
-        raise HeaderError(BAD_HEADER_CHECKSUM, "header checksum does not match")
+        raise HeaderError("header checksum does not match")
+    if block[257:262] != _MAGIC:
+        raise HeaderError(f"no ustar magic: {bytes(block[257:265])!r}")
     name = _cstring(block[0:100])
     # Only POSIX ustar has a prefix field; GNU keeps other data at those bytes.
     if block[257:263] == _POSIX_MAGIC:
@@ -357,7 +509,7 @@ def parse_number(field: bytes) -> int:
     """A numeric header field: octal text, or GNU base-256 when the high bit is set."""
     if field and field[0] & 0x80:
         if field[0] != 0x80:
-            raise HeaderError(BAD_HEADER, f"negative base-256 number {field.hex()}")
+            raise HeaderError(f"negative base-256 number {field.hex()}")
         return int.from_bytes(field[1:], "big")
     text = _cstring(field).strip(b" ")
     if not text:
@@ -365,7 +517,7 @@ def parse_number(field: bytes) -> int:
     try:
         return int(text, 8)
     except ValueError:
-        raise HeaderError(BAD_HEADER, f"not an octal number: {text!r}") from None
+        raise HeaderError(f"not an octal number: {text!r}") from None
 
 
 def parse_pax_records(data: bytes) -> dict[str, str]:
@@ -382,14 +534,14 @@ def parse_pax_records(data: bytes) -> dict[str, str]:
             length = 0
         record = data[pos : pos + length]
         if length <= 0 or len(record) != length or not record.endswith(b"\n"):
-            raise HeaderError(BAD_HEADER, f"malformed pax record at byte {pos}")
+            raise HeaderError(f"malformed pax record at byte {pos}")
         key, equals, value = record[space - pos + 1 : -1].partition(b"=")
         if not equals:
-            raise HeaderError(BAD_HEADER, f"pax record without '=' at byte {pos}")
+            raise HeaderError(f"pax record without '=' at byte {pos}")
         try:
             records[key.decode("utf-8")] = value.decode("utf-8")
         except UnicodeDecodeError:
-            raise HeaderError(BAD_HEADER, f"pax record not UTF-8 at byte {pos}") from None
+            raise HeaderError(f"pax record not UTF-8 at byte {pos}") from None
         pos += length
     return records
 

@@ -2,7 +2,11 @@
 
 In: the image refs of `int_posts_with_images` (image_key, uri, offset, length) and the stage's
 vars (`ImageEmbeddingSettings`). Out: one row per ref, sorted by image_key, as the engine makes
-it (`engine.result_schema`): the embedding or the reason there is none, and the model tag.
+it (`engine.result_schema`): the embedding or the reason there is none, the decoded size and
+format, and the model tag. An image whose shorter decoded side is below the prefilter's
+`min_side` has no embedding and the reason `too_small`: its metadata said it was large enough.
+That rule runs on every build over the checkpointed rows, which keep the vectors, so another
+`min_side` needs no re-embedding.
 
 Only images without a row under `state/embeddings/<model_tag>/` in the lake are embedded, in
 chunks of `embed_chunk_rows`. Each finished chunk is one parquet object written with a single
@@ -29,6 +33,7 @@ from dataproc.embedding.engine import EmbedSettings, result_schema
 from dataproc.lake import Lake
 
 STATE_PREFIX = "state/embeddings"
+TOO_SMALL = "too_small"
 CHUNK_NAME = re.compile(r"chunk-(\d{6})\.parquet$")
 REF_COLUMNS = ["image_key", "uri", "offset", "length"]
 
@@ -42,11 +47,14 @@ class ImageEmbeddingSettings:
     embed_batch_size: int
     embed_chunk_rows: int
     embed_max_pixels: int
+    min_side: int | None = None  # the prefilter's `min_side` (None: off)
 
     def __post_init__(self) -> None:
         for var in ("embed_batch_size", "embed_chunk_rows", "embed_max_pixels"):
             value = getattr(self, var)
             require(value >= 1, var, "at least 1", value)
+        if self.min_side is not None:
+            require(self.min_side >= 0, "prefilter.min_side", "null or at least 0", self.min_side)
 
     def embed_settings(self, env: Mapping[str, str] | None = None) -> EmbedSettings:
         """The engine's settings: these vars, and the deployment facts from the environment."""
@@ -65,9 +73,27 @@ def image_embeddings(refs: pa.Table, settings: ImageEmbeddingSettings) -> pa.Tab
     backend = open_embedder(engine_settings)
     try:
         checkpoints = EmbeddingCheckpoints(Lake(engine_settings.lake), backend.info.model_tag)
-        return embed_incrementally(refs, backend, checkpoints, chunk_rows=settings.embed_chunk_rows)
+        rows = embed_incrementally(refs, backend, checkpoints, chunk_rows=settings.embed_chunk_rows)
     finally:
         backend.close()
+    return reject_too_small(rows, settings.min_side)
+
+
+def reject_too_small(rows: pa.Table, min_side: int | None) -> pa.Table:
+    """Embedded rows whose shorter decoded side is below `min_side` become `too_small`, with
+    no embedding; other rows, and every row when `min_side` is None, are left as they are."""
+    if min_side is None:
+        return rows
+    shorter = pc.min_element_wise(rows["width"], rows["height"])
+    small = pc.fill_null(pc.and_(pc.is_null(rows["error"]), pc.less(shorter, min_side)), False)
+    embedding = pc.if_else(
+        small, pa.scalar(None, rows.schema.field("embedding").type), rows["embedding"]
+    )
+    error = pc.if_else(small, pa.scalar(TOO_SMALL), rows["error"])
+    rows = rows.set_column(
+        rows.schema.get_field_index("embedding"), rows.schema.field("embedding"), embedding
+    )
+    return rows.set_column(rows.schema.get_field_index("error"), rows.schema.field("error"), error)
 
 
 class EmbeddingCheckpoints:
@@ -87,7 +113,7 @@ class EmbeddingCheckpoints:
         tables = [self.lake.read_parquet(path) for path in self.chunk_paths()]
         if not tables:
             return None
-        table = pa.concat_tables(tables)
+        table = pa.concat_tables(tables, promote_options="permissive")
         unique = len(pc.unique(table["image_key"])) == len(table)
         return table if unique else _first_per_key(table)
 
@@ -139,7 +165,17 @@ def embed_incrementally(
         return result_schema(backend.info.dim).empty_table()
     everything = pa.concat_tables(written, promote_options="permissive")
     wanted = everything.filter(pc.is_in(everything["image_key"], refs["image_key"]))
-    return wanted.sort_by("image_key")
+    return conform(wanted.sort_by("image_key"), result_schema(backend.info.dim))
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with the columns of `schema`, in its order: a column that chunks written by an
+    older version lack (`format`) is null there."""
+    columns = [
+        table[field.name] if field.name in table.column_names else pa.nulls(len(table), field.type)
+        for field in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 @dataclass

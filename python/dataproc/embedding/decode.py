@@ -3,7 +3,8 @@
 In: image refs `(image_key, uri, offset, length)` — a file per image (offset 0, its size or a
 null length meaning "to the end") or a tar shard member (its data offset and size), with `uri`
 relative to the lake root or a full URL/path under it. Out: per ref, a model-ready tensor or a
-rejection `Reason`, and the original width and height whenever the header could be read.
+rejection `Reason`, and the original width and height and the format sniffed from the bytes
+(`jpg`, `png`, `webp`, `gif`, whatever the name says) whenever the header could be read.
 
 Bytes come from one ranged read through `Lake`; shard members are read in place, never by
 downloading the shard. A missing object is a `missing` rejection; any other fetch failure
@@ -227,8 +228,10 @@ def _range_past_end(lake: Lake, path: str, offset: int) -> bool:
 
 
 # -- decoding --------------------------------------------------------------------------------------
-# Formats the decoder may parse; anything else is `not_an_image` (less parser surface).
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")
+# Formats the decoder may parse, the formats a dataset ships; anything else is `not_an_image`
+# (less parser surface). Each maps to the file extension it is exported under.
+FORMAT_EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 WHITE = (255, 255, 255)
@@ -236,30 +239,39 @@ WHITE = (255, 255, 255)
 
 @dataclass(frozen=True)
 class DecodedImage:
-    """A preprocessed image (`pixels`) or an `error` reason; `width`/`height` are the original's.
+    """A preprocessed image (`pixels`) or an `error` reason; `width`/`height` are the original's
+    and `format` the extension of the format its bytes are in (`FORMAT_EXTENSIONS`).
 
-    The size is reported whenever the header could be read, even for rejected images.
+    Size and format are reported whenever the header could be read, even for rejected images.
     """
 
     pixels: torch.Tensor | None
     width: int | None
     height: int | None
     error: str | None
+    format: str | None = None
 
     @classmethod
     def rejected(
-        cls, reason: Reason, width: int | None = None, height: int | None = None
+        cls,
+        reason: Reason,
+        width: int | None = None,
+        height: int | None = None,
+        image_format: str | None = None,
     ) -> DecodedImage:
-        return cls(pixels=None, width=width, height=height, error=reason.value)
+        return cls(None, width, height, error=reason.value, format=image_format)
 
 
 class DecodeFailure(Exception):
-    """Internal: carries the reason an image was rejected."""
+    """Internal: carries the reason an image was rejected, and its header's facts if read."""
 
-    def __init__(self, reason: Reason, size: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, reason: Reason, size: tuple[int, int] | None = None, image_format: str | None = None
+    ) -> None:
         super().__init__(reason.value)
         self.reason = reason
         self.size = size
+        self.image_format = image_format
 
 
 def decode_image(
@@ -277,20 +289,22 @@ def decode_image(
     """
     if len(data) == 0:
         return DecodedImage.rejected(Reason.EMPTY)
-    width = height = None
+    width = height = image_format = None
     try:
         image = open_image(data, max_pixels)
         width, height = image.size
-        if image.format in ("JPEG", "MPO"):
+        image_format = FORMAT_EXTENSIONS[image.format]
+        if image_format == "jpg":
             image.draft("RGB", (input_size, input_size))
         rgb = to_rgb(load_first_frame(image))
-        return DecodedImage(pixels=prepare(rgb), width=width, height=height, error=None)
+        return DecodedImage(prepare(rgb), width, height, error=None, format=image_format)
     except DecodeFailure as failure:
         if failure.size is not None:
             width, height = failure.size
-        return DecodedImage.rejected(failure.reason, width, height)
+        image_format = failure.image_format or image_format
+        return DecodedImage.rejected(failure.reason, width, height, image_format)
     except Exception:
-        return DecodedImage.rejected(Reason.DECODE_ERROR, width, height)
+        return DecodedImage.rejected(Reason.DECODE_ERROR, width, height, image_format)
 
 
 def open_image(data: bytes | memoryview, max_pixels: int) -> Image.Image:
@@ -310,7 +324,9 @@ def open_image(data: bytes | memoryview, max_pixels: int) -> Image.Image:
     if width <= 0 or height <= 0:
         raise DecodeFailure(Reason.DECODE_ERROR)
     if width * height > max_pixels:
-        raise DecodeFailure(Reason.DECOMPRESSION_BOMB, (width, height))
+        raise DecodeFailure(
+            Reason.DECOMPRESSION_BOMB, (width, height), FORMAT_EXTENSIONS.get(image.format or "")
+        )
     return image
 
 
@@ -322,7 +338,6 @@ def has_image_signature(data: bytes | memoryview) -> bool:
         or head.startswith(b"\x89PNG\r\n\x1a\n")
         or head[:6] in (b"GIF87a", b"GIF89a")
         or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
-        or head.startswith(b"BM")
     )
 
 

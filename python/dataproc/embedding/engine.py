@@ -2,7 +2,8 @@
 
 In: image refs (see `decode`) and `EmbedSettings` (model, weights, device, lake, batch size,
 pixel limit). Out: one row per ref, in input order (`result_schema`): image_key, the
-L2-normalized embedding, the original width and height, the rejection reason, and the model tag.
+L2-normalized embedding, the original width and height, the format sniffed from the bytes, the
+rejection reason, and the model tag.
 
 Setup: weights always go through open_clip's own loading (`pretrained=` a hub tag or a local
 checkpoint file), so the small model used by tests and the demo exercises the same path as real
@@ -369,13 +370,15 @@ def uint8_chw(image: Image.Image) -> torch.Tensor:
 
 # -- results ---------------------------------------------------------------------------------------
 def result_schema(dim: int) -> pa.Schema:
-    """`image_key, embedding[dim], width, height, error, model_tag`; `error` is null when ok."""
+    """`image_key, embedding[dim], width, height, format, error, model_tag`; `error` is null
+    when ok, `format` is the extension of the format sniffed from the bytes."""
     return pa.schema(
         [
             pa.field("image_key", pa.string(), nullable=False),
             pa.field("embedding", pa.list_(pa.float32(), dim)),
             pa.field("width", pa.int32()),
             pa.field("height", pa.int32()),
+            pa.field("format", pa.string()),
             pa.field("error", pa.string()),
             pa.field("model_tag", pa.string(), nullable=False),
         ]
@@ -397,15 +400,16 @@ class ResultBuilder:
         self._has_vector = np.zeros(len(keys), dtype=bool)
         self._width: list[int | None] = [None] * len(keys)
         self._height: list[int | None] = [None] * len(keys)
+        self._format: list[str | None] = [None] * len(keys)
         self._error: list[str | None] = [None] * len(keys)
 
-    def set_outcome(
-        self, index: int, width: int | None, height: int | None, error: str | None
-    ) -> None:
-        """Record an image's original size and its rejection reason (None when decoded)."""
-        self._width[index] = width
-        self._height[index] = height
-        self._error[index] = error
+    def set_outcome(self, index: int, decoded: DecodedImage) -> None:
+        """Record an image's original size and format and its rejection reason (None when
+        decoded)."""
+        self._width[index] = decoded.width
+        self._height[index] = decoded.height
+        self._format[index] = decoded.format
+        self._error[index] = decoded.error
 
     def set_vectors(self, indices: list[int], vectors: np.ndarray) -> None:
         """Store the embeddings of the rows at `indices` (one vector per index, same order)."""
@@ -425,6 +429,7 @@ class ResultBuilder:
                 embedding,
                 pa.array(self._width, pa.int32()),
                 pa.array(self._height, pa.int32()),
+                pa.array(self._format, pa.string()),
                 pa.array(self._error, pa.string()),
                 pa.array([self._model_tag] * n, pa.string()),
             ],
@@ -486,7 +491,7 @@ class Embedder:
                 index, future = window.popleft()
                 decoded = future.result(timeout=_remaining(deadline))
                 self._fill(window, pending)
-                builder.set_outcome(index, decoded.width, decoded.height, decoded.error)
+                builder.set_outcome(index, decoded)
                 if decoded.pixels is None:
                     continue
                 batch_rows.append(index)
