@@ -1,7 +1,9 @@
-"""Staging models on a crafted raw lake: types, dates, ratings, tags, pixiv pages, raw contract.
+"""Staging models on a crafted raw lake: types, dates, ratings, tags, pixiv pages, raw contract,
+and bad rows.
 
-One module-scoped `dbt build` of a fixture lake is checked by most tests; malformed lakes get one
-dbt run each.
+One module-scoped `dbt build` of a fixture lake is checked by most tests; a messy lake (bad
+values, duplicate post ids, every date form) gets one more, and malformed lakes get one dbt run
+each. The funnel's raw steps are read off the shared demo build.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import csv
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -667,3 +670,22 @@ def test_each_source_reads_its_date_forms_in_its_zone(messy) -> None:
     assert pixiv["100_p0"] == pixiv["100_p1"] == utc(2024, 3, 1, 0, 0, 0)
     assert pixiv["101_p0"] == utc(2024, 1, 1, 18, 4, 0)  # no offset: Japan time
     assert pixiv["102_p0"] == utc(2024, 1, 1, 18, 4, 5)
+
+
+def test_funnel_starts_from_the_raw_rows(demo_build: DbtProject) -> None:
+    funnel = {
+        (source, stage): (step, n)
+        for source, step, stage, n in demo_build.query(
+            "select source, step, stage, n from marts.funnel"
+        )
+    }
+    assert [funnel["all", stage][0] for stage in ("raw_rows", "staging_rejected")] == [1, 2]
+    for source in SOURCES:
+        (raw_rows,) = duckdb.sql(
+            f"select count(*) from read_parquet('{demo_build.lake}/raw/{source}/*.parquet')"
+        ).fetchone()
+        assert funnel[source, "raw_rows"][1] == raw_rows > 0, source
+        assert funnel[source, "raw_unaccounted"][1] == 0, source
+        assert (
+            funnel[source, "staged_posts"][1] + funnel[source, "staging_rejected"][1] == raw_rows
+        ), source
