@@ -1,7 +1,9 @@
-"""Staging models on a crafted raw lake: types, dates, ratings, tags, pixiv pages, raw contract.
+"""Staging models on a crafted raw lake: types, dates, ratings, tags, pixiv pages, raw contract,
+and bad rows.
 
-One module-scoped `dbt build` of a fixture lake is checked by most tests; malformed lakes get one
-dbt run each.
+One module-scoped `dbt build` of a fixture lake is checked by most tests; a messy lake (bad
+values, duplicate post ids, every date form) gets one more, and malformed lakes get one dbt run
+each. The funnel's raw steps are read off the shared demo build.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import csv
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -487,3 +490,202 @@ def test_enabled_sources_and_lint_mode_compile_without_a_lake(tmp_path: Path, db
     assert models == ["stg_danbooru__posts.sql", "stg_zerochan__posts.sql"]
     zerochan = (compiled / "zerochan" / "stg_zerochan__posts.sql").read_text()
     assert 'cast("source" as varchar) as "source"' in zerochan
+
+
+# --- bad rows: rejected one by one, the rest staged -------------------------------------------
+
+TEXT = pa.string()
+
+
+def write_messy_lake(lake: Path) -> dict[str, Path]:
+    """Raw files whose crawler wrote text where numbers and dates belong: one bad row of each
+    kind, duplicate post ids, and good rows beside them. Returns each source's messy file."""
+    danbooru = pa.schema([
+        ("id", TEXT), ("created_at", TEXT), ("updated_at", TEXT), ("score", TEXT),
+        ("rating", TEXT),
+    ])  # fmt: skip
+    files = {
+        "danbooru": write_raw(lake, "danbooru", "part-00000.parquet", [
+            {"id": "1", "created_at": "2024-01-02T03:04:05-05:00", "score": "7"},
+            {"id": "2", "created_at": "yesterday"},
+            {"id": "3", "score": "n/a"},
+            {"id": "abc"},
+            {"id": None, "score": "1"},
+            {"id": "4", "created_at": "2024/01/02 03:04"},
+            {"id": "5", "created_at": "2024-05-01T10:00:00"},
+            {"id": "6", "created_at": "tomorrow", "score": "x" * 100},
+            {"id": "7", "updated_at": "2024-01-03T00:00:00+00:00", "rating": "g"},
+            {"id": "8", "score": "1"},
+            {"id": "8", "score": "2"},
+            {"id": "9", "score": "99999999999"},
+        ], danbooru),
+    }  # fmt: skip
+    # Later in path order, but post 7's row here is an older edit: the one above is kept.
+    write_raw(lake, "danbooru", "part-00001.parquet", [
+        {"id": 7, "updated_at": "2024-01-02T00:00:00+00:00", "rating": "e"},
+        {"id": 8, "score": 3},
+    ], pa.schema([
+        ("id", pa.int64()), ("updated_at", TEXT), ("rating", TEXT), ("score", pa.int64()),
+    ]))  # fmt: skip
+    files["gelbooru"] = write_raw(lake, "gelbooru", "posts.parquet", [
+        {"id": "11", "created_at": "Sat Jan 06 12:34:56 -0500 2024"},
+        {"id": "12", "created_at": "2024-01-06T12:34:56-05:00"},
+        {"id": "13", "created_at": "2024-01-06T12:34:56.250+09:00"},
+        {"id": "14", "created_at": "2024-01-06T12:34:56"},
+        {"id": "15", "created_at": "yesterday"},
+        {"id": "16", "score": "n/a"},
+        {"id": "abc"},
+    ], pa.schema([("id", TEXT), ("created_at", TEXT), ("score", TEXT)]))  # fmt: skip
+    files["yandere"] = write_raw(lake, "yandere", "posts.parquet", [
+        {"id": 21, "created_at": "1700000000"},
+        {"id": 22, "created_at": "yesterday"},
+    ], pa.schema([("id", pa.int64()), ("created_at", TEXT)]))  # fmt: skip
+    files["pixiv"] = write_raw(lake, "pixiv", "works.parquet", [
+        {"id": "100", "create_date": "2024-03-01T09:00:00+09:00", "page_count": "2"},
+        {"id": "101", "create_date": "2024/01/02 03:04", "page_count": "1"},
+        {"id": "102", "create_date": "2024-01-02 03:04:05"},
+        {"id": "103", "create_date": "yesterday", "page_count": "3"},
+        {"id": "104", "page_count": "n/a"},
+    ], pa.schema([("id", TEXT), ("create_date", TEXT), ("page_count", TEXT)]))  # fmt: skip
+    files["zerochan"] = write_raw(lake, "zerochan", "entries.parquet", [
+        {"id": 500, "width": "640"},
+        {"id": 501, "width": "n/a"},
+        {"id": 502, "width": "true"},
+    ], pa.schema([("id", pa.int64()), ("width", TEXT)]))  # fmt: skip
+    return files
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory: pytest.TempPathFactory) -> tuple[DbtProject, dict[str, Path]]:
+    lake = tmp_path_factory.mktemp("messy") / "lake"
+    files = write_messy_lake(lake)
+    project = make_dbt_project(tmp_path_factory.mktemp("messy-dbt"), lake)
+    project.run("build", "--select", STAGING)
+    return project, files
+
+
+def test_bad_values_are_rejected_with_column_file_and_raw_value(messy) -> None:
+    project, files = messy
+    danbooru, gelbooru, pixiv = files["danbooru"], files["gelbooru"], files["pixiv"]
+    rejected = project.query(
+        "select source, image_key, reason, detail from staging.stg_post_rejections"
+        " where reason = 'bad_value' order by source, raw_file, file_row_number"
+    )
+    assert rejected == [
+        ("danbooru", "danbooru:2", "bad_value", f"created_at: 'yesterday' ({danbooru}, row 1)"),
+        ("danbooru", "danbooru:3", "bad_value", f"score: 'n/a' ({danbooru}, row 2)"),
+        ("danbooru", None, "bad_value", f"id: 'abc' ({danbooru}, row 3)"),
+        ("danbooru", None, "bad_value", f"id: NULL ({danbooru}, row 4)"),
+        # Not a form danbooru uses: refused rather than read with a guessed offset.
+        ("danbooru", "danbooru:4", "bad_value",
+         f"created_at: '2024/01/02 03:04' ({danbooru}, row 5)"),
+        ("danbooru", "danbooru:6", "bad_value",
+         f"created_at: 'tomorrow', score: '{'x' * 80}…' ({danbooru}, row 7)"),
+        ("danbooru", "danbooru:9", "bad_value", f"score: '99999999999' ({danbooru}, row 11)"),
+        ("gelbooru", "gelbooru:15", "bad_value", f"created_at: 'yesterday' ({gelbooru}, row 4)"),
+        ("gelbooru", "gelbooru:16", "bad_value", f"score: 'n/a' ({gelbooru}, row 5)"),
+        ("gelbooru", None, "bad_value", f"id: 'abc' ({gelbooru}, row 6)"),
+        # A pixiv row is a work, not one image: no image key, the detail says where it is.
+        ("pixiv", None, "bad_value", f"create_date: 'yesterday' ({pixiv}, row 3)"),
+        ("pixiv", None, "bad_value", f"page_count: 'n/a' ({pixiv}, row 4)"),
+        ("yandere", "yandere:22", "bad_value",
+         f"created_at: 'yesterday' ({files['yandere']}, row 1)"),
+        ("zerochan", "zerochan:501", "bad_value", f"width: 'n/a' ({files['zerochan']}, row 1)"),
+        ("zerochan", "zerochan:502", "bad_value", f"width: 'true' ({files['zerochan']}, row 2)"),
+    ]  # fmt: skip
+    stages = project.query("select distinct stage from staging.stg_post_rejections")
+    assert stages == [("staging",)]
+
+
+def test_duplicate_post_ids_keep_the_newest_row(messy) -> None:
+    project, files = messy
+    later = files["danbooru"].with_name("part-00001.parquet")
+    earlier = files["danbooru"]
+    duplicates = project.query(
+        "select image_key, detail from staging.stg_post_rejections"
+        " where reason = 'duplicate_post' order by raw_file, file_row_number"
+    )
+    assert duplicates == [
+        # Post 8: the last row in path order wins; post 7: the latest updated_at wins.
+        ("danbooru:8", f"id 8 ({earlier}, row 9); kept {later}, row 1"),
+        ("danbooru:8", f"id 8 ({earlier}, row 10); kept {later}, row 1"),
+        ("danbooru:7", f"id 7 ({later}, row 0); kept {earlier}, row 8"),
+    ]
+    assert by_key(project, "danbooru", "score")["8"] == 3
+    assert by_key(project, "danbooru", "rating")["7"] == "general"
+
+
+def test_every_other_raw_row_is_staged(messy) -> None:
+    project, _ = messy
+    staged = {
+        source: sorted(key for (key,) in rows(project, source, "post_key")) for source in SOURCES
+    }
+    assert staged == {
+        "danbooru": ["1", "5", "7", "8"],
+        "gelbooru": ["11", "12", "13", "14"],
+        "yandere": ["21"],
+        "pixiv": ["100_p0", "100_p1", "101_p0", "102_p0"],
+        "zerochan": ["500"],
+    }
+    assert by_key(project, "danbooru", "score")["1"] == 7
+    assert by_key(project, "zerochan", "width")["500"] == 640
+    staged_posts = " union all ".join(
+        f"select source, count(distinct post_id) as staged from staging.stg_{source}__posts"
+        " group by source"
+        for source in SOURCES
+    )
+    accounted = project.query(
+        f"""
+        select counts.source, counts.raw_rows, posts.staged, rejected.n
+        from staging.stg_raw_post_counts as counts
+        left join (
+            {staged_posts}
+        ) as posts on counts.source = posts.source
+        left join (
+            select source, count(*) as n from staging.stg_post_rejections group by source
+        ) as rejected on counts.source = rejected.source
+        order by counts.source
+        """
+    )
+    assert [(source, raw) for source, raw, _, _ in accounted] == [
+        ("danbooru", 14), ("gelbooru", 7), ("pixiv", 5), ("yandere", 2), ("zerochan", 3),
+    ]  # fmt: skip
+    for source, raw_rows, staged_posts, rejected_rows in accounted:
+        assert staged_posts + rejected_rows == raw_rows, source
+
+
+def test_each_source_reads_its_date_forms_in_its_zone(messy) -> None:
+    project, _ = messy
+    assert by_key(project, "danbooru", "created_at")["1"] == utc(2024, 1, 2, 8, 4, 5)
+    # No offset: US Eastern (daylight time in May).
+    assert by_key(project, "danbooru", "created_at")["5"] == utc(2024, 5, 1, 14, 0, 0)
+    assert by_key(project, "gelbooru", "created_at") == {
+        "11": utc(2024, 1, 6, 17, 34, 56),
+        "12": utc(2024, 1, 6, 17, 34, 56),
+        "13": utc(2024, 1, 6, 3, 34, 56, 250000),
+        "14": utc(2024, 1, 6, 18, 34, 56),  # no offset: US Central
+    }
+    assert by_key(project, "yandere", "created_at") == {"21": utc(2023, 11, 14, 22, 13, 20)}
+    pixiv = by_key(project, "pixiv", "created_at")
+    assert pixiv["100_p0"] == pixiv["100_p1"] == utc(2024, 3, 1, 0, 0, 0)
+    assert pixiv["101_p0"] == utc(2024, 1, 1, 18, 4, 0)  # no offset: Japan time
+    assert pixiv["102_p0"] == utc(2024, 1, 1, 18, 4, 5)
+
+
+def test_funnel_starts_from_the_raw_rows(demo_build: DbtProject) -> None:
+    funnel = {
+        (source, stage): (step, n)
+        for source, step, stage, n in demo_build.query(
+            "select source, step, stage, n from marts.funnel"
+        )
+    }
+    assert [funnel["all", stage][0] for stage in ("raw_rows", "staging_rejected")] == [1, 2]
+    for source in SOURCES:
+        (raw_rows,) = duckdb.sql(
+            f"select count(*) from read_parquet('{demo_build.lake}/raw/{source}/*.parquet')"
+        ).fetchone()
+        assert funnel[source, "raw_rows"][1] == raw_rows > 0, source
+        assert funnel[source, "raw_unaccounted"][1] == 0, source
+        assert (
+            funnel[source, "staged_posts"][1] + funnel[source, "staging_rejected"][1] == raw_rows
+        ), source

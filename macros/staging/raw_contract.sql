@@ -1,33 +1,197 @@
 {#- The raw input contract of a source table, enforced against the files in the lake.
 
     The contract is declared once, as the source's columns in `_<source>__sources.yml`: every
-    column has a `data_type`, and required ones carry `meta: {required: true}`. The file glob is the
-    table's `meta.raw_glob`; `meta.external_location` reads it with `union_by_name`, which is what
-    `source()` renders to. -#}
+    column has a `data_type`, required ones carry `meta: {required: true}`, and text dates carry
+    `meta: {timestamp_formats: [...]}`. The table's meta names the file glob (`raw_glob`), the post
+    id column (`unique_key`), the zone of dates without an offset (`time_zone`), optionally the
+    column that orders versions of one post (`newest_first_by`), and whether a row is one image
+    (`one_image_per_row`, default true). `meta.external_location` reads the glob with
+    `union_by_name`, the file name (`raw_file`) and the row's position in its file
+    (`file_row_number`); that is what `source()` renders to.
+
+    A contract violation (no file, a file without a required column) fails the build. A bad value
+    in one row does not: the row is left out of the staged rows and listed by
+    `raw_contract_rejections`, and every other row is staged. -#}
 
 {% macro raw_contract_select(relation) -%}
-    {#- A select of the source's declared columns, in declared order, cast to their declared types.
-
-        Before that, the files behind the source are inspected (see `raw_contract_columns_found`):
-        a required column missing from any file fails the build; an optional column missing from
-        every file becomes a typed NULL; one missing from some files is NULL for their rows. Columns
-        the contract does not declare are never selected. -#}
+    {#- The staged raw rows: the source's declared columns, in declared order, typed (see
+        `raw_contract_typed_rows`), without the rows holding a bad value, and one row per post id
+        (the newest, see `raw_contract_newest_first`). -#}
     {%- set table = raw_contract_table(relation) -%}
     {%- if table is none -%}
         {#- Parsing: the graph is not built yet and nothing is executed. -#}
         select * from {{ relation }}
     {%- else -%}
-        {%- set found = raw_contract_columns_found(table) -%}
+        with typed_rows as (
+            {{ raw_contract_typed_rows(relation, table) }}
+        )
+
         select
         {%- for column in table.columns.values() %}
-            {% if found is none or column.name | lower in found -%}
-                cast({{ adapter.quote(column.name) }} as {{ column.data_type }})
-            {%- else -%}
-                cast(null as {{ column.data_type }})
-            {%- endif %} as {{ adapter.quote(column.name) }}{{ "," if not loop.last }}
+            {{ adapter.quote(column.name) }}{{ "," if not loop.last }}
         {%- endfor %}
-        from {{ relation }}
+        from typed_rows
+        where bad_values is null
+        qualify row_number() over (
+            partition by {{ raw_contract_unique_key(table) }}
+            order by {{ raw_contract_newest_first(table) }}
+        ) = 1
     {%- endif -%}
+{%- endmacro %}
+
+
+{% macro raw_contract_rejections(relation) -%}
+    {#- The raw rows `raw_contract_select` leaves out, one row each, in the shape of `rejections`
+        (image_key, source, stage `staging`, reason, detail) plus post_id, raw_file and
+        file_row_number. Reason `bad_value`: the detail lists each bad column with its raw value
+        (truncated), then the file and the row. Reason `duplicate_post`: a row whose post id a newer
+        row also has; the detail names the id, the file and row, and the row kept. The image key is
+        `<source>:<post id>` when a row is one image, else NULL (a pixiv work: the detail says
+        which). -#}
+    {%- set table = raw_contract_table(relation) -%}
+    {%- if table is none -%}
+        select * from {{ relation }}
+    {%- else -%}
+        {%- set post_id = raw_contract_unique_key(table) -%}
+        with typed_rows as (
+            {{ raw_contract_typed_rows(relation, table) }}
+        ),
+
+        bad_rows as (
+            select
+                {{ post_id }} as post_id,
+                raw_file,
+                file_row_number,
+                'bad_value' as reason,
+                bad_values || ' (' || raw_file || ', row ' || file_row_number || ')' as detail
+            from typed_rows
+            where bad_values is not null
+        ),
+
+        duplicate_rows as (
+            select
+                {{ post_id }} as post_id,
+                raw_file,
+                file_row_number,
+                'duplicate_post' as reason,
+                'id ' || {{ post_id }} || ' (' || raw_file || ', row ' || file_row_number
+                || '); kept ' || first_value(raw_file) over newest_first
+                || ', row ' || first_value(file_row_number) over newest_first as detail
+            from typed_rows
+            where bad_values is null
+            window newest_first as (
+                partition by {{ post_id }} order by {{ raw_contract_newest_first(table) }}
+            )
+            qualify row_number() over newest_first > 1
+        ),
+
+        rejected_rows as (
+            select * from bad_rows
+            union all
+            select * from duplicate_rows
+        )
+
+        select
+            {% if table.meta.get('one_image_per_row', true) -%}
+                '{{ table.source_name }}:' || post_id
+            {%- else -%}
+                null
+            {%- endif %} as image_key,
+            '{{ table.source_name }}' as source,
+            'staging' as stage,
+            reason,
+            detail,
+            post_id,
+            raw_file,
+            file_row_number
+        from rejected_rows
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro raw_contract_typed_rows(relation, table) -%}
+    {#- Every raw row: the declared columns typed, `raw_file`, `file_row_number`, and `bad_values`,
+        NULL when the row is good, else `<column>: '<raw value>'` for each bad column.
+
+        Before that, the files behind the source are inspected (see `raw_contract_columns_found`):
+        a required column missing from any file fails the build; an optional column missing from
+        every file becomes a typed NULL; one missing from some files is NULL for their rows. Columns
+        the contract does not declare are never selected.
+
+        A value is bad when it is there but does not convert: a number or flag that `try_cast`
+        refuses (text in a numeric column, an overflow), a date in none of the column's
+        `timestamp_formats`. A NULL in a required column is bad too. Text converts always, and a
+        nested column (list, struct) whose type does not fit fails the build. -#}
+    {%- set found = raw_contract_columns_found(table) -%}
+    {%- set checked = [] -%}
+    with parsed_rows as (
+        select
+        {%- for column in table.columns.values() %}
+            {%- set name = adapter.quote(column.name) %}
+            {%- if found is none or column.name | lower in found %}
+            {{ raw_value_typed(column, table) }} as {{ name }},
+            {%- if raw_value_can_be_bad(column) %}
+            {%- do checked.append(column) %}
+            {{ name }} as {{ adapter.quote(column.name ~ '__raw') }},
+            {%- endif %}
+            {%- else %}
+            cast(null as {{ raw_value_type(column) }}) as {{ name }},
+            {%- endif %}
+        {%- endfor %}
+            raw_file,
+            file_row_number
+        from {{ relation }}
+    )
+
+    select
+    {%- for column in table.columns.values() %}
+        {{ adapter.quote(column.name) }},
+    {%- endfor %}
+        raw_file,
+        file_row_number,
+    {%- if checked %}
+        case
+            when
+            {%- for column in checked %}
+                {{ raw_value_is_bad(column) }}{{ " or" if not loop.last }}
+            {%- endfor %}
+                then concat_ws(
+                    ', '
+                {%- for column in checked %},
+                    case
+                        when {{ raw_value_is_bad(column) }}
+                            then '{{ column.name }}: ' || {{ raw_value_shown(column) }}
+                    end
+                {%- endfor %}
+                )
+        end as bad_values
+    {%- else %}
+        cast(null as varchar) as bad_values
+    {%- endif %}
+    from parsed_rows
+{%- endmacro %}
+
+
+{% macro raw_contract_unique_key(table) -%}
+    {#- The quoted post id column of a source table (its `meta.unique_key`). -#}
+    {%- if not table.meta.get('unique_key') -%}
+        {{ exceptions.raise_compiler_error(
+            "source " ~ table.source_name ~ ": table " ~ table.name ~ " has no meta.unique_key"
+        ) }}
+    {%- endif -%}
+    {{ adapter.quote(table.meta['unique_key']) }}
+{%- endmacro %}
+
+
+{% macro raw_contract_newest_first(table) -%}
+    {#- The order that puts the row kept among rows of one post id first: the latest
+        `meta.newest_first_by` value when the table names such a column, then the last file in
+        path order, then the last row in that file (a crawler appends what it fetched later). -#}
+    {%- set newest_first_by = table.meta.get('newest_first_by') -%}
+    {%- if newest_first_by -%}
+        {{ adapter.quote(newest_first_by) }} desc nulls last,
+    {% endif -%}
+    raw_file desc, file_row_number desc
 {%- endmacro %}
 
 

@@ -1,7 +1,11 @@
--- How many keys each source has at each step, from staged posts to the export and rejections,
--- plus the staged image keys that are neither exported nor rejected (`unaccounted`, which must
--- be 0). One row per (source, step); source `all` totals every source.
+-- How many keys each source has at each step, from raw rows and staged posts to the export and
+-- rejections, plus the raw rows that are neither staged nor rejected in staging
+-- (`raw_unaccounted`) and the staged image keys that are neither exported nor rejected
+-- (`unaccounted`); both must be 0. One row per (source, step); source `all` totals every source.
 {%- set steps = [
+    'raw_rows',
+    'staging_rejected',
+    'raw_unaccounted',
     'staged_posts',
     'staged_image_keys',
     'prefilter_rejected',
@@ -16,6 +20,32 @@
 ] %}
 
 with
+
+-- Each raw row is one staged post or one staging rejection (a bad value, a duplicate post id).
+raw_row_counts as (
+    select
+        raw_posts.source,
+        raw_posts.raw_rows,
+        (
+            select count(*) from {{ ref('stg_post_rejections') }} as staging_rejections
+            where staging_rejections.source = raw_posts.source
+        ) as staging_rejected
+    from {{ ref('stg_raw_post_counts') }} as raw_posts
+),
+
+raw_scope_counts as (
+    select
+        source as scope,
+        raw_rows,
+        staging_rejected
+    from raw_row_counts
+    union all
+    select
+        'all' as scope,
+        sum(raw_rows) as raw_rows,
+        sum(staging_rejected) as staging_rejected
+    from raw_row_counts
+),
 
 staged_posts as (
     select
@@ -140,6 +170,17 @@ scope_counts as (
         ) as unaccounted
     from scoped_keys
     group by scope
+),
+
+step_counts as (
+    select
+        scope_counts.*,
+        coalesce(raw_scope_counts.raw_rows, 0) as raw_rows,
+        coalesce(raw_scope_counts.staging_rejected, 0) as staging_rejected,
+        coalesce(raw_scope_counts.raw_rows, 0) - coalesce(raw_scope_counts.staging_rejected, 0)
+        - scope_counts.staged_posts as raw_unaccounted
+    from scope_counts
+    left join raw_scope_counts on scope_counts.scope = raw_scope_counts.scope
 )
 
 {% for name in steps -%}
@@ -148,7 +189,7 @@ scope_counts as (
         {{ loop.index }} as step,
         '{{ name }}' as stage,  -- noqa: RF04
         {{ name }} as n
-    from scope_counts
+    from step_counts
     {% if not loop.last -%}
         union all
     {% endif -%}

@@ -23,7 +23,7 @@ posts as (
         cast(raw_posts.id as varchar) as post_key,
         {{ clean_md5('raw_posts.md5') }} as md5,
         {{ map_rating('danbooru', 'raw_posts.rating') }} as rating,
-        cast(raw_posts.created_at as timestamptz) as created_at,
+        raw_posts.created_at,
         raw_posts.image_width as width,
         raw_posts.image_height as height,
         raw_posts.score,
@@ -48,7 +48,7 @@ posts as (
         raw_posts.pixiv_id,
         raw_posts.parent_id,
         raw_posts.has_children,
-        cast(raw_posts.updated_at as timestamptz) as updated_at
+        raw_posts.updated_at
     from raw_posts
     left join post_tags
         on raw_posts.id = post_tags.tag_owner

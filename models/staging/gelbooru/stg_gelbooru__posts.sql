@@ -16,7 +16,7 @@ posts as (
         cast(raw_posts.id as varchar) as post_key,
         {{ clean_md5('raw_posts.md5') }} as md5,
         {{ map_rating('gelbooru', 'raw_posts.rating') }} as rating,
-        strptime(raw_posts.created_at, '%a %b %d %H:%M:%S %z %Y') as created_at,
+        raw_posts.created_at,
         raw_posts.width,
         raw_posts.height,
         raw_posts.score,

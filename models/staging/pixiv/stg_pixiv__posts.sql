@@ -31,7 +31,7 @@ pages as (
         concat(work_pages.id, '_p', work_pages.page) as post_key,
         null as md5,
         {{ map_rating('pixiv', 'work_pages.raw_rating') }} as rating,
-        cast(work_pages.create_date as timestamptz) as created_at,
+        work_pages.create_date as created_at,
         -- The API gives the size of the first page only.
         case when work_pages.page = 0 then work_pages.width end as width,
         case when work_pages.page = 0 then work_pages.height end as height,
