@@ -1,14 +1,19 @@
 """Staging models on a crafted raw lake: types, dates, ratings, tags, pixiv pages, raw contract,
-and bad rows.
+bad rows, and any DuckDB file name.
 
-One module-scoped `dbt build` of a fixture lake is checked by most tests; a messy lake (bad
-values, duplicate post ids, every date form) gets one more, and malformed lakes get one dbt run
-each. The funnel's raw steps are read off the shared demo build.
+One module-scoped `dbt build` of one crafted lake, into a database file named `main.duckdb`, is
+checked by most tests. The lake holds two parts side by side: the good rows (ids below 1000) and
+the messy rows (bad values, duplicate post ids, every date form; each id is a good one's plus
+1000, in `messy*.parquet` files). Each test reads its part; together the parts' key sets cover
+every staged row. Malformed lakes get one dbt run each. The funnel's raw steps are read off the
+shared demo build.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -230,40 +235,148 @@ def write_zerochan(lake: Path, fx: Fixture) -> None:
     write_raw(lake, "zerochan", "entries.parquet", rows, schema)
 
 
+TEXT = pa.string()
+
+
+def write_messy_lake(lake: Path) -> dict[str, Path]:
+    """Raw files whose crawler wrote text where numbers and dates belong: one bad row of each
+    kind, duplicate post ids, and readable rows beside them, all with ids of 1000 and up.
+    Returns each source's messy file."""
+    danbooru = pa.schema([
+        ("id", TEXT), ("created_at", TEXT), ("updated_at", TEXT), ("score", TEXT),
+        ("rating", TEXT),
+    ])  # fmt: skip
+    files = {
+        "danbooru": write_raw(lake, "danbooru", "messy-00000.parquet", [
+            {"id": "1001", "created_at": "2024-01-02T03:04:05-05:00", "score": "7"},
+            {"id": "1002", "created_at": "yesterday"},
+            {"id": "1003", "score": "n/a"},
+            {"id": "abc"},
+            {"id": None, "score": "1"},
+            {"id": "1004", "created_at": "2024/01/02 03:04"},
+            {"id": "1005", "created_at": "2024-05-01T10:00:00"},
+            {"id": "1006", "created_at": "tomorrow", "score": "x" * 100},
+            {"id": "1007", "updated_at": "2024-01-03T00:00:00+00:00", "rating": "g"},
+            {"id": "1008", "score": "1"},
+            {"id": "1008", "score": "2"},
+            {"id": "1009", "score": "99999999999"},
+        ], danbooru),
+    }  # fmt: skip
+    # Later in path order, but post 1007's row here is an older edit: the one above is kept.
+    write_raw(lake, "danbooru", "messy-00001.parquet", [
+        {"id": 1007, "updated_at": "2024-01-02T00:00:00+00:00", "rating": "e"},
+        {"id": 1008, "score": 3},
+    ], pa.schema([
+        ("id", pa.int64()), ("updated_at", TEXT), ("rating", TEXT), ("score", pa.int64()),
+    ]))  # fmt: skip
+    files["gelbooru"] = write_raw(lake, "gelbooru", "messy.parquet", [
+        {"id": "1011", "created_at": "Sat Jan 06 12:34:56 -0500 2024"},
+        {"id": "1012", "created_at": "2024-01-06T12:34:56-05:00"},
+        {"id": "1013", "created_at": "2024-01-06T12:34:56.250+09:00"},
+        {"id": "1014", "created_at": "2024-01-06T12:34:56"},
+        {"id": "1015", "created_at": "yesterday"},
+        {"id": "1016", "score": "n/a"},
+        {"id": "abc"},
+    ], pa.schema([("id", TEXT), ("created_at", TEXT), ("score", TEXT)]))  # fmt: skip
+    files["yandere"] = write_raw(lake, "yandere", "messy.parquet", [
+        {"id": 1021, "created_at": "1700000000"},
+        {"id": 1022, "created_at": "yesterday"},
+    ], pa.schema([("id", pa.int64()), ("created_at", TEXT)]))  # fmt: skip
+    files["pixiv"] = write_raw(lake, "pixiv", "messy.parquet", [
+        {"id": "1100", "create_date": "2024-03-01T09:00:00+09:00", "page_count": "2"},
+        {"id": "1101", "create_date": "2024/01/02 03:04", "page_count": "1"},
+        {"id": "1102", "create_date": "2024-01-02 03:04:05"},
+        {"id": "1103", "create_date": "yesterday", "page_count": "3"},
+        {"id": "1104", "page_count": "n/a"},
+    ], pa.schema([("id", TEXT), ("create_date", TEXT), ("page_count", TEXT)]))  # fmt: skip
+    files["zerochan"] = write_raw(lake, "zerochan", "messy.parquet", [
+        {"id": 1500, "width": "640"},
+        {"id": 1501, "width": "n/a"},
+        {"id": 1502, "width": "true"},
+    ], pa.schema([("id", pa.int64()), ("width", TEXT)]))  # fmt: skip
+    return files
+
+
 @pytest.fixture(scope="module")
 def fixture() -> Fixture:
     return Fixture()
 
 
+GOOD_ROWS = "post_id < 1000"
+MESSY_ROWS = "post_id >= 1000"
+
+
+@dataclass(frozen=True)
+class Part:
+    """The shared build, seen through one part of the lake's rows (a filter on post_id)."""
+
+    project: DbtProject
+    where: str
+
+    def query(self, sql: str) -> list[tuple]:
+        return self.project.query(sql)
+
+
 @pytest.fixture(scope="module")
-def staged(tmp_path_factory: pytest.TempPathFactory, fixture: Fixture) -> DbtProject:
+def build(
+    tmp_path_factory: pytest.TempPathFactory, fixture: Fixture
+) -> tuple[DbtProject, dict[str, Path]]:
+    """The one staging build of the crafted lake, and each source's messy file."""
     lake = tmp_path_factory.mktemp("staging") / "lake"
     write_danbooru(lake, fixture)
     write_gelbooru(lake)
     write_yandere(lake)
     write_pixiv(lake, fixture)
     write_zerochan(lake, fixture)
-    project = make_dbt_project(tmp_path_factory.mktemp("staging-dbt"), lake)
+    messy_files = write_messy_lake(lake)
+    work = tmp_path_factory.mktemp("staging-dbt")
+    # A stem DuckDB reserves: see test_a_database_file_named_main_builds.
+    database = work / "main.duckdb"
+    project = make_dbt_project(work, lake, DATAPROC_DUCKDB=str(database))
+    project = dataclasses.replace(project, database=database)
     project.run("build", "--select", STAGING)
-    return project
+    return project, messy_files
 
 
-def rows(project: DbtProject, source: str, columns: str, order: str = "post_key") -> list[tuple]:
-    return project.query(f"select {columns} from staging.stg_{source}__posts order by {order}")
+@pytest.fixture(scope="module")
+def staged(build: tuple[DbtProject, dict[str, Path]]) -> Part:
+    return Part(build[0], GOOD_ROWS)
 
 
-def by_key(project: DbtProject, source: str, column: str) -> dict[str, object]:
-    return dict(rows(project, source, f"post_key, {column}"))
+def rows(part: Part, source: str, columns: str, order: str = "post_key") -> list[tuple]:
+    return part.query(
+        f"select {columns} from staging.stg_{source}__posts where {part.where} order by {order}"
+    )
 
 
-def test_shared_columns_come_first_with_shared_types(staged: DbtProject) -> None:
+def by_key(part: Part, source: str, column: str) -> dict[str, object]:
+    return dict(rows(part, source, f"post_key, {column}"))
+
+
+def test_a_database_file_named_main_builds(build: tuple[DbtProject, dict[str, Path]]) -> None:
+    """Any DuckDB file name builds: dbt names the database `dataproc`, whatever the file is called.
+
+    DuckDB names a file's catalog after its stem, except for the names it reserves (`main`,
+    `system`, `temp`), which get a `_db` suffix; dbt-duckdb assumes the stem. The profile attaches
+    the file under one fixed name instead, so the two can never disagree.
+    """
+    project, _ = build
+    assert project.database.name == "main.duckdb"
+    with duckdb.connect(str(project.database), read_only=True) as con:
+        (catalog,) = con.sql("select current_database()").fetchone()
+    assert catalog == "main_db"  # DuckDB's own name for it: the reason a fixed alias is needed
+    # Both parts' danbooru posts: four good ones and four messy ones that survive.
+    assert project.query("select count(*) from staging.stg_danbooru__posts") == [(8,)]
+
+
+def test_shared_columns_come_first_with_shared_types(staged: Part) -> None:
     for source in SOURCES:
         described = staged.query(f"describe staging.stg_{source}__posts")
         shared = [(name, data_type) for name, data_type, *_ in described[: len(SHARED_COLUMNS)]]
         assert shared == SHARED_COLUMNS, source
 
 
-def test_keys(staged: DbtProject) -> None:
+def test_keys(staged: Part) -> None:
     assert rows(staged, "danbooru", "image_key, source, post_key, post_id") == [
         ("danbooru:1", "danbooru", "1", 1),
         ("danbooru:2", "danbooru", "2", 2),
@@ -276,7 +389,7 @@ def test_keys(staged: DbtProject) -> None:
     ]
 
 
-def test_created_at_is_the_exact_utc_instant(staged: DbtProject) -> None:
+def test_created_at_is_the_exact_utc_instant(staged: Part) -> None:
     assert by_key(staged, "danbooru", "created_at") == {
         "1": utc(2024, 1, 2, 8, 4, 5, 678000),
         "2": utc(2024, 6, 30, 14, 59, 59),
@@ -299,7 +412,7 @@ def test_created_at_is_the_exact_utc_instant(staged: DbtProject) -> None:
     assert set(by_key(staged, "zerochan", "created_at").values()) == {None}
 
 
-def test_rating_mapping_per_source(staged: DbtProject) -> None:
+def test_rating_mapping_per_source(staged: Part) -> None:
     assert by_key(staged, "danbooru", "rating") == {
         "1": "general",
         "2": "sensitive",
@@ -332,7 +445,7 @@ def test_rating_mapping_per_source(staged: DbtProject) -> None:
     assert by_key(staged, "zerochan", "rating") == {"500": None, "501": None}
 
 
-def test_danbooru_tags_and_categories(staged: DbtProject, fixture: Fixture) -> None:
+def test_danbooru_tags_and_categories(staged: Part, fixture: Fixture) -> None:
     tags = by_key(staged, "danbooru", "tags")
     assert tags["1"] == sorted({"1girl", "zz_plain", fixture.booru_tag})
     assert tags["2"] == []  # an empty tag string: no tags
@@ -348,7 +461,7 @@ def test_danbooru_tags_and_categories(staged: DbtProject, fixture: Fixture) -> N
     assert categories["2"] == dict.fromkeys(("artist", "character", "copyright", "general", "meta"))
 
 
-def test_flat_tag_sources(staged: DbtProject, fixture: Fixture) -> None:
+def test_flat_tag_sources(staged: Part, fixture: Fixture) -> None:
     gelbooru = by_key(staged, "gelbooru", "tags")
     assert gelbooru["11"] == ["blue_sky", "zz_plain"]
     assert gelbooru["13"] == []
@@ -363,7 +476,7 @@ def test_flat_tag_sources(staged: DbtProject, fixture: Fixture) -> None:
         assert set(by_key(staged, source, "tags_by_category").values()) == {None}, source
 
 
-def test_pixiv_tags_prefer_alias_then_translation(staged: DbtProject, fixture: Fixture) -> None:
+def test_pixiv_tags_prefer_alias_then_translation(staged: Part, fixture: Fixture) -> None:
     tags = by_key(staged, "pixiv", "tags")
     expected = sorted({fixture.pixiv_tag, "girl_power", "zz_plain_name", "zz_empty_translation"})
     assert tags["100_p0"] == tags["100_p1"] == tags["100_p2"] == expected
@@ -371,7 +484,7 @@ def test_pixiv_tags_prefer_alias_then_translation(staged: DbtProject, fixture: F
     assert tags["102_p0"] == []
 
 
-def test_pixiv_works_explode_into_pages(staged: DbtProject) -> None:
+def test_pixiv_works_explode_into_pages(staged: Part) -> None:
     pages = rows(
         staged,
         "pixiv",
@@ -397,7 +510,7 @@ def test_pixiv_works_explode_into_pages(staged: DbtProject) -> None:
     assert by_key(staged, "pixiv", "bookmark_rate")["102_p0"] is None
 
 
-def test_cleaned_fields_and_flags(staged: DbtProject) -> None:
+def test_cleaned_fields_and_flags(staged: Part) -> None:
     danbooru = rows(staged, "danbooru", "md5, source_url, file_ext, is_deleted, is_banned")
     assert danbooru == [
         ("abcdef0123456789abcdef0123456789", None, "png", False, False),
@@ -424,8 +537,8 @@ def test_cleaned_fields_and_flags(staged: DbtProject) -> None:
     ]
 
 
-def test_missing_optional_columns_read_as_null(staged: DbtProject) -> None:
-    # fav_count is in one of danbooru's two files, has_children in neither.
+def test_missing_optional_columns_read_as_null(staged: Part) -> None:
+    # fav_count is in one of danbooru's four files, has_children in none.
     assert by_key(staged, "danbooru", "fav_count") == {"1": 5, "2": 0, "3": None, "4": None}
     assert set(by_key(staged, "danbooru", "has_children").values()) == {None}
     assert set(by_key(staged, "zerochan", "source_url").values()) == {None}
@@ -494,77 +607,15 @@ def test_enabled_sources_and_lint_mode_compile_without_a_lake(tmp_path: Path, db
 
 # --- bad rows: rejected one by one, the rest staged -------------------------------------------
 
-TEXT = pa.string()
-
-
-def write_messy_lake(lake: Path) -> dict[str, Path]:
-    """Raw files whose crawler wrote text where numbers and dates belong: one bad row of each
-    kind, duplicate post ids, and good rows beside them. Returns each source's messy file."""
-    danbooru = pa.schema([
-        ("id", TEXT), ("created_at", TEXT), ("updated_at", TEXT), ("score", TEXT),
-        ("rating", TEXT),
-    ])  # fmt: skip
-    files = {
-        "danbooru": write_raw(lake, "danbooru", "part-00000.parquet", [
-            {"id": "1", "created_at": "2024-01-02T03:04:05-05:00", "score": "7"},
-            {"id": "2", "created_at": "yesterday"},
-            {"id": "3", "score": "n/a"},
-            {"id": "abc"},
-            {"id": None, "score": "1"},
-            {"id": "4", "created_at": "2024/01/02 03:04"},
-            {"id": "5", "created_at": "2024-05-01T10:00:00"},
-            {"id": "6", "created_at": "tomorrow", "score": "x" * 100},
-            {"id": "7", "updated_at": "2024-01-03T00:00:00+00:00", "rating": "g"},
-            {"id": "8", "score": "1"},
-            {"id": "8", "score": "2"},
-            {"id": "9", "score": "99999999999"},
-        ], danbooru),
-    }  # fmt: skip
-    # Later in path order, but post 7's row here is an older edit: the one above is kept.
-    write_raw(lake, "danbooru", "part-00001.parquet", [
-        {"id": 7, "updated_at": "2024-01-02T00:00:00+00:00", "rating": "e"},
-        {"id": 8, "score": 3},
-    ], pa.schema([
-        ("id", pa.int64()), ("updated_at", TEXT), ("rating", TEXT), ("score", pa.int64()),
-    ]))  # fmt: skip
-    files["gelbooru"] = write_raw(lake, "gelbooru", "posts.parquet", [
-        {"id": "11", "created_at": "Sat Jan 06 12:34:56 -0500 2024"},
-        {"id": "12", "created_at": "2024-01-06T12:34:56-05:00"},
-        {"id": "13", "created_at": "2024-01-06T12:34:56.250+09:00"},
-        {"id": "14", "created_at": "2024-01-06T12:34:56"},
-        {"id": "15", "created_at": "yesterday"},
-        {"id": "16", "score": "n/a"},
-        {"id": "abc"},
-    ], pa.schema([("id", TEXT), ("created_at", TEXT), ("score", TEXT)]))  # fmt: skip
-    files["yandere"] = write_raw(lake, "yandere", "posts.parquet", [
-        {"id": 21, "created_at": "1700000000"},
-        {"id": 22, "created_at": "yesterday"},
-    ], pa.schema([("id", pa.int64()), ("created_at", TEXT)]))  # fmt: skip
-    files["pixiv"] = write_raw(lake, "pixiv", "works.parquet", [
-        {"id": "100", "create_date": "2024-03-01T09:00:00+09:00", "page_count": "2"},
-        {"id": "101", "create_date": "2024/01/02 03:04", "page_count": "1"},
-        {"id": "102", "create_date": "2024-01-02 03:04:05"},
-        {"id": "103", "create_date": "yesterday", "page_count": "3"},
-        {"id": "104", "page_count": "n/a"},
-    ], pa.schema([("id", TEXT), ("create_date", TEXT), ("page_count", TEXT)]))  # fmt: skip
-    files["zerochan"] = write_raw(lake, "zerochan", "entries.parquet", [
-        {"id": 500, "width": "640"},
-        {"id": 501, "width": "n/a"},
-        {"id": 502, "width": "true"},
-    ], pa.schema([("id", pa.int64()), ("width", TEXT)]))  # fmt: skip
-    return files
-
 
 @pytest.fixture(scope="module")
-def messy(tmp_path_factory: pytest.TempPathFactory) -> tuple[DbtProject, dict[str, Path]]:
-    lake = tmp_path_factory.mktemp("messy") / "lake"
-    files = write_messy_lake(lake)
-    project = make_dbt_project(tmp_path_factory.mktemp("messy-dbt"), lake)
-    project.run("build", "--select", STAGING)
-    return project, files
+def messy(build: tuple[DbtProject, dict[str, Path]]) -> tuple[Part, dict[str, Path]]:
+    project, files = build
+    return Part(project, MESSY_ROWS), files
 
 
 def test_bad_values_are_rejected_with_column_file_and_raw_value(messy) -> None:
+    # The whole lake's rejections: the good rows give none.
     project, files = messy
     danbooru, gelbooru, pixiv = files["danbooru"], files["gelbooru"], files["pixiv"]
     rejected = project.query(
@@ -572,26 +623,31 @@ def test_bad_values_are_rejected_with_column_file_and_raw_value(messy) -> None:
         " where reason = 'bad_value' order by source, raw_file, file_row_number"
     )
     assert rejected == [
-        ("danbooru", "danbooru:2", "bad_value", f"created_at: 'yesterday' ({danbooru}, row 1)"),
-        ("danbooru", "danbooru:3", "bad_value", f"score: 'n/a' ({danbooru}, row 2)"),
+        ("danbooru", "danbooru:1002", "bad_value",
+         f"created_at: 'yesterday' ({danbooru}, row 1)"),
+        ("danbooru", "danbooru:1003", "bad_value", f"score: 'n/a' ({danbooru}, row 2)"),
         ("danbooru", None, "bad_value", f"id: 'abc' ({danbooru}, row 3)"),
         ("danbooru", None, "bad_value", f"id: NULL ({danbooru}, row 4)"),
         # Not a form danbooru uses: refused rather than read with a guessed offset.
-        ("danbooru", "danbooru:4", "bad_value",
+        ("danbooru", "danbooru:1004", "bad_value",
          f"created_at: '2024/01/02 03:04' ({danbooru}, row 5)"),
-        ("danbooru", "danbooru:6", "bad_value",
+        ("danbooru", "danbooru:1006", "bad_value",
          f"created_at: 'tomorrow', score: '{'x' * 80}…' ({danbooru}, row 7)"),
-        ("danbooru", "danbooru:9", "bad_value", f"score: '99999999999' ({danbooru}, row 11)"),
-        ("gelbooru", "gelbooru:15", "bad_value", f"created_at: 'yesterday' ({gelbooru}, row 4)"),
-        ("gelbooru", "gelbooru:16", "bad_value", f"score: 'n/a' ({gelbooru}, row 5)"),
+        ("danbooru", "danbooru:1009", "bad_value",
+         f"score: '99999999999' ({danbooru}, row 11)"),
+        ("gelbooru", "gelbooru:1015", "bad_value",
+         f"created_at: 'yesterday' ({gelbooru}, row 4)"),
+        ("gelbooru", "gelbooru:1016", "bad_value", f"score: 'n/a' ({gelbooru}, row 5)"),
         ("gelbooru", None, "bad_value", f"id: 'abc' ({gelbooru}, row 6)"),
         # A pixiv row is a work, not one image: no image key, the detail says where it is.
         ("pixiv", None, "bad_value", f"create_date: 'yesterday' ({pixiv}, row 3)"),
         ("pixiv", None, "bad_value", f"page_count: 'n/a' ({pixiv}, row 4)"),
-        ("yandere", "yandere:22", "bad_value",
+        ("yandere", "yandere:1022", "bad_value",
          f"created_at: 'yesterday' ({files['yandere']}, row 1)"),
-        ("zerochan", "zerochan:501", "bad_value", f"width: 'n/a' ({files['zerochan']}, row 1)"),
-        ("zerochan", "zerochan:502", "bad_value", f"width: 'true' ({files['zerochan']}, row 2)"),
+        ("zerochan", "zerochan:1501", "bad_value",
+         f"width: 'n/a' ({files['zerochan']}, row 1)"),
+        ("zerochan", "zerochan:1502", "bad_value",
+         f"width: 'true' ({files['zerochan']}, row 2)"),
     ]  # fmt: skip
     stages = project.query("select distinct stage from staging.stg_post_rejections")
     assert stages == [("staging",)]
@@ -599,20 +655,20 @@ def test_bad_values_are_rejected_with_column_file_and_raw_value(messy) -> None:
 
 def test_duplicate_post_ids_keep_the_newest_row(messy) -> None:
     project, files = messy
-    later = files["danbooru"].with_name("part-00001.parquet")
+    later = files["danbooru"].with_name("messy-00001.parquet")
     earlier = files["danbooru"]
     duplicates = project.query(
         "select image_key, detail from staging.stg_post_rejections"
         " where reason = 'duplicate_post' order by raw_file, file_row_number"
     )
     assert duplicates == [
-        # Post 8: the last row in path order wins; post 7: the latest updated_at wins.
-        ("danbooru:8", f"id 8 ({earlier}, row 9); kept {later}, row 1"),
-        ("danbooru:8", f"id 8 ({earlier}, row 10); kept {later}, row 1"),
-        ("danbooru:7", f"id 7 ({later}, row 0); kept {earlier}, row 8"),
+        # Post 1008: the last row in path order wins; post 1007: the latest updated_at wins.
+        ("danbooru:1008", f"id 1008 ({earlier}, row 9); kept {later}, row 1"),
+        ("danbooru:1008", f"id 1008 ({earlier}, row 10); kept {later}, row 1"),
+        ("danbooru:1007", f"id 1007 ({later}, row 0); kept {earlier}, row 8"),
     ]
-    assert by_key(project, "danbooru", "score")["8"] == 3
-    assert by_key(project, "danbooru", "rating")["7"] == "general"
+    assert by_key(project, "danbooru", "score")["1008"] == 3
+    assert by_key(project, "danbooru", "rating")["1007"] == "general"
 
 
 def test_every_other_raw_row_is_staged(messy) -> None:
@@ -621,14 +677,15 @@ def test_every_other_raw_row_is_staged(messy) -> None:
         source: sorted(key for (key,) in rows(project, source, "post_key")) for source in SOURCES
     }
     assert staged == {
-        "danbooru": ["1", "5", "7", "8"],
-        "gelbooru": ["11", "12", "13", "14"],
-        "yandere": ["21"],
-        "pixiv": ["100_p0", "100_p1", "101_p0", "102_p0"],
-        "zerochan": ["500"],
+        "danbooru": ["1001", "1005", "1007", "1008"],
+        "gelbooru": ["1011", "1012", "1013", "1014"],
+        "yandere": ["1021"],
+        "pixiv": ["1100_p0", "1100_p1", "1101_p0", "1102_p0"],
+        "zerochan": ["1500"],
     }
-    assert by_key(project, "danbooru", "score")["1"] == 7
-    assert by_key(project, "zerochan", "width")["500"] == 640
+    assert by_key(project, "danbooru", "score")["1001"] == 7
+    assert by_key(project, "zerochan", "width")["1500"] == 640
+    # The whole lake's accounts: its good rows (all staged) and its messy ones.
     staged_posts = " union all ".join(
         f"select source, count(distinct post_id) as staged from staging.stg_{source}__posts"
         " group by source"
@@ -648,7 +705,8 @@ def test_every_other_raw_row_is_staged(messy) -> None:
         """
     )
     assert [(source, raw) for source, raw, _, _ in accounted] == [
-        ("danbooru", 14), ("gelbooru", 7), ("pixiv", 5), ("yandere", 2), ("zerochan", 3),
+        ("danbooru", 4 + 14), ("gelbooru", 6 + 7), ("pixiv", 5 + 5), ("yandere", 3 + 2),
+        ("zerochan", 2 + 3),
     ]  # fmt: skip
     for source, raw_rows, staged_posts, rejected_rows in accounted:
         assert staged_posts + rejected_rows == raw_rows, source
@@ -656,20 +714,20 @@ def test_every_other_raw_row_is_staged(messy) -> None:
 
 def test_each_source_reads_its_date_forms_in_its_zone(messy) -> None:
     project, _ = messy
-    assert by_key(project, "danbooru", "created_at")["1"] == utc(2024, 1, 2, 8, 4, 5)
+    assert by_key(project, "danbooru", "created_at")["1001"] == utc(2024, 1, 2, 8, 4, 5)
     # No offset: US Eastern (daylight time in May).
-    assert by_key(project, "danbooru", "created_at")["5"] == utc(2024, 5, 1, 14, 0, 0)
+    assert by_key(project, "danbooru", "created_at")["1005"] == utc(2024, 5, 1, 14, 0, 0)
     assert by_key(project, "gelbooru", "created_at") == {
-        "11": utc(2024, 1, 6, 17, 34, 56),
-        "12": utc(2024, 1, 6, 17, 34, 56),
-        "13": utc(2024, 1, 6, 3, 34, 56, 250000),
-        "14": utc(2024, 1, 6, 18, 34, 56),  # no offset: US Central
+        "1011": utc(2024, 1, 6, 17, 34, 56),
+        "1012": utc(2024, 1, 6, 17, 34, 56),
+        "1013": utc(2024, 1, 6, 3, 34, 56, 250000),
+        "1014": utc(2024, 1, 6, 18, 34, 56),  # no offset: US Central
     }
-    assert by_key(project, "yandere", "created_at") == {"21": utc(2023, 11, 14, 22, 13, 20)}
+    assert by_key(project, "yandere", "created_at") == {"1021": utc(2023, 11, 14, 22, 13, 20)}
     pixiv = by_key(project, "pixiv", "created_at")
-    assert pixiv["100_p0"] == pixiv["100_p1"] == utc(2024, 3, 1, 0, 0, 0)
-    assert pixiv["101_p0"] == utc(2024, 1, 1, 18, 4, 0)  # no offset: Japan time
-    assert pixiv["102_p0"] == utc(2024, 1, 1, 18, 4, 5)
+    assert pixiv["1100_p0"] == pixiv["1100_p1"] == utc(2024, 3, 1, 0, 0, 0)
+    assert pixiv["1101_p0"] == utc(2024, 1, 1, 18, 4, 0)  # no offset: Japan time
+    assert pixiv["1102_p0"] == utc(2024, 1, 1, 18, 4, 5)
 
 
 def test_funnel_starts_from_the_raw_rows(demo_build: DbtProject) -> None:
