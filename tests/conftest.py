@@ -27,6 +27,9 @@ DEMO_WEIGHTS = PROJECT_DIR / ".dataproc" / "weights" / "dataproc-tiny-seed0.pt"
 DBT = Path(sys.executable).with_name("dbt")
 # A danbooru post added to the test lake: a copy of a demo post, re-keyed and marked deleted.
 DELETED_POST_ID = 990_000_001
+# What the two lying danbooru posts of the test lake claim (see `add_lying_image_posts`).
+TINY_CLAIMED_SIZE = (680, 453)
+RENAMED_CLAIMED_SIZE = (2000, 3000)
 
 
 @dataclass
@@ -141,14 +144,20 @@ def add_deleted_danbooru_post(lake: Path) -> None:
         )
 
 
+def sharpness_keys(lake: Path) -> list[str]:
+    """The three measured danbooru post keys that `add_unregistered_metric` gives a sharpness."""
+    folder = lake / "metrics" / "danbooru"
+    measured = pq.read_table(next(folder.glob("*.aesthetic.parquet")))["key"].to_pylist()
+    return sorted(measured)[:3]
+
+
 def add_unregistered_metric(lake: Path) -> None:
     """A metric no registry row names, `sharpness`, for three measured danbooru keys.
 
     One key is measured twice, in two files: the later file's value counts.
     """
     folder = lake / "metrics" / "danbooru"
-    measured = pq.read_table(next(folder.glob("*.aesthetic.parquet")))["key"].to_pylist()
-    keys = sorted(measured)[:3]
+    keys = sharpness_keys(lake)
     pq.write_table(
         pa.table({"key": keys, "sharpness": [0.25, 0.5, 0.75]}),
         folder / "run-a.sharpness.parquet",
@@ -164,6 +173,107 @@ def drop_yandere_watermarks(lake: Path) -> None:
         path.unlink()
 
 
+@dataclass(frozen=True)
+class LyingImagePosts:
+    """Two danbooru posts of the test lake whose metadata lies about their files.
+
+    `tiny_key`: a 1x1 PNG whose post says TINY_CLAIMED_SIZE. `renamed_key`: PNG bytes in a
+    `.jpg` file whose post says RENAMED_CLAIMED_SIZE and `jpg`; `renamed_size` is its true size.
+    """
+
+    tiny_key: str
+    renamed_key: str
+    renamed_size: tuple[int, int]
+
+
+def lying_image_posts(lake: Path) -> LyingImagePosts:
+    """Choose the two posts from the demo's ground truth, the same before and after tampering.
+
+    Each is a kept danbooru post showing its own picture, untransformed, with no other member
+    (so its image is itself alone) and no sharpness value: the tiny one is the first by key
+    with a `.png` file, the renamed one the first with a `.jpg` file.
+    """
+    from PIL import Image
+
+    with duckdb.connect() as con:
+        candidates = con.execute(
+            f"""
+            with truth as (
+                select image_key, transform, count(*) over (partition by picture_id) as n_members
+                from read_parquet('{lake}/ground_truth/pictures.parquet')
+            ),
+            posts as (
+                select 'danbooru:' || id as image_key
+                from read_parquet('{lake}/raw/danbooru/*.parquet', union_by_name = true)
+                where not (is_deleted or is_banned or is_pending)
+            )
+            select image_key from truth inner join posts using (image_key)
+            where n_members = 1 and transform = 'original'
+                and split_part(image_key, ':', 2) not in (select unnest(?::varchar[]))
+            order by image_key
+            """,
+            [sharpness_keys(lake)],
+        ).fetchall()
+
+    def first_with(ext: str) -> tuple[str, Path]:
+        for (image_key,) in candidates:
+            files = list(lake.glob(f"images/danbooru/*/{image_key.split(':')[1]}.{ext}"))
+            if len(files) == 1:
+                return image_key, files[0]
+        raise AssertionError(f"the test lake has no lone danbooru .{ext} post to tamper with")
+
+    tiny_key, _ = first_with("png")
+    renamed_key, renamed = first_with("jpg")
+    with Image.open(renamed) as image:
+        size = image.size
+    return LyingImagePosts(tiny_key, renamed_key, size)
+
+
+def add_lying_image_posts(lake: Path) -> None:
+    """Make the two posts of `lying_image_posts` lie: their files stop matching their metadata."""
+    import io
+
+    from PIL import Image
+
+    def png_bytes(image: Image.Image) -> bytes:
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        return out.getvalue()
+
+    lying = lying_image_posts(lake)
+    tiny_id, renamed_id = (key.split(":")[1] for key in (lying.tiny_key, lying.renamed_key))
+    (tiny,) = lake.glob(f"images/danbooru/*/{tiny_id}.png")
+    tiny.write_bytes(png_bytes(Image.new("RGB", (1, 1), "red")))
+    (renamed,) = lake.glob(f"images/danbooru/*/{renamed_id}.jpg")
+    with Image.open(renamed) as original:
+        renamed.write_bytes(png_bytes(original.convert("RGB")))
+    (tiny_width, tiny_height), (renamed_width, renamed_height) = (
+        TINY_CLAIMED_SIZE,
+        RENAMED_CLAIMED_SIZE,
+    )
+    with duckdb.connect() as con:
+        for raw in sorted((lake / "raw" / "danbooru").glob("*.parquet")):
+            holds = (
+                f"select count(*) from read_parquet('{raw}') where id in ({tiny_id}, {renamed_id})"
+            )
+            if con.execute(holds).fetchone()[0] == 0:
+                continue
+            con.execute(
+                f"""
+                copy (
+                    select * replace (
+                        case id when {tiny_id} then {tiny_width} when {renamed_id}
+                            then {renamed_width} else image_width end as image_width,
+                        case id when {tiny_id} then {tiny_height} when {renamed_id}
+                            then {renamed_height} else image_height end as image_height
+                    )
+                    from read_parquet('{raw}')
+                ) to '{raw}.new' (format parquet)
+                """
+            )
+            Path(f"{raw}.new").replace(raw)
+
+
 def write_test_lake(lake: Path) -> None:
     """The demo lake with images (40 posts per source), plus the known cases above."""
     from dataproc.demo import generate_lake
@@ -172,6 +282,13 @@ def write_test_lake(lake: Path) -> None:
     add_deleted_danbooru_post(lake)
     add_unregistered_metric(lake)
     drop_yandere_watermarks(lake)
+    add_lying_image_posts(lake)
+
+
+@pytest.fixture(scope="session")
+def lying_images(demo_build: DbtProject) -> LyingImagePosts:
+    """The two lying danbooru posts of the shared build's lake."""
+    return lying_image_posts(Path(demo_build.lake))
 
 
 @pytest.fixture(scope="session")
