@@ -1,19 +1,18 @@
 """The dbt models of the image catalog: one scan of the lake (int_image_lake_scan) and the two
 SQL models over it (int_image_catalog, int_image_catalog_rejects), and their settings.
 
-dbt builds only these three models (and their YAML tests), so the rest of the DAG is not needed.
+The models are checked on the shared demo build, against `scan_lake` run on its lake.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import duckdb
 import pytest
-from dataproc.catalog import SourceSettings
+from conftest import DbtProject
+from dataproc.catalog import SourceSettings, scan_lake
 from dataproc.config import SettingsError, read_settings
-from test_catalog_lakes import MixedLake
+from dataproc.lake import Lake
 
 CATALOG_TYPES = [
     ("image_key", "VARCHAR"),
@@ -57,39 +56,36 @@ def test_enabled_sources_setting_refuses_garbage(value: str):
         read_settings(SourceSettings, settings_meta(value))
 
 
-def test_dbt_builds_catalog_models(tmp_path: Path, dbt_project) -> None:
-    lake = MixedLake(tmp_path / "lake")
-    project = dbt_project(lake.root)
-    project.run(
-        "build",
-        "--select",
-        "int_image_lake_scan int_image_catalog int_image_catalog_rejects",
-        "--vars",
-        "{enabled_sources: [danbooru, pixiv]}",
-    )
-    database = project.database
+def test_catalog_tables_are_the_two_halves_of_one_scan(demo_build: DbtProject) -> None:
+    """The shared build's tables hold exactly the rows `scan_lake` gives for its lake.
 
-    enabled = {"danbooru", "pixiv"}
-    with duckdb.connect(str(database), read_only=True) as con:
-        catalog = con.sql(
-            'select * from intermediate.int_image_catalog order by uri, "offset"'
-        ).fetchall()
-        rejects = con.sql(
-            "select * from intermediate.int_image_catalog_rejects"
-            " order by uri, member nulls first, reason, detail"
-        ).fetchall()
-        types = {
-            table: con.sql(
-                "select column_name, data_type from information_schema.columns"
-                f" where table_name = '{table}' order by ordinal_position"
-            ).fetchall()
-            for table in ("int_image_catalog", "int_image_catalog_rejects")
-        }
-    assert catalog == [tuple(r.values()) for r in lake.catalog if r["source"] in enabled]
+    The exact rows of hostile entries are checked on `scan_lake` itself (test_catalog_scan.py);
+    that only enabled sources are scanned, on the metadata-only build of test_merge_images.py.
+    """
+    scan = scan_lake(Lake(demo_build.lake))
+    catalog = demo_build.query(
+        'select * from intermediate.int_image_catalog order by uri, "offset"'
+    )
+    rejects = demo_build.query(
+        "select * from intermediate.int_image_catalog_rejects"
+        " order by uri, member nulls first, reason, detail"
+    )
+    types = {
+        table: demo_build.query(
+            "select column_name, data_type from information_schema.columns"
+            f" where table_name = '{table}' order by ordinal_position"
+        )
+        for table in ("int_image_catalog", "int_image_catalog_rejects")
+    }
+    expected_catalog = sorted(
+        (tuple(r.values()) for r in scan.catalog.to_pylist()), key=lambda r: (r[3], r[4])
+    )
     expected_rejects = sorted(
-        (tuple(r.values()) for r in lake.rejects if r["source"] in enabled),
+        (tuple(r.values()) for r in scan.rejects.to_pylist()),
         key=lambda r: (r[2], r[3] is not None, r[3] or "", r[5], r[6]),
     )
+    assert catalog and rejects, "the demo lake should hold both images and hostile entries"
+    assert catalog == expected_catalog
     assert rejects == expected_rejects
     assert types == {
         "int_image_catalog": CATALOG_TYPES,
@@ -97,7 +93,7 @@ def test_dbt_builds_catalog_models(tmp_path: Path, dbt_project) -> None:
     }
 
     # The lake is scanned once: both tables are SQL over the one Python scan.
-    manifest = json.loads((project.work / "target" / "manifest.json").read_text())
+    manifest = json.loads((demo_build.work / "target" / "manifest.json").read_text())
     models = {
         node["name"]: node
         for node in manifest["nodes"].values()

@@ -4,10 +4,11 @@ build of a metadata-only lake with two sources enabled.
 Checks that the merge keeps the identity's promises (posts showing the same picture with the
 same md5, or linked by URL / pixiv_id, are one image), loses and duplicates no member, pivots
 every enabled source's staging fields into `<source>__<field>` columns, and that its chosen
-fields are consistent with its members. The demo lake's ground truth
-(`ground_truth/pictures.parquet`: image_key, picture_id, transform) says which keys show the
-same picture. How `merge_mode: sample` draws is checked by the unit tests of
-int_image_field_picks and by tests/test_merge_weighted_pick.py.
+fields are consistent with its members; and, on the small build, that the image catalog scans
+only the enabled sources. The demo lake's ground truth (`ground_truth/pictures.parquet`:
+image_key, picture_id, transform) says which keys show the same picture. How
+`merge_mode: sample` draws is checked by the unit tests of int_image_field_picks and by
+tests/test_merge_weighted_pick.py.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import pytest
 from conftest import DbtProject, make_dbt_project
 from dataproc.demo import generate_lake
+from test_catalog_lakes import noise_image, write
 
 SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
 RATINGS = {"general", "sensitive", "questionable", "explicit"}
@@ -24,19 +26,30 @@ RATINGS = {"general", "sensitive", "questionable", "explicit"}
 METADATA_ONLY_VARS = (
     "{require_images: false, identity_edge_models: [], enabled_sources: [danbooru, pixiv]}"
 )
+# Images no post names, so they take no part in identity: the scan must catalogue the enabled
+# source's image and not even list the rest (gelbooru's empty file would be a reject).
+CATALOG_ONLY_FILES = {
+    "images/danbooru/catalog_only.png": noise_image(1),
+    "images/gelbooru/catalog_only.png": noise_image(2),
+    "images/gelbooru/empty.png": b"",
+}
 
 
 @pytest.fixture(scope="module")
 def metadata_only_build(tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
-    """`dbt build` of everything up to the mart, with those models' data tests, on a
-    metadata-only lake of 20 posts per source (unit tests read no lake: demo_build runs them)."""
+    """`dbt build` of everything up to the mart and of the catalog rejects, with those models'
+    data tests, on a metadata-only lake of 20 posts per source (unit tests read no lake:
+    demo_build runs them). The lake also holds images no post names (CATALOG_ONLY_FILES)."""
     work = tmp_path_factory.mktemp("merge_metadata_only")
-    generate_lake(str(work / "lake"), posts=20, seed=5, images=False)
-    project = make_dbt_project(work / "dbt", work / "lake")
+    lake = work / "lake"
+    generate_lake(str(lake), posts=20, seed=5, images=False)
+    for relpath, data in CATALOG_ONLY_FILES.items():
+        write(lake, relpath, data)
+    project = make_dbt_project(work / "dbt", lake)
     project.run(
         "build",
         "--select",
-        "+images",
+        "+images int_image_catalog_rejects",
         "--indirect-selection",
         "cautious",
         "--exclude-resource-type",
@@ -249,6 +262,18 @@ def test_fewer_sources_pivot_only_those(metadata_only_build: DbtProject) -> None
         s for (s,) in metadata_only_build.query("select distinct unnest(sources) from marts.images")
     }
     assert sources == {"danbooru", "pixiv"}
+
+
+def test_only_enabled_sources_are_catalogued(metadata_only_build: DbtProject) -> None:
+    catalog = metadata_only_build.query(
+        'select image_key, source, uri, "offset", length from intermediate.int_image_catalog'
+    )
+    image = CATALOG_ONLY_FILES["images/danbooru/catalog_only.png"]
+    assert catalog == [
+        ("danbooru:catalog_only", "danbooru", "images/danbooru/catalog_only.png", 0, len(image))
+    ]
+    rejects = metadata_only_build.query("select * from intermediate.int_image_catalog_rejects")
+    assert rejects == []
 
 
 def test_every_mart_column_is_documented(demo_build: DbtProject) -> None:
