@@ -33,7 +33,7 @@ demo: setup $(DEMO_WEIGHTS)
 lint: setup
 	$(BIN)/ruff check python models tests bench
 	$(BIN)/ruff format --check python models tests bench
-	DATAPROC_DUCKDB=target/lint.duckdb $(BIN)/sqlfluff lint models macros tests/dbt
+	DATAPROC_DUCKDB=target/lint.duckdb $(BIN)/sqlfluff lint --processes 2 models macros tests/dbt
 
 pytest: setup
 	$(BIN)/pytest -q
