@@ -105,17 +105,23 @@ def parse_metric_path(path: str) -> MetricFile | None:
 def read_metric_files(con: Any, lake: Lake, files: Sequence[MetricFile]) -> pa.Table:
     """The long table of every file, one row per (image_key, metric), sorted by both.
 
-    `con` is an Ibis DuckDB backend; a file that fails validation raises MetricFileError.
+    `con` is an Ibis DuckDB backend. Files that fail validation raise one MetricFileError that
+    names every one of them, so a user fixes them all in one go.
     """
     if not files:
         return LAKE_METRICS_SCHEMA.empty_table()
     views: list[str] = []
     try:
-        parts = []
+        parts, problems = [], []
         for metric_file in files:
             table = con.read_parquet(lake.url(metric_file.path), file_row_number=True)
             views.append(table.get_name())
-            parts.append(file_rows(table, metric_file))
+            try:
+                parts.append(file_rows(table, metric_file))
+            except MetricFileError as problem:
+                problems.append(str(problem))
+        if problems:
+            raise MetricFileError("\n".join(problems))
         return latest_values(ibis.union(*parts))
     finally:
         for view in views:
