@@ -286,3 +286,12 @@ def test_state_written_by_format_1_is_still_read(tmp_path: Path) -> None:
     lake.put_json(MANIFEST_PATH, {**manifest, "format_version": 1})
     assert load_state(lake).same_content(first.state)
     assert not run(tmp_path, BASE_KEYS, BASE_EDGES).committed
+
+
+def test_tampered_state_file_is_refused(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    build_identity(nodes_table(["a:1", "b:1"]), edges_table([]), lake, SETTINGS)
+    (assignment,) = (tmp_path / "lake" / "state" / "identity").rglob("assignment.parquet")
+    assignment.write_bytes(assignment.read_bytes()[:-1] + b"\0")
+    with pytest.raises(ValueError, match="sha256"):
+        load_state(lake)

@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -311,9 +312,22 @@ class Lake:
 
         return _ObjectFile(obstore.open_reader(self.store, path))
 
-    def read_parquet(self, path: str, columns: list[str] | None = None) -> pa.Table:
-        with self.open(path) as file:
-            return pq.ParquetFile(file).read(columns=columns)
+    def read_parquet(
+        self, path: str, columns: list[str] | None = None, sha256: str | None = None
+    ) -> pa.Table:
+        """The parquet object at `path`; with `sha256`, checked against that digest first.
+
+        A checked object is streamed once to a scratch file, hashed on the way and read from
+        there, so it is fetched once and never held whole in memory.
+        """
+        if sha256 is None:
+            with self.open(path) as file:
+                return pq.ParquetFile(file).read(columns=columns)
+        with tempfile.TemporaryDirectory(prefix="dataproc-") as scratch:
+            local = Path(scratch) / "object.parquet"
+            if self.download(path, local) != sha256:
+                raise ValueError(f"{self.url(path)}: sha256 does not match its manifest")
+            return pq.ParquetFile(local).read(columns=columns)
 
     def iter_parquet(self, path: str, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
         """The object's record batches, read one row group at a time."""
@@ -441,13 +455,6 @@ class Lake:
         committed = {**manifest, "sha256": dict(sorted(digests.items()))}
         self.put_json(manifest_path, committed, mode=mode)
         return committed
-
-    def check(self, path: str, digest: str) -> bytes:
-        """The object's bytes, checked against the sha256 a manifest recorded for it."""
-        data = self.get(path)
-        if sha256(data) != digest:
-            raise ValueError(f"{self.url(path)}: sha256 does not match its manifest")
-        return data
 
 
 def _file_sha256(path: Path) -> str:

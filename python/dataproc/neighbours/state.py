@@ -157,5 +157,4 @@ def save_index_state(lake: Lake, model_tag: str, state: IndexState) -> int:
 
 def _read_checked(lake: Lake, path: str, digests: dict[str, str]) -> pa.Table:
     """A parquet object of the index, after checking it against the manifest's digest."""
-    lake.check(path, digests.get(path, ""))
-    return lake.read_parquet(path)
+    return lake.read_parquet(path, sha256=digests.get(path, ""))
