@@ -7,7 +7,7 @@ import uuid
 
 from dataproc.export import ExportSettings, complete_versions, publish, read_latest
 from dataproc.lake import Lake
-from fault_proxy import FaultProxy, every_nth, first_of, lose_puts_to
+from fault_proxy import FaultProxy, every_nth, first_of, lose_every_nth_put, lose_puts_to
 from test_export_lakes import write_export_lake
 
 SETTINGS = ExportSettings(dataset="anime", shard_size=4)
@@ -38,7 +38,9 @@ def test_publish_through_5xx_delays_and_lost_replies_equals_a_clean_one(s3_endpo
     clean = publish(
         rows, Lake(roots[0], s3_endpoint.env), SETTINGS, invocation_id=None, git_commit=None
     )
-    with FaultProxy(s3_endpoint.url, every_nth(3)) as proxy:
+    # Every 3rd request fails (503) or is delayed, and every 2nd PUT's reply is lost.
+    plan = first_of(lose_every_nth_put(2), every_nth(3, ("error", "delay")))
+    with FaultProxy(s3_endpoint.url, plan) as proxy:
         faulty = publish(
             rows,
             _lake(s3_endpoint.env, proxy.url, roots[1]),

@@ -291,13 +291,24 @@ class Lake:
         except (FileNotFoundError, NotFoundError) as error:
             raise FileNotFoundError(f"{self.url(path)} does not exist") from error
 
-    def get_ranges(self, path: str, starts: list[int], ends: list[int]) -> list[bytes]:
-        """Several ranges of one object, coalesced into as few requests as the store likes."""
+    def get_ranges(
+        self, path: str, starts: list[int], ends: list[int], coalesce: int = 4096
+    ) -> list[bytes]:
+        """Several ranges `[start, end)` of one object. Ranges closer than `coalesce` bytes share
+        a request, so a tar member and the header gap before the next come together, while
+        far-apart bytes are never read along."""
         import obstore
+        from obstore.exceptions import NotFoundError
 
         if not starts:
             return []
-        return [bytes(b) for b in obstore.get_ranges(self.store, path, starts=starts, ends=ends)]
+        try:
+            parts = obstore.get_ranges(
+                self.store, path, starts=starts, ends=ends, coalesce=coalesce
+            )
+        except (FileNotFoundError, NotFoundError) as error:
+            raise FileNotFoundError(f"{self.url(path)} does not exist") from error
+        return [bytes(part) for part in parts]
 
     def get_json(self, path: str) -> Any | None:
         """The JSON object at `path`, or None when absent."""

@@ -6,8 +6,9 @@ lake), `<image_id>.json` (the image's metadata row, the same as in the parquet) 
 `<image_id>.txt` (its prompt in UTF-8). Shards hold consecutive rows in image_id order.
 
 An image is `(uri, offset, length)` in the lake: a whole file, or a member inside a source
-shard. Its bytes are copied with one ranged get, never by reading the whole source object;
-gets run on a small thread pool, since object-store latency, not bandwidth, dominates many
+shard. The images of one export shard are grouped by source object, and each group is one
+`Lake.get_ranges` call that fetches only their byte ranges, never the whole source object.
+Groups run on a small thread pool, since object-store latency, not bandwidth, dominates many
 small reads.
 
 `tar_bytes` pins every varying member field (mtime 0, uid/gid 0, empty owner names, mode
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -46,26 +48,45 @@ def split_shards(table: pa.Table, shard_size: int) -> Iterator[pa.Table]:
 def build_shard(lake: Lake, rows: pa.Table, columns: ImageColumns) -> bytes:
     """One shard's tar bytes for `rows`, with image bytes read from `lake`."""
     records = rows.to_pylist()
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(records)))) as pool:
-        images = list(pool.map(lambda record: fetch_image(lake, record, columns), records))
-    return tar_bytes(shard_members(records, images, columns))
+    return tar_bytes(shard_members(records, fetch_images(lake, records, columns), columns))
 
 
-def fetch_image(lake: Lake, record: dict[str, Any], columns: ImageColumns) -> bytes:
-    """The bytes of the image `record` locates in the lake, checked against its length."""
-    uri, offset, length = record[columns.uri], record[columns.offset], record[columns.length]
+def fetch_images(lake: Lake, records: list[dict[str, Any]], columns: ImageColumns) -> list[bytes]:
+    """The bytes of every image `records` locate in the lake, in record order."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        groups[record[columns.uri]].append(record)
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(groups)))) as pool:
+        fetched = pool.map(lambda group: fetch_group(lake, *group, columns), groups.items())
+        by_id = {
+            record[ID_COLUMN]: data
+            for (_, group), datas in zip(groups.items(), fetched, strict=True)
+            for record, data in zip(group, datas, strict=True)
+        }
+    return [by_id[record[ID_COLUMN]] for record in records]
+
+
+def fetch_group(
+    lake: Lake, uri: str, records: list[dict[str, Any]], columns: ImageColumns
+) -> list[bytes]:
+    """The bytes of the images `records`, all stored in the object `uri`, checked by length."""
+    starts = [record[columns.offset] for record in records]
+    ends = [record[columns.offset] + record[columns.length] for record in records]
     try:
-        data = lake.get(uri, offset, offset + length)
+        datas = lake.get_ranges(uri, starts, ends)
     except Exception as error:
+        names = ", ".join(repr(record[ID_COLUMN]) for record in records[:3])
         raise ImageFetchError(
-            f"cannot read image {record[ID_COLUMN]!r} from {uri!r} in the lake: {error}"
+            f"cannot read image(s) {names}{', ...' if len(records) > 3 else ''} from {uri!r} "
+            f"in the lake: {error}"
         ) from error
-    if len(data) != length:
-        raise ImageFetchError(
-            f"image {record[ID_COLUMN]!r}: {uri!r} holds {len(data)} of the {length} "
-            f"bytes expected at offset {offset}"
-        )
-    return data
+    for record, data in zip(records, datas, strict=True):
+        if len(data) != record[columns.length]:
+            raise ImageFetchError(
+                f"image {record[ID_COLUMN]!r}: {uri!r} holds {len(data)} of the "
+                f"{record[columns.length]} bytes expected at offset {record[columns.offset]}"
+            )
+    return datas
 
 
 def shard_members(
