@@ -16,7 +16,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $(INSTALLED)
 
 setup: $(INSTALLED)
