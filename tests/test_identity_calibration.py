@@ -109,3 +109,16 @@ def test_settings_accept_auto_or_a_cosine() -> None:
             )
     with pytest.raises(SettingsError, match="near_dup_target_precision"):
         CalibrationSettings(near_dup_target_precision=0.0)
+
+
+def test_export_manifest_records_the_calibration() -> None:
+    import datetime as dt
+
+    from dataproc.export.manifest import ManifestFacts, build_manifest
+
+    figures = calibrate(both_splits([0.99] * 30, [0.1] * 30), CalibrationSettings()).table()
+    row = figures.to_pylist()[0]
+    facts = ManifestFacts("anime", "v0001", None, "run", None, None, 10, False, 1, {}, {}, row)
+    manifest = build_manifest(facts, [], pa.schema([]), 0, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert manifest["identity_calibration"] == row
+    assert row["threshold_mode"] == "auto" and row["estimated_precision"] == 1.0
