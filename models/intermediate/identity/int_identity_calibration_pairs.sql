@@ -55,19 +55,19 @@ linked_pairs as (
 shuffled as (
     select
         image_key,
-        row_number() over (order by hash('{{ seed }}', image_key), image_key) as position,
+        row_number() over (order by hash('{{ seed }}', image_key), image_key) as shuffle_rank,
         count(*) over () as image_count
     from embedded
 ),
 
 random_pairs as (
     select
-        least(shuffled.image_key, following.image_key) as left_key,
-        greatest(shuffled.image_key, following.image_key) as right_key,
+        least(shuffled.image_key, next_images.image_key) as left_key,
+        greatest(shuffled.image_key, next_images.image_key) as right_key,
         'random_pair' as label_source
     from shuffled
-    inner join shuffled as following
-        on following.position = shuffled.position % shuffled.image_count + 1
+    inner join shuffled as next_images
+        on next_images.shuffle_rank = shuffled.shuffle_rank % shuffled.image_count + 1
     where shuffled.image_count > 2
 ),
 

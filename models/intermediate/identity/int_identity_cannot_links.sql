@@ -6,7 +6,8 @@
 -- a variant or another page of the same set), `pixiv_work_pages` (two pages of one pixiv work)
 -- and `same_source_other_page` (two posts of one site with different md5 whose links name
 -- different pages of one pixiv work).
-{%- set booru_sources = ['danbooru', 'gelbooru', 'yandere'] | select('in', var('enabled_sources')) | list %}
+{%- set booru_sources = ['danbooru', 'gelbooru', 'yandere']
+    | select('in', var('enabled_sources')) | list %}
 
 with
 
