@@ -5,9 +5,12 @@
 -- foreign tag of the source's posts co-occurs with every tag of the danbooru posts.
 --   support    = images where the foreign tag and the danbooru tag co-occur
 --   confidence = support / images where the foreign tag occurs
--- Each foreign tag takes the danbooru tag with the most support; ties go to the most specific
--- tag (on the fewest of the source's linked images, so a character beats its copyright and
--- `1girl`), then the smaller tag. It is proposed when support >= `learned_alias_min_support`
+-- Each foreign tag takes the danbooru tag that best matches it both ways, by the Jaccard index
+-- support / (images with the foreign tag + images with the danbooru tag - support), over the
+-- source's merged images: a character's name matches the character better than its copyright
+-- or `1girl`, which are on more images. Ties go to the more specific category (artist,
+-- character, copyright, meta, general), then the tag on fewer danbooru posts, then the smaller
+-- tag. It is proposed when support >= `learned_alias_min_support`
 -- and confidence >= `learned_alias_min_confidence`. Learned from the kept posts' staged tags
 -- (seed aliases already applied) and this build's identity; int_image_representatives applies
 -- them after the seed.
@@ -49,12 +52,20 @@ danbooru_tags as (
         image_id,
         unnest(tags) as tag
     from members
-    where is_categorized
+    where is_categorized and image_id in (select linked_images.image_id from linked_images)
+),
+
+tag_dictionary as (
+    select
+        tag,
+        category,
+        post_count
+    from {{ ref('int_tag_dictionary') }}
 ),
 
 known_tags as (
     -- Tags that need no alias: danbooru's vocabulary, and the seed's aliases and targets.
-    select tag from {{ ref('int_tag_dictionary') }}
+    select tag from tag_dictionary
     union
     select {{ clean_tag('alias') }} as tag from {{ ref('tag_aliases') }}
     union
@@ -63,11 +74,14 @@ known_tags as (
 
 source_tags as (
     select distinct
-        image_id,
-        source,
-        unnest(tags) as alias
+        members.image_id,
+        members.source,
+        unnest(members.tags) as alias
     from members
-    where not is_categorized
+    inner join linked_images
+        on
+            members.image_id = linked_images.image_id
+            and members.source = linked_images.source
 ),
 
 foreign_tags as (
@@ -76,10 +90,6 @@ foreign_tags as (
         source_tags.source,
         source_tags.alias
     from source_tags
-    inner join linked_images
-        on
-            source_tags.image_id = linked_images.image_id
-            and source_tags.source = linked_images.source
     left join known_tags on source_tags.alias = known_tags.tag
     where source_tags.alias is not null and known_tags.tag is null
 ),
@@ -121,9 +131,18 @@ ranked_tags as (
         co_occurrences.tag,
         co_occurrences.support,
         alias_images.alias_images,
+        tag_images.tag_images,
         row_number() over (
             partition by co_occurrences.source, co_occurrences.alias
-            order by co_occurrences.support desc, tag_images.tag_images asc, co_occurrences.tag asc
+            order by
+                co_occurrences.support
+                / (alias_images.alias_images + tag_images.tag_images - co_occurrences.support)
+                desc,
+                list_position(
+                    {{ sql_string_list(merge_tag_categories()) }}, tag_dictionary.category
+                ) asc nulls last,
+                tag_dictionary.post_count asc nulls last,
+                co_occurrences.tag asc
         ) as tag_rank
     from co_occurrences
     inner join alias_images
@@ -134,6 +153,7 @@ ranked_tags as (
         on
             co_occurrences.source = tag_images.source
             and co_occurrences.tag = tag_images.tag
+    left join tag_dictionary on co_occurrences.tag = tag_dictionary.tag
 )
 
 select
@@ -142,6 +162,7 @@ select
     tag,
     support,
     alias_images,
+    tag_images,
     round(support / alias_images, 6) as confidence
 from ranked_tags
 where
