@@ -126,14 +126,10 @@ def _write_tables(plan: Plan, raw: RawTables, put: Put, report: DemoReport) -> N
         pictures.append(_pictures(plan, source, measured))
     put(MARKER, parquet_bytes(pa.concat_tables(pictures)))
     report.pictures = sum(table.num_rows for table in pictures)
-    names = {
-        name: [row[i] for row in plan.world.vocab.unseeded_names]
-        for i, name in enumerate(FOREIGN_NAMES_SCHEMA.names)
-    }
-    put(
-        "ground_truth/foreign_names.parquet",
-        parquet_bytes(pa.table(names, schema=FOREIGN_NAMES_SCHEMA)),
-    )
+    fields = FOREIGN_NAMES_SCHEMA.names
+    names = [dict(zip(fields, row, strict=True)) for row in plan.world.vocab.unseeded_names]
+    table = pa.Table.from_pylist(names, schema=FOREIGN_NAMES_SCHEMA)
+    put("ground_truth/foreign_names.parquet", parquet_bytes(table))
 
 
 def _pictures(plan: Plan, source: str, rows: np.ndarray) -> pa.Table:
@@ -151,9 +147,7 @@ def _pictures(plan: Plan, source: str, rows: np.ndarray) -> pa.Table:
         "image_key": concat(source + ":", sp.keys.take(pa.array(rows))),
         "picture_id": pa.array(picture, pa.int64()),
         "transform": transform,
-        "hard_case": pa.array(
-            np.array(w.HARD_CASES, dtype=object)[case], pa.string(), mask=case == w.NOT_HARD
-        ),
+        "hard_case": lookup(w.HARD_CASES, case),
         "redraw_of": pa.array(plan.scenes[picture], pa.int64(), mask=case == w.NOT_HARD),
     }
     return pa.table(columns, schema=PICTURES_SCHEMA)

@@ -28,7 +28,7 @@ ORIGINAL, SAME_FILE, RESIZED, REENCODED, CONVERTED, CROPPED, WATERMARKED = range
 # Pictures drawn from another picture's scene with one region redrawn (ground truth `hard_case`;
 # their first renderings are `transform` `variant` or `page`): a booru child post, or a later
 # page of a pixiv work.
-HARD_CASES = ("", "variant", "page")
+HARD_CASES = (None, "variant", "page")
 NOT_HARD, VARIANT, PAGE = range(3)
 # File extensions; the last three are danbooru's non-image post types (no image is stored).
 EXTS = ("jpg", "jpeg", "png", "webp", "gif", "mp4", "webm", "zip")
