@@ -28,7 +28,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,6 +54,9 @@ from dataproc.lake import Lake, lake_root
 
 URLS_ENV = "DATAPROC_EMBEDDER_URLS"
 TOKEN_ENV = "DATAPROC_EMBEDDER_TOKEN"
+# Requests in flight per URL: 2 keeps a sidecar busy while its last answer travels back; a URL
+# that balances over many replicas (Ray Serve) wants twice its replica count.
+REQUESTS_PER_URL_ENV = "DATAPROC_EMBEDDER_REQUESTS_PER_URL"
 TINY_MODEL = "dataproc-tiny"  # tests and the demo: one 64 px patch, `smooth_patch_embedding`
 CONFIG_DIR = Path(__file__).with_name("model_configs")
 RANDOM_INIT = "random-init"
@@ -67,8 +70,8 @@ class EmbedSettings:
 
     `urls` empty means in-process: the model is loaded here and `lake` is read directly.
     With `urls`, sidecars do the work and only the client fields (`token`, `chunk_size`,
-    `timeout_s`, `retries`, `backoff_s`) matter here. `decode_workers=0` picks a count for the
-    device (`auto_decode_workers`).
+    `timeout_s`, `retries`, `backoff_s`, `requests_per_url`) matter here. `decode_workers=0`
+    picks a count for the device (`auto_decode_workers`).
     """
 
     model: str = "ViT-B-32"
@@ -84,6 +87,7 @@ class EmbedSettings:
     timeout_s: float = 600.0
     retries: int = 3
     backoff_s: float = 0.5
+    requests_per_url: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> EmbedSettings:
@@ -96,6 +100,7 @@ class EmbedSettings:
             "lake": lake_root(env),
             "urls": parse_urls(env.get(URLS_ENV, "")),
             "token": env.get(TOKEN_ENV) or None,
+            "requests_per_url": int(env.get(REQUESTS_PER_URL_ENV) or 2),
         }
         return cls(**{**from_env, **overrides})
 
@@ -505,6 +510,11 @@ class Embedder:
             for _, future in window:
                 future.cancel()
         return builder.table()
+
+    def embed_all(self, chunks: Iterable[Refs]) -> Iterator[pa.Table]:
+        """One table per chunk, in order (one model here: chunks take turns on it)."""
+        for chunk in chunks:
+            yield self.embed(chunk)
 
     def close(self) -> None:
         """Stop the decode pool (queued work is cancelled)."""
