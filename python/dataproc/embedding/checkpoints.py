@@ -52,6 +52,7 @@ class ImageEmbeddingSettings:
     embed_chunk_rows: int
     embed_max_pixels: int
     min_side: int | None = None  # the prefilter's `min_side` (None: off)
+    clip_allow_random_weights: bool = False
 
     def __post_init__(self) -> None:
         for var in ("embed_batch_size", "embed_chunk_rows", "embed_max_pixels"):
@@ -68,6 +69,7 @@ class ImageEmbeddingSettings:
             pretrained=self.clip_pretrained or None,
             batch_size=self.embed_batch_size,
             max_pixels=self.embed_max_pixels,
+            allow_random_weights=self.clip_allow_random_weights,
         )
 
 

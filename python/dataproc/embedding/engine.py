@@ -60,6 +60,8 @@ REQUESTS_PER_URL_ENV = "DATAPROC_EMBEDDER_REQUESTS_PER_URL"
 TINY_MODEL = "dataproc-tiny"  # tests and the demo: one 64 px patch, `smooth_patch_embedding`
 CONFIG_DIR = Path(__file__).with_name("model_configs")
 RANDOM_INIT = "random-init"
+# A `pretrained` value with one of these, or a path separator, names a file, not an open_clip tag.
+WEIGHTS_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 TO_TENSOR_NAMES = ("ToTensor", "MaybeToTensor")
 
 
@@ -71,7 +73,8 @@ class EmbedSettings:
     `urls` empty means in-process: the model is loaded here and `lake` is read directly.
     With `urls`, sidecars do the work and only the client fields (`token`, `chunk_size`,
     `timeout_s`, `retries`, `backoff_s`, `requests_per_url`) matter here. `decode_workers=0`
-    picks a count for the device (`auto_decode_workers`).
+    picks a count for the device (`auto_decode_workers`). No `pretrained` means random weights,
+    refused unless `allow_random_weights` (benchmarks).
     """
 
     model: str = "ViT-B-32"
@@ -88,6 +91,7 @@ class EmbedSettings:
     retries: int = 3
     backoff_s: float = 0.5
     requests_per_url: int = 2
+    allow_random_weights: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> EmbedSettings:
@@ -121,6 +125,43 @@ def register_model_configs() -> None:
     for path in sorted(CONFIG_DIR.glob("*.json")):
         if open_clip.get_model_config(path.stem) is None:
             open_clip.add_model_config(path)
+
+
+class WeightsError(ValueError):
+    """The configured weights cannot be used: a missing file, or none given at all."""
+
+
+def check_weights(name: str, pretrained: str | None, allow_random: bool = False) -> None:
+    """Refuse weights that would fail late or embed nonsense, saying what to do instead.
+
+    A file that does not exist is named with the command that writes it (the demo model) or
+    the settings that point elsewhere; no weights at all means random embeddings, which only
+    `allow_random` accepts. The same rules run before a build starts
+    (`macros/check_clip_weights.sql`).
+    """
+    if pretrained is None:
+        if not allow_random:
+            raise WeightsError(
+                f"no weights given for {name} (clip_pretrained is empty): its embeddings would "
+                "be random. Set clip_pretrained to a checkpoint file or an open_clip pretrained "
+                "tag; to embed with random weights anyway (benchmarks), set the var "
+                "clip_allow_random_weights: true (sidecar: --allow-random-weights)."
+            )
+        return
+    if names_a_file(pretrained) and not os.path.isfile(pretrained):
+        if name == TINY_MODEL:
+            remedy = f"write them with `dataproc embedder checkpoint {pretrained} --seed 0`"
+        else:
+            remedy = (
+                "download the checkpoint to that path, or set clip_pretrained to another "
+                "file or to an open_clip pretrained tag"
+            )
+        raise WeightsError(f"the weights file {pretrained} for {name} does not exist: {remedy}.")
+
+
+def names_a_file(pretrained: str) -> bool:
+    """Whether `pretrained` is a path (a separator or a checkpoint suffix), not an open_clip tag."""
+    return "/" in pretrained or os.sep in pretrained or pretrained.endswith(WEIGHTS_SUFFIXES)
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -268,14 +309,18 @@ class LoadedModel:
         return features.cpu().numpy().astype(np.float32, copy=False)
 
 
-def load_model(name: str, pretrained: str | None, device: str = "auto") -> LoadedModel:
+def load_model(
+    name: str, pretrained: str | None, device: str = "auto", *, allow_random: bool = False
+) -> LoadedModel:
     """Load `name` with open_clip's `create_model_and_transforms(name, pretrained=...)`.
 
     `pretrained` is a local checkpoint path (hashed into the model tag), an open_clip hub tag
-    (its name goes into the tag), or None for random initialization (benchmarks only).
+    (its name goes into the tag), or None for random initialization, which only `allow_random`
+    accepts (benchmarks). Unusable weights raise `WeightsError` before anything is loaded.
     """
     import open_clip
 
+    check_weights(name, pretrained, allow_random)
     register_model_configs()
     target = resolve_device(device)
     model, _, preprocess = open_clip.create_model_and_transforms(
@@ -584,7 +629,12 @@ def _remaining(deadline: float | None) -> float | None:
 
 def build_embedder(settings: EmbedSettings) -> Embedder:
     """Load the model named by `settings` and wrap it in an `Embedder` over `settings.lake`."""
-    model = load_model(settings.model, settings.pretrained, settings.device)
+    model = load_model(
+        settings.model,
+        settings.pretrained,
+        settings.device,
+        allow_random=settings.allow_random_weights,
+    )
     return Embedder(
         model,
         Lake(settings.lake),

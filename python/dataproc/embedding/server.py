@@ -18,12 +18,14 @@ it, so the `dataproc` command line starts quickly.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -190,6 +192,18 @@ def serve(
 app = typer.Typer(help="The open_clip embedding sidecar.", no_args_is_help=True)
 
 
+@contextlib.contextmanager
+def weights_errors_exit() -> Iterator[None]:
+    """Unusable weights end the command with their message (what to do), not a traceback."""
+    from dataproc.embedding.engine import WeightsError
+
+    try:
+        yield
+    except WeightsError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
 @app.command("serve")
 def serve_command(
     model: str = typer.Option("ViT-B-32", help="open_clip model name."),
@@ -207,6 +221,9 @@ def serve_command(
     timeout: float = typer.Option(600.0, min=1, help="Seconds per request (504 after)."),
     batch_size: int = typer.Option(32, min=1, help="Images per model forward."),
     workers: int = typer.Option(0, min=0, help="Decode threads (0: chosen for the device)."),
+    allow_random_weights: bool = typer.Option(
+        False, help="Serve random weights when --pretrained is not given (benchmarks)."
+    ),
 ) -> None:
     """Serve POST /embed, GET /info and GET /health."""
     from dataproc.embedding.engine import EmbedSettings
@@ -220,6 +237,7 @@ def serve_command(
         batch_size=batch_size,
         decode_workers=workers,
         max_pixels=max_pixels,
+        allow_random_weights=allow_random_weights,
     )
     limits = ServerLimits(
         max_request_refs=max_request_refs,
@@ -227,7 +245,8 @@ def serve_command(
         request_timeout_s=timeout,
     )
     token = token or EmbedSettings.from_env().token
-    serve(settings, host=host, port=port, token=token, limits=limits)
+    with weights_errors_exit():
+        serve(settings, host=host, port=port, token=token, limits=limits)
 
 
 @app.command()
@@ -235,11 +254,14 @@ def info(
     model: str = typer.Option("ViT-B-32", help="open_clip model name."),
     pretrained: str | None = typer.Option(None, help="open_clip pretrained tag or checkpoint."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N."),
+    allow_random_weights: bool = typer.Option(False, help="Accept no --pretrained (random)."),
 ) -> None:
     """Load a model and print what /info would report (model tag, dim, weights hash)."""
     from dataproc.embedding.engine import load_model
 
-    typer.echo(json.dumps(public_info(load_model(model, pretrained, device).info), indent=2))
+    with weights_errors_exit():
+        loaded = load_model(model, pretrained, device, allow_random=allow_random_weights)
+    typer.echo(json.dumps(public_info(loaded.info), indent=2))
 
 
 @app.command()
