@@ -517,6 +517,7 @@ class Embedder:
         self._window = batch_size * (prefetch_batches + 1)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="embed-decode")
         self._forward_lock = threading.Lock()
+        self._closed = False
 
     @property
     def info(self) -> ModelInfo:
@@ -561,8 +562,18 @@ class Embedder:
         for chunk in chunks:
             yield self.embed(chunk)
 
+    def check_health(self) -> None:
+        """Raise when this engine can no longer embed: closed, or its CUDA device has failed
+        (a CUDA error is sticky, and a synchronize reports it). Cheap: it never waits for
+        the model."""
+        if self._closed:
+            raise RuntimeError("the embedder is closed")
+        if self._model.device.type == "cuda":
+            torch.cuda.synchronize(self._model.device)
+
     def close(self) -> None:
         """Stop the decode pool (queued work is cancelled)."""
+        self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> Embedder:
