@@ -15,7 +15,12 @@ futures, so while one batch is in the model the next ones are being fetched and 
 Threads suffice: object-store reads, PIL decoding and resizing, and the model forward all
 release the GIL, and decode threads produce uint8 pixels (normalized per batch on the model's
 device). Batches are zero-padded to `batch_size`, so every forward has the same shape (no
-per-shape re-tuning or recompilation).
+per-shape re-tuning or recompilation); on the CPU a row's vector does not depend on the rows
+beside it.
+
+On CUDA: decode threads on every usable core, batches stacked in pinned memory and copied
+asynchronously, the forward under bf16 (or fp16) autocast, and JPEGs decoded at reduced size
+(`decode`).
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ REQUESTS_PER_URL_ENV = "DATAPROC_EMBEDDER_REQUESTS_PER_URL"
 TINY_MODEL = "dataproc-tiny"  # tests and the demo: one 64 px patch, `smooth_patch_embedding`
 CONFIG_DIR = Path(__file__).with_name("model_configs")
 RANDOM_INIT = "random-init"
+# Autocast dtypes on CUDA by `precision`; fp32 runs without autocast.
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 # A `pretrained` value with one of these, or a path separator, names a file, not an open_clip tag.
 WEIGHTS_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 TO_TENSOR_NAMES = ("ToTensor", "MaybeToTensor")
@@ -74,7 +81,7 @@ class EmbedSettings:
     With `urls`, sidecars do the work and only the client fields (`token`, `chunk_size`,
     `timeout_s`, `retries`, `backoff_s`, `requests_per_url`) matter here. `decode_workers=0`
     picks a count for the device (`auto_decode_workers`). No `pretrained` means random weights,
-    refused unless `allow_random_weights` (benchmarks).
+    refused unless `allow_random_weights` (benchmarks). `precision` is the autocast on CUDA.
     """
 
     model: str = "ViT-B-32"
@@ -92,6 +99,7 @@ class EmbedSettings:
     backoff_s: float = 0.5
     requests_per_url: int = 2
     allow_random_weights: bool = False
+    precision: str = "bf16"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> EmbedSettings:
@@ -291,15 +299,19 @@ class LoadedModel:
     pixels: PixelPipeline
     device: torch.device
 
+    precision: str = "bf16"
+
     def encode(self, pixels: torch.Tensor) -> np.ndarray:
         """Embed a batch from `pixels.prepare`: L2-normalized float32 vectors, one per row.
 
-        Pixels are normalized on the model's device. On CUDA the forward runs under bf16
-        autocast; the output normalization is always in float32.
+        Pixels are normalized on the model's device (a batch in pinned memory is copied
+        asynchronously). On CUDA the forward runs under `precision` autocast (bf16 or fp16;
+        fp32: none); on the CPU always in float32. The output normalization is in float32.
         """
+        dtype = AUTOCAST_DTYPES[self.precision]
         autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
-            if self.device.type == "cuda"
+            torch.autocast("cuda", dtype=dtype)
+            if self.device.type == "cuda" and dtype is not None
             else contextlib.nullcontext()
         )
         with torch.inference_mode(), autocast:
@@ -310,16 +322,24 @@ class LoadedModel:
 
 
 def load_model(
-    name: str, pretrained: str | None, device: str = "auto", *, allow_random: bool = False
+    name: str,
+    pretrained: str | None,
+    device: str = "auto",
+    *,
+    allow_random: bool = False,
+    precision: str = "bf16",
 ) -> LoadedModel:
     """Load `name` with open_clip's `create_model_and_transforms(name, pretrained=...)`.
 
     `pretrained` is a local checkpoint path (hashed into the model tag), an open_clip hub tag
     (its name goes into the tag), or None for random initialization, which only `allow_random`
     accepts (benchmarks). Unusable weights raise `WeightsError` before anything is loaded.
+    `precision` is the forward's autocast on CUDA (`bf16`, `fp16` or `fp32`).
     """
     import open_clip
 
+    if precision not in AUTOCAST_DTYPES:
+        raise ValueError(f"precision must be one of {sorted(AUTOCAST_DTYPES)}: {precision!r}")
     check_weights(name, pretrained, allow_random)
     register_model_configs()
     target = resolve_device(device)
@@ -339,7 +359,7 @@ def load_model(
         image_size=image_size,
     )
     pixels = split_preprocess(preprocess)
-    return LoadedModel(info=info, model=model, pixels=pixels, device=target)
+    return LoadedModel(info=info, model=model, pixels=pixels, device=target, precision=precision)
 
 
 def _embedding_dim(model: torch.nn.Module, image_size: int, device: torch.device) -> int:
@@ -608,10 +628,13 @@ class Embedder:
         """Embed one batch, zero-padded to `batch_size`; returns only the real rows."""
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError("embedding deadline passed")
-        batch = torch.stack(list(pixels))
-        padding = self._batch_size - batch.shape[0]
-        if padding:
-            batch = torch.cat([batch, batch.new_zeros((padding, *batch.shape[1:]))])
+        # Stacked straight into the padded batch, in pinned memory beside a GPU so that the
+        # copy to the device is asynchronous.
+        first = pixels[0]
+        pinned = self._model.device.type == "cuda"
+        batch = torch.empty((self._batch_size, *first.shape), dtype=first.dtype, pin_memory=pinned)
+        torch.stack(list(pixels), out=batch[: len(pixels)])
+        batch[len(pixels) :].zero_()
         with self._forward_lock:
             vectors = self._model.encode(batch)
         return vectors[: len(pixels)]
@@ -625,10 +648,19 @@ def auto_decode_workers(device: torch.device) -> int:
     stall its parallel regions; since a forward costs far more than a decode there, one spare
     decode thread keeps up.
     """
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     if device.type != "cpu":
         return cores
     return max(1, cores - torch.get_num_threads())
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: `taskset`, cgroups), not the
+    machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _remaining(deadline: float | None) -> float | None:
@@ -645,6 +677,7 @@ def build_embedder(settings: EmbedSettings) -> Embedder:
         settings.pretrained,
         settings.device,
         allow_random=settings.allow_random_weights,
+        precision=settings.precision,
     )
     return Embedder(
         model,

@@ -332,6 +332,7 @@ MaxPixels = Annotated[int, typer.Option(min=1, help="Pixels per image.")]
 Timeout = Annotated[float, typer.Option(min=1, help="Seconds per request (504 after).")]
 BatchSize = Annotated[int, typer.Option(min=1, help="Images per model forward.")]
 Workers = Annotated[int, typer.Option(min=0, help="Decode threads (0: chosen for the device).")]
+Precision = Annotated[str, typer.Option(help="Autocast on CUDA: bf16, fp16 or fp32.")]
 AllowRandomWeights = Annotated[
     bool, typer.Option(help="Serve random weights when --pretrained is not given (benchmarks).")
 ]
@@ -347,6 +348,7 @@ def configure(
     workers: int,
     max_pixels: int,
     allow_random_weights: bool,
+    precision: str,
     max_request_refs: int,
     max_request_bytes: int,
     timeout: float,
@@ -363,6 +365,7 @@ def configure(
         decode_workers=workers,
         max_pixels=max_pixels,
         allow_random_weights=allow_random_weights,
+        precision=precision,
     )
     limits = ServerLimits(
         max_request_refs=max_request_refs,
@@ -393,6 +396,7 @@ def serve_command(
     timeout: Timeout = 600.0,
     batch_size: BatchSize = 32,
     workers: Workers = 0,
+    precision: Precision = "bf16",
     allow_random_weights: AllowRandomWeights = False,
 ) -> None:
     """Serve POST /embed, GET /info and GET /health."""
@@ -435,6 +439,7 @@ def serve_ray_command(
     timeout: Timeout = 600.0,
     batch_size: BatchSize = 32,
     workers: Workers = 0,
+    precision: Precision = "bf16",
     allow_random_weights: AllowRandomWeights = False,
 ) -> None:
     """Deploy the embedder as a Ray Serve application: one endpoint over many replicas."""
