@@ -334,7 +334,7 @@ def throughput(args: argparse.Namespace, lake: Path, refs: list[ImageRef]) -> tu
         f"- end to end / bare forward: {ratio:.2f} (target >= 0.9, and >= 5,000 images/s end "
         "to end on one H200).\n"
     )
-    return f"### Throughput from tar shards ({device_name})", block
+    return "### Throughput from tar shards", block
 
 
 # -- RESULTS.md -----------------------------------------------------------------------------------
