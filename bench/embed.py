@@ -64,7 +64,11 @@ from dataproc.embedding.engine import (
 from dataproc.lake import Lake
 from PIL import Image, ImageDraw, ImageFilter
 
-FORMATS = (("jpg", "JPEG", {"quality": 90}), ("png", "PNG", {}), ("webp", "WEBP", {"quality": 85}))
+FORMATS = {
+    "jpg": ("JPEG", {"quality": 90}),
+    "png": ("PNG", {}),
+    "webp": ("WEBP", {"quality": 85}),
+}
 MAX_PIXELS = 50_000_000
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## embed"
@@ -89,20 +93,27 @@ def synthetic_image(seed: int, size: int) -> Image.Image:
     return image.filter(ImageFilter.SMOOTH)
 
 
-def encoded_member(index: int, size: int) -> tuple[str, bytes]:
-    """`(<key>.<ext>, bytes)` for image `index`, cycling through JPEG, PNG and WebP."""
-    ext, fmt, options = FORMATS[index % len(FORMATS)]
+def encoded_member(index: int, size: int, formats: tuple[str, ...]) -> tuple[str, bytes]:
+    """`(<key>.<ext>, bytes)` for image `index`, cycling through `formats`."""
+    ext = formats[index % len(formats)]
+    fmt, options = FORMATS[ext]
     buffer = io.BytesIO()
     synthetic_image(index, size).save(buffer, fmt, **options)
     return f"{index:08d}.{ext}", buffer.getvalue()
 
 
-def write_shards(lake: Path, images: int, shards: int, size: int) -> list[ImageRef]:
+def write_shards(
+    lake: Path, images: int, shards: int, size: int, formats: tuple[str, ...]
+) -> list[ImageRef]:
     """Write `shards` tar files holding `images` images; refs come from the tar headers."""
     folder = lake / "shards" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(mp_context=spawn()) as pool:
-        members = list(pool.map(partial(encoded_member, size=size), range(images), chunksize=16))
+        members = list(
+            pool.map(
+                partial(encoded_member, size=size, formats=formats), range(images), chunksize=16
+            )
+        )
     refs: list[ImageRef] = []
     per_shard = -(-images // shards)
     for shard in range(shards):
@@ -278,7 +289,7 @@ def scaling(args: argparse.Namespace, lake: Path, refs: list[ImageRef]) -> tuple
     print(f"two / one: {ratio:.2f} (target >= 1.8)")
     block = (
         f"`bench/embed.py scaling --images {len(refs)} --size {args.size}`: "
-        f"{len(refs)} images ({args.size} px, JPEG/PNG/WebP) in {args.shards} tar shards, "
+        f"{len(refs)} images ({args.size} px, {args.formats}) in {args.shards} tar shards, "
         f"embedded by `embed_incrementally` (chunks of {args.chunk_rows}, checkpoints written) "
         f"through the concurrent client on 127.0.0.1; sidecars of `{TINY_MODEL}`, each pinned "
         f"to one core with `taskset` (one decode and one torch thread); the client is not "
@@ -327,7 +338,8 @@ def throughput(args: argparse.Namespace, lake: Path, refs: list[ImageRef]) -> tu
     rows = "".join(f"| {name} | {rate:,.1f} |\n" for name, rate in rates.items())
     block = (
         f"`bench/embed.py throughput --model {args.model} --device {args.device} --images {n} "
-        f"--batch-size {args.batch_size}`: {n} images ({args.size} px, JPEG/PNG/WebP) in "
+        f"--batch-size {args.batch_size} --formats {args.formats}`: {n} images ({args.size} px, "
+        f"{args.formats}) in "
         f"{args.shards} tar shards, on {device_name} with {cores} cores; {model.info.model_tag}, "
         f"{args.precision} autocast on CUDA, {workers} decode threads. Median of "
         f"{args.repeats} runs after a warm-up.\n\n| | images/s |\n|---|---|\n{rows}\n"
@@ -380,6 +392,9 @@ def main() -> None:
     speed.add_argument("--skip-process-pool", action="store_true")
     for command in (scale, speed):
         command.add_argument("--shards", type=int, default=4)
+        command.add_argument(
+            "--formats", default="jpg,png,webp", help="image formats, in turn: jpg, png, webp"
+        )
         command.add_argument("--repeats", type=int, default=3)
         command.add_argument("--no-write", action="store_true", help="leave RESULTS.md alone")
     args = parser.parse_args()
@@ -387,7 +402,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp:
         lake = Path(tmp) / "lake"
         start = time.perf_counter()
-        refs = write_shards(lake, args.images, args.shards, args.size)
+        formats = tuple(args.formats.split(","))
+        refs = write_shards(lake, args.images, args.shards, args.size, formats)
         total_mb = sum(r.length or 0 for r in refs) / 1e6
         print(
             f"shards: {len(refs)} images, {total_mb:.1f} MB in {args.shards} tars "
