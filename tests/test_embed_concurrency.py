@@ -148,3 +148,27 @@ def test_checkpoint_writes_overlap_embedding(
     assert overlapped == [True]
     assert len(table) == len(refs)
     assert len(EmbeddingCheckpoints(lake, model.info.model_tag).chunk_paths()) == 3
+
+
+def test_in_process_decoding_runs_ahead_into_the_next_chunk(
+    model: LoadedModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refs = image_lake(tmp_path, 11)
+    chunks = [refs.slice(start, CHUNK) for start in range(0, len(refs), CHUNK)]
+    submitted: list[str] = []
+    with Embedder(model, Lake(str(tmp_path)), batch_size=CHUNK, decode_workers=1) as engine:
+        one_by_one = [engine.embed(chunk) for chunk in chunks]
+        pool = engine._pool
+        submit = pool.submit
+
+        def recording_submit(load, ref):
+            submitted.append(ref.image_key)
+            return submit(load, ref)
+
+        monkeypatch.setattr(pool, "submit", recording_submit)
+        stream = engine.embed_all(chunks)
+        first = next(stream)
+        # The second chunk was queued for fetching and decoding before the first was handed back.
+        assert set(chunks[1]["image_key"].to_pylist()) <= set(submitted)
+        tables = [first, *stream]
+    assert [t.equals(o) for t, o in zip(tables, one_by_one, strict=True)] == [True] * len(chunks)

@@ -11,7 +11,8 @@ weights. The model tag, `<model name>@<first 16 hex of the weights' sha256>`, is
 every embedding so vectors from two different models are never mixed.
 
 Process: fetch and decode run in a thread pool ahead of the model in a bounded window of
-futures, so while one batch is in the model the next ones are being fetched and decoded.
+futures, so while one batch is in the model the next ones are being fetched and decoded; over a
+stream of chunks (`embed_all`) the window runs on into the next chunk.
 Threads suffice: object-store reads, PIL decoding and resizing, and the model forward all
 release the GIL, and decode threads produce uint8 pixels (normalized per batch on the model's
 device). Batches are zero-padded to `batch_size`, so every forward has the same shape (no
@@ -549,38 +550,16 @@ class Embedder:
         `deadline` is a `time.monotonic()` value; past it, `TimeoutError` is raised and queued
         work is cancelled. A fetch failure other than a missing object raises too.
         """
-        refs = as_refs(refs)
-        info = self._model.info
-        builder = ResultBuilder([r.image_key for r in refs], info.dim, info.model_tag)
-        window: deque[tuple[int, Future[DecodedImage]]] = deque()
-        pending = iter(enumerate(refs))
-        batch_rows: list[int] = []
-        batch_pixels: list[torch.Tensor] = []
-        try:
-            self._fill(window, pending)
-            while window:
-                index, future = window.popleft()
-                decoded = future.result(timeout=_remaining(deadline))
-                self._fill(window, pending)
-                builder.set_outcome(index, decoded)
-                if decoded.pixels is None:
-                    continue
-                batch_rows.append(index)
-                batch_pixels.append(decoded.pixels)
-                if len(batch_rows) == self._batch_size:
-                    builder.set_vectors(batch_rows, self._forward(batch_pixels, deadline))
-                    batch_rows, batch_pixels = [], []
-            if batch_rows:
-                builder.set_vectors(batch_rows, self._forward(batch_pixels, deadline))
-        finally:
-            for _, future in window:
-                future.cancel()
-        return builder.table()
+        (table,) = self._embed_chunks([refs], deadline)
+        return table
 
     def embed_all(self, chunks: Iterable[Refs]) -> Iterator[pa.Table]:
-        """One table per chunk, in order (one model here: chunks take turns on it)."""
-        for chunk in chunks:
-            yield self.embed(chunk)
+        """One table per chunk, in order, each what `embed` gives for that chunk.
+
+        Fetch and decode run ahead across chunk boundaries, so the model does not wait for the
+        first images of the next chunk; batches never span two chunks.
+        """
+        return self._embed_chunks(chunks, None)
 
     def check_health(self) -> None:
         """Raise when this engine can no longer embed: closed, or its CUDA device has failed
@@ -602,18 +581,65 @@ class Embedder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _embed_chunks(self, chunks: Iterable[Refs], deadline: float | None) -> Iterator[pa.Table]:
+        """The decode window over every chunk's refs, each chunk closed by an end marker
+        (a `None` future): there its last, partial batch runs and its table is handed back."""
+        window: deque[tuple[ResultBuilder, int, Future[DecodedImage] | None]] = deque()
+        pending = self._numbered(chunks)
+        batch_rows: list[int] = []
+        batch_pixels: list[torch.Tensor] = []
+        try:
+            self._fill(window, pending)
+            while window:
+                builder, index, future = window.popleft()
+                if future is None:
+                    if batch_rows:
+                        builder.set_vectors(batch_rows, self._forward(batch_pixels, deadline))
+                        batch_rows, batch_pixels = [], []
+                    self._fill(window, pending)
+                    yield builder.table()
+                    continue
+                decoded = future.result(timeout=_remaining(deadline))
+                self._fill(window, pending)
+                builder.set_outcome(index, decoded)
+                if decoded.pixels is None:
+                    continue
+                batch_rows.append(index)
+                batch_pixels.append(decoded.pixels)
+                if len(batch_rows) == self._batch_size:
+                    builder.set_vectors(batch_rows, self._forward(batch_pixels, deadline))
+                    batch_rows, batch_pixels = [], []
+        finally:
+            for _, _, queued in window:
+                if queued is not None:
+                    queued.cancel()
+
+    def _numbered(
+        self, chunks: Iterable[Refs]
+    ) -> Iterator[tuple[ResultBuilder, int, ImageRef | None]]:
+        """Every chunk's refs with their chunk's result builder and position, then its end
+        marker (`None`)."""
+        info = self._model.info
+        for chunk in chunks:
+            refs = as_refs(chunk)
+            builder = ResultBuilder([ref.image_key for ref in refs], info.dim, info.model_tag)
+            for index, ref in enumerate(refs):
+                yield builder, index, ref
+            yield builder, -1, None
+
     def _fill(
         self,
-        window: deque[tuple[int, Future[DecodedImage]]],
-        pending: enumerate[ImageRef],
+        window: deque[tuple[ResultBuilder, int, Future[DecodedImage] | None]],
+        pending: Iterator[tuple[ResultBuilder, int, ImageRef | None]],
     ) -> None:
-        """Keep up to `window` refs submitted ahead of the model."""
+        """Keep up to `window` refs (and end markers) submitted ahead of the model."""
         while len(window) < self._window:
             item = next(pending, None)
             if item is None:
                 return
-            index, ref = item
-            window.append((index, self._pool.submit(self._load, ref)))
+            builder, index, ref = item
+            future = None if ref is None else self._pool.submit(self._load, ref)
+            window.append((builder, index, future))
 
     def _load(self, ref: ImageRef) -> DecodedImage:
         """Fetch and decode one ref (runs in a pool thread)."""
