@@ -55,13 +55,15 @@ class ReplicaKiller(threading.Thread):
         super().__init__(daemon=True)
         self.checkpoints = checkpoints
         self.killed: str | None = None
+        self.chunks_at_kill = 0
         self.stop = threading.Event()
 
     def run(self) -> None:
         import ray
 
         while not self.stop.wait(0.05):
-            if any(self.checkpoints.rglob("chunk-*.parquet")):
+            self.chunks_at_kill = len(list(self.checkpoints.rglob("chunk-*.parquet")))
+            if self.chunks_at_kill:
                 self.killed = sorted(replica_names())[0]
                 ray.kill(ray.get_actor(self.killed, namespace="serve"), no_restart=True)
                 return
@@ -104,6 +106,8 @@ def test_a_build_through_the_fleet_survives_a_killed_replica(
         killer.join()
 
     assert killer.killed is not None, "the build finished before any checkpoint was seen"
+    chunks = len(list((lake / "state" / "embeddings").rglob("chunk-*.parquet")))
+    assert killer.chunks_at_kill < chunks, "the replica died after the last chunk"
     deadline = time.monotonic() + 30
     while (len(replica_names()) < REPLICAS) and time.monotonic() < deadline:
         time.sleep(0.2)
