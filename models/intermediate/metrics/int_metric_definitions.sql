@@ -60,10 +60,10 @@ scale_problems as (
                 then 'values leave the declared scale'
             when direction = 'higher_is_better' and threshold > observed_max
                 then 'the threshold is above every value, so the training filter drops every image'
-                || ' with one'
+                    || ' with one'
             when direction = 'lower_is_better' and threshold < observed_min
                 then 'the threshold is below every value, so the training filter drops every image'
-                || ' with one'
+                    || ' with one'
         end as scale_problem
     from definitions
 )
@@ -84,12 +84,13 @@ select
     case
         when scale_problem is not null
             then format(
-                'metric {}: observed values {}..{} but metrics_registry declares a {}..{} scale'
-                || ' (threshold {}, {}): {}. Put the metric files on the declared scale, or set'
-                || ' its scale and threshold in seeds/metrics_registry.csv.',
-                metric, round(observed_min, 4), round(observed_max, 4), scale_min, scale_max,
-                coalesce(cast(threshold as varchar), 'none'), coalesce(direction, 'no direction'),
-                scale_problem
-            )
+                    'metric {}: observed values {}..{} but metrics_registry declares a {}..{} scale'
+                    || ' (threshold {}, {}): {}. Put the metric files on the declared scale, or set'
+                    || ' its scale and threshold in seeds/metrics_registry.csv.',
+                    metric, round(observed_min, 4), round(observed_max, 4), scale_min, scale_max,
+                    coalesce(cast(threshold as varchar), 'none'),
+                    coalesce(direction, 'no direction'),
+                    scale_problem
+                )
     end as scale_warning
 from scale_problems
