@@ -7,22 +7,20 @@
     {%- if not execute or var('raw_contract_check', true) | string | lower in ['false', '0', 'no'] -%}
         {{ return('') }}
     {%- endif -%}
-    {#- The raw files of the sources the selected models read. -#}
-    {%- set raw_globs = [] -%}
-    {%- set source_names = [] -%}
-    {%- for table in graph.sources.values() if table.meta.get('raw_glob') -%}
-        {%- for node in graph.nodes.values() -%}
-            {%- if node.unique_id in selected_resources
-                and table.unique_id in node.depends_on.nodes
-                and table.meta['raw_glob'] not in raw_globs -%}
-                {%- do raw_globs.append(table.meta['raw_glob']) -%}
-                {%- do source_names.append(table.source_name) -%}
-            {%- endif -%}
+    {#- Only a run that reads raw files needs them (unit tests, for one, read none). -#}
+    {%- set raw_tables = graph.sources.values() | selectattr('meta.raw_glob') | list -%}
+    {%- set reads_raw = [] -%}
+    {%- for node in graph.nodes.values() if node.unique_id in selected_resources -%}
+        {%- for table in raw_tables if table.unique_id in node.depends_on.nodes -%}
+            {%- do reads_raw.append(table.unique_id) -%}
         {%- endfor -%}
     {%- endfor -%}
-    {%- if not raw_globs -%}
+    {%- if not reads_raw -%}
         {{ return('') }}
     {%- endif -%}
+    {#- The raw files of every enabled source: none at all means the lake is not there. -#}
+    {%- set raw_globs = raw_tables | map(attribute='meta.raw_glob') | unique | list -%}
+    {%- set source_names = raw_tables | map(attribute='source_name') | unique | sort -%}
     {%- set count_sql -%}
         select count(*) from glob([
         {%- for raw_glob in raw_globs -%}
@@ -34,7 +32,7 @@
         {%- set lake = env_var('DATAPROC_LAKE', 'lake') -%}
         {{ exceptions.raise_compiler_error(
             "the lake '" ~ lake ~ "' is missing or empty: it has no raw files for "
-            ~ source_names | unique | sort | join(', ') ~ " (raw/<source>/*.parquet). "
+            ~ source_names | join(', ') ~ " (raw/<source>/*.parquet). "
             ~ "Point DATAPROC_LAKE at the lake's root (a directory or s3://bucket/prefix), "
             ~ "or write the demo lake there with `dataproc demo --lake " ~ lake ~ "`."
         ) }}
