@@ -1,29 +1,54 @@
-"""What `dbt parse` shows, against no lake and no database: dict vars merged with their
-defaults (a partial `--vars` override changes only what it sets; an unknown setting fails,
-naming the allowed ones), and the docs' overview page and layer tags.
+"""One `dbt build` with partial overrides of the dict vars, against a lake that is not there.
 
-Parsing renders the YAML that hands settings to the Python models and runs the SQL models'
-setting checks, so one parse serves every test here but the failing one.
+It parses, which renders the YAML that hands settings to the Python models, then fails once,
+naming the missing lake, before any model runs. So one run shows: a missing lake named as such;
+dict vars merged with their defaults (a partial `--vars` override changes only what it sets);
+the docs' overview page and layer tags. An unknown setting fails the parse (its own run).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PROJECT_DIR, DbtProject, make_dbt_project
+from conftest import PROJECT_DIR, DbtProject, DbtResult, make_dbt_project
 
 PARTIAL_OVERRIDES = "{prefilter: {min_side: 512}, prompt: {separator: ' '}}"
 
 
+@dataclass
+class NoLakeBuild:
+    lake: Path
+    result: DbtResult
+    manifest: dict
+
+
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    project = make_dbt_project(tmp_path_factory.mktemp("parse"), "no_lake")
-    project.run("parse", "--vars", PARTIAL_OVERRIDES)
-    return json.loads((project.work / "target" / "manifest.json").read_text())
+def no_lake_build(tmp_path_factory: pytest.TempPathFactory) -> NoLakeBuild:
+    work = tmp_path_factory.mktemp("no_lake_build")
+    lake = work / "no_such_lake"
+    project = make_dbt_project(work / "dbt", lake)
+    result = project.run("build", "--vars", PARTIAL_OVERRIDES, check=False)
+    manifest = json.loads((project.work / "target" / "manifest.json").read_text())
+    return NoLakeBuild(lake, result, manifest)
+
+
+@pytest.fixture(scope="module")
+def manifest(no_lake_build: NoLakeBuild) -> dict:
+    return no_lake_build.manifest
+
+
+def test_a_missing_lake_is_named_once_before_any_model_runs(no_lake_build: NoLakeBuild) -> None:
+    lake, result = no_lake_build.lake, no_lake_build.result
+    assert not result.ok
+    assert result.output.count(f"the lake '{lake}' is missing or empty") == 1, result.output[-3000:]
+    assert f"dataproc demo --lake {lake}" in result.output
+    assert "no raw files match" not in result.output
+    assert " START " not in result.output  # no model, seed or test began
 
 
 def project_defaults(name: str) -> dict:
