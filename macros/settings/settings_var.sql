@@ -6,9 +6,10 @@
     run changes: a setting left out keeps its default, a setting given replaces it whole (a list
     or a mapping). The YAML that hands a dict var to a Python model (`meta.settings`) cannot call
     macros, so it merges with `dict(var('<name>_defaults'), **(var('<name>') or {}))`: the same
-    one-level merge, checked here when the SQL models compile. -#}
-{% macro settings_var(name) -%}
-    {%- set defaults = var(name ~ '_defaults') -%}
+    one-level merge, checked here when the SQL models compile. A caller whose defaults are
+    built (e.g. from a preset) passes them as `defaults`. -#}
+{% macro settings_var(name, defaults=none) -%}
+    {%- set defaults = var(name ~ '_defaults') if defaults is none else defaults -%}
     {%- set settings = var(name, none) -%}
     {%- if settings is none -%}
         {{ return(defaults) }}
