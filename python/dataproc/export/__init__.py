@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,13 +181,17 @@ def publish(
     invocation_id: str | None,
     git_commit: str | None,
     image_columns: Sequence[str] = DEFAULT_IMAGE_COLUMNS,
+    report: Callable[[str], Mapping[str, bytes]] | None = None,
 ) -> ExportResult:
     """Publish `rows` (one per image) as the next version of `settings.dataset` in `lake`.
 
     With `settings.shards`, WebDataset shards of `settings.shard_size` images are added, whose
     bytes are copied from the lake location in `image_columns` (uri, offset, length, ext);
     rows without a uri are in the metadata only. `invocation_id` and `git_commit` are recorded
-    in the manifest as given. Raises `EmptyExportError` for no rows.
+    in the manifest as given. `report`, given the version name, returns the files of the
+    version's report (`dataproc.report`): they are written before the manifest and listed in it,
+    but are not data, so they never make a version differ from its parent. Raises
+    `EmptyExportError` for no rows.
     """
     columns = ImageColumns.from_names(image_columns)
     table = prepare_rows(rows, columns, with_images=settings.shards)
@@ -223,6 +227,8 @@ def publish(
             writer.discard()
             notes += move_latest(lake, dataset, writer.parent)
             return _result(lake, "unchanged", parent, notes)
+        for path, data in sorted((report(writer.name) if report else {}).items()):
+            writer.put(path, "report", 0, data)
         created_at = dt.datetime.now(dt.UTC)
         manifest = build_manifest(facts, writer.entries, table.schema, table.num_rows, created_at)
         writer.commit(manifest_bytes(manifest))
