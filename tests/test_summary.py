@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 from conftest import DbtProject
 from dataproc.progress import progress, progress_enabled
@@ -68,3 +69,42 @@ def test_progress_yields_every_item_and_draws_the_rate(
     monkeypatch.setenv("DATAPROC_PROGRESS", "0")
     assert list(progress(range(3), total=3, desc="quiet")) == [0, 1, 2]
     assert capsys.readouterr().err == ""
+
+
+def test_export_metrics_and_identity_show_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataproc.export import ExportSettings, publish
+    from dataproc.identity.graph import build_graph, component_labels, split_oversized
+    from dataproc.lake import Lake
+    from dataproc.metrics import load_lake_metrics
+    from identity_tables import edges_table, nodes_table
+    from test_export_lakes import write_export_lake
+    from test_metrics_lake import write_metric
+
+    monkeypatch.setenv("DATAPROC_PROGRESS", "1")
+    lake = Lake(str(tmp_path / "lake"))
+    rows = write_export_lake(lake).rows
+    publish(
+        rows,
+        lake,
+        ExportSettings(dataset="anime", shard_size=3),
+        invocation_id=None,
+        git_commit=None,
+    )
+    write_metric(
+        tmp_path / "lake",
+        "metrics/danbooru/part-0.sharpness.parquet",
+        pa.table({"key": ["1"], "sharpness": [0.5]}),
+    )
+    load_lake_metrics(duckdb.connect(), lake, ["danbooru"])
+    keys = ["d:1", "g:1", "d:2"]
+    graph = build_graph(
+        nodes_table(keys),
+        edges_table([("d:1", "g:1", "md5", 1.0), ("g:1", "d:2", "embedding", 0.91)]),
+    )
+    labels = component_labels(graph.num_nodes, graph.left, graph.right)
+    split_oversized(graph, labels, max_cluster_size=2, split_threshold=0.95)
+    drawn = capsys.readouterr().err
+    for bar in ("export shards", "shard/s", "metric files checked", "identity splits"):
+        assert bar in drawn, bar

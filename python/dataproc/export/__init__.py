@@ -65,6 +65,7 @@ from dataproc.export.versions import (
     shard_file,
 )
 from dataproc.lake import Lake, parquet_bytes
+from dataproc.progress import progress
 
 __all__ = [
     "DEFAULT_IMAGE_COLUMNS",
@@ -250,7 +251,9 @@ def write_files(
         writer.put(metadata_file(index), "metadata", part.num_rows, parquet_bytes(part))
     if facts.shards:
         with_images = table.filter(pc.is_valid(table[columns.uri]))
-        for index, rows in enumerate(split_shards(with_images, facts.shard_size)):
+        shards = split_shards(with_images, facts.shard_size)
+        count = -(-with_images.num_rows // facts.shard_size)
+        for index, rows in enumerate(progress(shards, count, "export shards", "shard")):
             data = build_shard(writer.lake, rows, columns)
             writer.put(shard_file(index), "shard", rows.num_rows, data)
 

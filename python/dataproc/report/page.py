@@ -31,6 +31,7 @@ figure img,.missing{width:128px;height:128px;object-fit:contain;background:#f4f4
 .missing{display:flex;align-items:center;justify-content:center;color:#999;text-align:center}
 figcaption{max-height:7.2em;overflow:hidden}
 .cluster{display:flex;gap:6px;border:1px solid #ddd;padding:6px;margin:0 0 8px}
+.cluster-name{width:120px;flex:none;overflow-wrap:anywhere}
 """
 BAR_COLOUR = "#4a7bb7"
 
@@ -182,7 +183,7 @@ def clusters_html(thumbnails: Sequence[Thumbnail]) -> str:
     if not groups:
         return "<p>No image keys were merged.</p>"
     return "".join(
-        f'<div class="cluster"><div style="width:120px"><b>{escape(group[8:])}</b><br>'
+        f'<div class="cluster"><div class="cluster-name"><b>{escape(group[8:])}</b><br>'
         f"{len(members)} keys</div>{''.join(tile_html(thumb) for thumb in members)}</div>"
         for group, members in groups.items()
     )
