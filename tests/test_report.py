@@ -17,7 +17,8 @@ import pytest
 from conftest import DbtProject
 from dataproc.export import ExportSettings, publish
 from dataproc.lake import Lake
-from dataproc.report import ReportTables, database_tables, render_report, thumbnail
+from dataproc.report import ReportTables, database_tables, render_report, thumbnail, tile
+from dataproc.report.stats import Sample
 from test_export_lakes import write_export_lake
 
 SECTIONS = (
@@ -139,8 +140,14 @@ def test_identity_calibration_is_not_available_only_without_its_table(
         assert f"<td>{value}</td>" in calibrated
 
 
-def test_a_file_that_does_not_decode_gets_no_thumbnail_and_its_reason() -> None:
+def test_a_file_that_does_not_decode_gets_no_thumbnail_and_its_reason(tmp_path: Path) -> None:
     assert thumbnail(b"<html>not an image</html>") == (None, "not_an_image")
+    lake = Lake(str(tmp_path))
+    notes = [
+        tile(lake, Sample("rejected", "d:1", uri, 0, 10, "embed: x", "")).note
+        for uri in ("images/d/1.jpg", "/etc/passwd", None)
+    ]
+    assert notes == ["missing", "outside the lake", "no file"]
 
 
 class PageParts(HTMLParser):
@@ -229,3 +236,32 @@ def test_the_report_renders_in_headless_chromium_with_every_section(
     assert all(address.startswith("data:image/jpeg;base64,") for address in parts.addresses)
     text = re.sub(r"data:image/jpeg;base64,[A-Za-z0-9+/=]+", "", dom)
     assert "http" not in text and "url(" not in text and "@import" not in text
+
+
+def test_the_funnel_is_read_by_column_name() -> None:
+    """Columns the funnel gains (a unit, a description) show up; their order does not matter."""
+    from dataproc.report.page import funnel_html
+
+    rows = [
+        {
+            "n": 7,
+            "unit": "posts",
+            "stage": "raw_rows",
+            "source": source,
+            "step": 1,
+            "description": "Rows of the raw files",
+        }
+        for source in ("all", "pixiv")
+    ]
+    dedup = {
+        "image_keys": 3,
+        "images": 2,
+        "merged_clusters": 1,
+        "keys_in_merged_clusters": 2,
+        "duplicates_removed": 1,
+    }
+    page = funnel_html(rows, dedup)
+    assert "<th>step</th><th>unit</th><th>all</th><th>pixiv</th>" in page
+    assert (
+        '<td title="Rows of the raw files">raw_rows</td><td>posts</td><td>7</td><td>7</td>' in page
+    )

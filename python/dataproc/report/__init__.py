@@ -21,7 +21,13 @@ from collections.abc import Sequence
 import duckdb
 from PIL import Image
 
-from dataproc.embedding.decode import DEFAULT_MAX_PIXELS, ImageMissing, ImageRef, fetch_bytes
+from dataproc.embedding.decode import (
+    DEFAULT_MAX_PIXELS,
+    ImageMissing,
+    ImageRef,
+    InvalidRef,
+    fetch_bytes,
+)
 from dataproc.embedding.decode import decode_image as decode
 from dataproc.export.versions import version_prefix
 from dataproc.lake import Lake, canonical_json
@@ -37,6 +43,7 @@ __all__ = [
     "find_relation",
     "render_report",
     "thumbnail",
+    "tile",
 ]
 
 REPORT_FILES = ("report.html", "stats.json")
@@ -85,11 +92,12 @@ def tile(lake: Lake, sample: Sample) -> Thumbnail:
     with the reason as its note."""
     if sample.uri is None:
         return Thumbnail(sample.group, sample.title, sample.caption, None, "no file")
-    ref = ImageRef(sample.image_key, sample.uri, sample.offset or 0, sample.length)
     try:
+        ref = ImageRef(sample.image_key, sample.uri, sample.offset or 0, sample.length)
         data = fetch_bytes(lake, ref)
-    except ImageMissing:
-        return Thumbnail(sample.group, sample.title, sample.caption, None, "missing")
+    except (ImageMissing, InvalidRef) as error:
+        note = "missing" if isinstance(error, ImageMissing) else "outside the lake"
+        return Thumbnail(sample.group, sample.title, sample.caption, None, note)
     jpeg, note = thumbnail(data)
     return Thumbnail(sample.group, sample.title, sample.caption, jpeg, note)
 

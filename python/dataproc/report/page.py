@@ -89,17 +89,23 @@ def headline_html(head: dict[str, Any]) -> str:
     )
 
 
+# Funnel columns the table lays out itself; any other column (a unit, say) is shown as is, and
+# a step's description is the tooltip of its name.
+FUNNEL_LAID_OUT = {"source", "step", "stage", "n", "description"}
+
+
 def funnel_html(rows: list[dict[str, Any]], dedup: dict[str, int]) -> str:
     """The `all` rows as a bar chart, every source as a column of the table beside it."""
     steps = [row for row in rows if row.get("source") == "all"]
     sources = sorted({row["source"] for row in rows} - {"all"})
     by_source = {(row["source"], row["stage"]): row.get("n") for row in rows}
     chart = bar_chart([(str(row["stage"]), number(row.get("n"))) for row in steps])
-    extra = [name for name in (steps[0] if steps else {}) if name not in FUNNEL_SHOWN]
+    extra = [name for name in (steps[0] if steps else {}) if name not in FUNNEL_LAID_OUT]
     header = "".join(f"<th>{escape(name)}</th>" for name in ["step", *extra, "all", *sources])
     body = "".join(
         "<tr>"
-        + f"<td>{escape(str(row['stage']))}</td>"
+        + f'<td title="{escape(str(row.get("description") or ""))}">'
+        + f"{escape(str(row['stage']))}</td>"
         + "".join(f"<td>{escape(str(row.get(name)))}</td>" for name in extra)
         + f"<td>{row.get('n')}</td>"
         + "".join(f"<td>{by_source.get((source, row['stage']))}</td>" for source in sources)
@@ -107,15 +113,12 @@ def funnel_html(rows: list[dict[str, Any]], dedup: dict[str, int]) -> str:
         for row in steps
     )
     return (
-        f"<p><b>Dedup</b>: {dedup['image_keys']} image keys merged into {dedup['images']} "
-        f"images; {dedup['merged_clusters']} clusters of several keys hold "
+        f"<p><b>Dedup</b> (identity merge): {dedup['image_keys']} image keys merged into "
+        f"{dedup['images']} images; {dedup['merged_clusters']} clusters of several keys hold "
         f"{dedup['keys_in_merged_clusters']} keys, {dedup['duplicates_removed']} duplicates "
-        "removed (the step from <code>image_members</code> to <code>images</code>).</p>"
+        "removed.</p>"
         f'<div class="chart">{chart}</div><table><tr>{header}</tr>{body}</table>'
     )
-
-
-FUNNEL_SHOWN = {"source", "step", "stage", "n"}
 
 
 def rejections_html(stats: dict[str, Any]) -> str:
