@@ -33,10 +33,16 @@ from dataproc.export.versions import version_prefix
 from dataproc.lake import Lake, canonical_json
 from dataproc.progress import progress
 from dataproc.report.page import Thumbnail, render_page
-from dataproc.report.stats import ReportTables, Sample, SampleLimits, read_samples, read_stats
+from dataproc.report.stats import (
+    ReportTables,
+    Sample,
+    SampleLimits,
+    read_samples,
+    read_stats,
+    samples_json,
+)
 
 __all__ = [
-    "REPORT_FILES",
     "ReportTables",
     "SampleLimits",
     "database_tables",
@@ -46,7 +52,6 @@ __all__ = [
     "tile",
 ]
 
-REPORT_FILES = ("report.html", "stats.json")
 THUMBNAIL_SIDE = 128
 JPEG_QUALITY = 75
 
@@ -67,23 +72,7 @@ def render_report(
         tile(lake, sample)
         for sample in progress(samples, total=len(samples), desc="report thumbnails", unit="img")
     ]
-    stats["samples"] = {
-        "kept": [
-            {"image_id": s.title, "image_key": s.image_key, "prompt": s.caption}
-            for s in samples
-            if s.group == "kept"
-        ],
-        "rejected": [
-            {"image_key": s.image_key, "reason": s.title, "detail": s.caption}
-            for s in samples
-            if s.group == "rejected"
-        ],
-        "clusters": [
-            {"image_id": s.caption, "image_key": s.image_key}
-            for s in samples
-            if s.group.startswith("cluster:")
-        ],
-    }
+    stats["samples"] = samples_json(samples)
     return {"report.html": render_page(stats, thumbnails), "stats.json": canonical_json(stats)}
 
 

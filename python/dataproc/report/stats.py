@@ -3,8 +3,8 @@
 In: `ReportTables`, DuckDB relations of the build (the export rows, the funnel, the rejections,
 the images mart, the image files, and the identity calibration when the build has one), and the
 dataset, version and lake-relative location of the published version. Out: a JSON-ready dict
-(`read_stats`) and the image refs of the sample grid (`read_samples`). Every list is sorted, so
-the same tables give the same figures.
+(`read_stats`), and the image refs of the sample grid (`read_samples`) and its listing
+(`samples_json`). Every list is sorted, so the same tables give the same figures.
 """
 
 from __future__ import annotations
@@ -190,6 +190,27 @@ def read_samples(tables: ReportTables, limits: SampleLimits) -> list[Sample]:
     samples += rejected_samples(tables, limits.rejected)
     samples += cluster_samples(tables, limits)
     return samples
+
+
+def samples_json(samples: Sequence[Sample]) -> dict[str, list[dict[str, str]]]:
+    """The sample grid as `stats.json` lists it: which images, and why each is there."""
+    return {
+        "kept": [
+            {"image_id": s.title, "image_key": s.image_key, "prompt": s.caption}
+            for s in samples
+            if s.group == "kept"
+        ],
+        "rejected": [
+            {"image_key": s.image_key, "reason": s.title, "detail": s.caption}
+            for s in samples
+            if s.group == "rejected"
+        ],
+        "clusters": [
+            {"image_id": s.caption, "image_key": s.image_key}
+            for s in samples
+            if s.group.startswith("cluster:")
+        ],
+    }
 
 
 def rejected_samples(tables: ReportTables, limit: int) -> list[Sample]:
