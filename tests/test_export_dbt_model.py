@@ -105,7 +105,7 @@ def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
             "version": "v0001",
             "parent_version": None,
             "rows": 7,
-            "files": 3,
+            "files": 5,  # one parquet part, two shards, report.html and stats.json
             "manifest_path": f"{lake}/exports/anime/v0001/manifest.json",
             "notes": None,
         }
