@@ -43,7 +43,9 @@ def summary(
 
 
 app.add_typer(embedder_app, name="embedder", help="The open_clip embedding sidecar.")
-evaluate_app = typer.Typer(help="Measure pipeline quality against the demo lake's ground truth.")
+evaluate_app = typer.Typer(
+    help="Measure pipeline quality: against the lake's ground truth, or its held-out labels."
+)
 app.add_typer(evaluate_app, name="eval")
 
 
@@ -52,12 +54,15 @@ def evaluate_identity(
     lake: LakeOption = "lake",
     database: DatabaseOption = Path("dataproc.duckdb"),
 ) -> None:
-    """Pairwise precision and recall of image_id clusters, overall and per transform kind."""
-    from dataproc.evaluate import read_assignment, read_pictures, score_identity
+    """Pairwise precision and recall of image_id clusters, overall and per transform kind.
+
+    Scores against the lake's ground truth when it has one (a demo lake), else against the
+    held-out labelled pairs of the identity calibration, and says which.
+    """
+    from dataproc.evaluate import evaluate_identity as evaluate
     from dataproc.lake import Lake
 
-    pictures, transforms = read_pictures(Lake(lake))
-    typer.echo(score_identity(read_assignment(database), pictures, transforms).describe())
+    typer.echo(evaluate(Lake(lake), database).describe())
 
 
 if __name__ == "__main__":

@@ -181,13 +181,15 @@ def publish(
     invocation_id: str | None,
     git_commit: str | None,
     image_columns: Sequence[str] = DEFAULT_IMAGE_COLUMNS,
+    identity_calibration: dict[str, Any] | None = None,
 ) -> ExportResult:
     """Publish `rows` (one per image) as the next version of `settings.dataset` in `lake`.
 
     With `settings.shards`, WebDataset shards of `settings.shard_size` images are added, whose
     bytes are copied from the lake location in `image_columns` (uri, offset, length, ext);
     rows without a uri are in the metadata only. `invocation_id` and `git_commit` are recorded
-    in the manifest as given. Raises `EmptyExportError` for no rows.
+    in the manifest as given, and so is `identity_calibration` (the threshold identity applied,
+    with its figures). Raises `EmptyExportError` for no rows.
     """
     columns = ImageColumns.from_names(image_columns)
     table = prepare_rows(rows, columns, with_images=settings.shards)
@@ -213,6 +215,7 @@ def publish(
         shard_size=settings.shard_size,
         image_columns=columns.as_dict(),
         config=settings.snapshot(),
+        identity_calibration=identity_calibration,
     )
     try:
         write_files(writer, table, facts, columns)
