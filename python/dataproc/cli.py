@@ -42,6 +42,31 @@ def summary(
     typer.echo(describe_build(lake, database))
 
 
+@app.command()
+def report(
+    lake: LakeOption = "lake",
+    database: DatabaseOption = Path("dataproc.duckdb"),
+    out: Annotated[Path, typer.Option(help="Where to write the two files.")] = Path("report"),
+) -> None:
+    """Render the report of the version a build published (the export writes the same files
+    into the version folder)."""
+    import duckdb
+
+    from dataproc.lake import Lake
+    from dataproc.report import database_tables, render_report
+    from dataproc.summary import read_export
+
+    export = read_export(database)
+    if export is None:
+        raise typer.BadParameter(f"{database} has no exports.export_dataset: run `dbt build` first")
+    with duckdb.connect(str(database), read_only=True) as con:
+        files = render_report(database_tables(con), Lake(lake), export.dataset, export.version)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (out / name).write_bytes(data)
+        typer.echo(out / name)
+
+
 app.add_typer(embedder_app, name="embedder", help="The open_clip embedding sidecar.")
 evaluate_app = typer.Typer(
     help="Measure pipeline quality: against the lake's ground truth, or its held-out labels."

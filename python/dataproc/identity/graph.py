@@ -50,6 +50,8 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from dataproc.progress import progress
+
 # Evidence strength by edge kind, strongest highest. md5 is byte identity; pixiv_id is an explicit
 # field a site filled in; source_url is parsed from free text; embedding is visual similarity.
 DEFAULT_KIND_RANK: Mapping[str, int] = {
@@ -444,7 +446,7 @@ def split_oversized(
     new_labels = labels.copy()
     next_label = len(sizes)
     report = _ReportBuilder(graph.kind_names, split_threshold)
-    for comp in oversized.tolist():
+    for comp in progress(oversized.tolist(), len(oversized), "identity splits", "cluster"):
         members = node_order[node_starts[comp] : node_starts[comp + 1]]
         lo, hi = np.searchsorted(edge_sel_comp, [comp, comp + 1])
         edges = edge_sel[lo:hi]
