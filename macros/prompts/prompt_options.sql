@@ -1,12 +1,14 @@
-{#- One option of the `prompt` var block. Every option must be present: a unit test or a
+{#- One prompt option: from the `prompt` var block, else from the preset `prompt_preset`
+    (prompt_preset_options). Every option must be present in one of them: a unit test or a
     `--vars` override that sets `prompt` replaces the whole block, so a missing option is an
     error here rather than a silent default. -#}
 {% macro prompt_option(name) -%}
-    {%- set options = var('prompt') -%}
+    {%- set options = prompt_preset_options(var('prompt_preset', none)).copy() -%}
+    {%- do options.update(var('prompt')) -%}
     {%- if name not in options -%}
         {{ exceptions.raise_compiler_error(
-            "the `prompt` var has no option '" ~ name ~ "' (it needs all of: "
-            ~ prompt_option_names() | join(', ') ~ ")"
+            "the `prompt` var and the preset `prompt_preset` have no option '" ~ name
+            ~ "' (together they need all of: " ~ prompt_option_names() | join(', ') ~ ")"
         ) }}
     {%- endif -%}
     {{ return(options[name]) }}
@@ -18,7 +20,8 @@
     {{ return([
         'sections', 'separator', 'count_tag_pattern', 'keep_meta_tags', 'kaomoji',
         'certain_confidence', 'shuffle_seed', 'max_general_tags', 'rating_words',
-        'quality_tags', 'year_tags', 'kohya_style', 'keep_tokens_separator', 'keep_sections',
+        'quality_tags', 'year_tags', 'escape_parentheses', 'keep_tokens_separator',
+        'kohya_shuffled_sections',
     ]) }}
 {%- endmacro %}
 
