@@ -23,6 +23,7 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ from dataproc.export.layouts import (
     IMAGE_FORMATS,
     KOHYA_METADATA,
     LAYOUTS,
+    MAX_WORKERS,
     SHARDS_CARD,
     ImageEncodeError,
     ImageFetchError,
@@ -43,6 +45,7 @@ from dataproc.export.layouts import (
     shard_members,
     shards_card,
     split_shards,
+    stored_images,
     tar_bytes,
 )
 from dataproc.export.manifest import (
@@ -304,18 +307,20 @@ def write_files(
     metadata_lines: list[bytes] = []
     for index, rows in enumerate(split_shards(with_images, settings.shard_size)):
         records = rows.to_pylist()
-        images = fetch_images(writer.lake, records, columns)
+        images = stored_images(
+            records, fetch_images(writer.lake, records, columns), columns, settings.images
+        )
         if "webdataset" in settings.layouts:
-            members = shard_members(records, images, columns, settings.images)
+            members = shard_members(records, images)
             writer.put(shard_file(index), "shard", rows.num_rows, tar_bytes(members))
         if "kohya" in settings.layouts:
-            found = kohya_images(
-                records, images, columns, settings.images, settings.kohya_subfolder
-            )
-            for image in found:
-                writer.put(image.path, "kohya_image", 1, image.data)
-                writer.put(image.caption_path, "kohya_caption", 1, image.caption)
-                metadata_lines.append(image.metadata_line)
+            found = list(kohya_images(records, images, settings.kohya_subfolder))
+            files = [(image.path, "kohya_image", 1, image.data) for image in found]
+            files += [(image.caption_path, "kohya_caption", 1, image.caption) for image in found]
+            # Many small objects: latency, not bandwidth, bounds them, so put them side by side.
+            with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
+                list(pool.map(lambda file: writer.put(*file), files))
+            metadata_lines += [image.metadata_line for image in found]
     if (
         "webdataset" in settings.layouts
         and with_images.num_rows

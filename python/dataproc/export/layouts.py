@@ -81,16 +81,12 @@ class ImageFormat:
     name: str = "png"
     quality: int = 95
 
-    def store(
-        self, image_id: str, data: bytes, ext: str, allowed: Iterable[str] = ()
-    ) -> tuple[str, bytes]:
+    def store(self, image_id: str, data: bytes, ext: str) -> tuple[str, bytes]:
         """The extension and bytes of an image (`data`, in format `ext`) as stored: its own
-        bytes when the format is original and `ext` is `allowed` (any, when empty) or when
-        `ext` is already the target; else transcoded (png for an original not allowed)."""
-        allowed = frozenset(allowed)
-        if self.name == "original" and (not allowed or ext in allowed):
+        bytes when the format is original or `ext` is already the target; else transcoded."""
+        if self.name == "original":
             return ext, data
-        target = "png" if self.name == "original" else self.name
+        target = self.name
         if ext == target or {ext, target} == {"jpg", "jpeg"}:
             return target, data
         try:
@@ -191,20 +187,30 @@ def fetch_group(
 
 
 # -- the layouts -------------------------------------------------------------------------------
-def shard_members(
+def stored_images(
     records: list[dict[str, Any]],
     images: list[bytes],
     columns: ImageColumns,
     image_format: ImageFormat,
+) -> list[tuple[str, bytes]]:
+    """The extension and bytes each image of `records` (whose bytes are `images`) is stored
+    with in `image_format`, computed once for every layout."""
+    return [
+        image_format.store(record[ID_COLUMN], image, record[columns.ext])
+        for record, image in zip(records, images, strict=True)
+    ]
+
+
+def shard_members(
+    records: list[dict[str, Any]], images: list[tuple[str, bytes]]
 ) -> Iterator[tuple[str, bytes]]:
-    """The tar members of the images `records`, whose bytes are `images`.
+    """The tar members of the images `records`, stored as `images` (extension, bytes).
 
     WebDataset groups consecutive members by the name before the first dot, so one image's
     members are written together.
     """
-    for record, image in zip(records, images, strict=True):
+    for record, (ext, data) in zip(records, images, strict=True):
         key = record[ID_COLUMN]
-        ext, data = image_format.store(key, image, record[columns.ext])
         yield f"{key}.{ext}", data
         yield f"{key}.json", row_json({**record, "image_format": ext})
         yield f"{key}.txt", record[PROMPT_COLUMN].encode("utf-8")
@@ -226,17 +232,15 @@ class KohyaImage:
 
 
 def kohya_images(
-    records: list[dict[str, Any]],
-    images: list[bytes],
-    columns: ImageColumns,
-    image_format: ImageFormat,
-    subfolder: str,
+    records: list[dict[str, Any]], images: list[tuple[str, bytes]], subfolder: str
 ) -> Iterator[KohyaImage]:
-    """The kohya folder entries of the images `records`, whose bytes are `images`, in
-    `subfolder` (kohya's `<repeats>_<name>`)."""
-    for record, image in zip(records, images, strict=True):
+    """The kohya folder entries of the images `records`, stored as `images` (extension,
+    bytes), in `subfolder` (kohya's `<repeats>_<name>`); a format kohya does not read (an
+    original gif) becomes png."""
+    for record, (ext, data) in zip(records, images, strict=True):
         key = record[ID_COLUMN]
-        ext, data = image_format.store(key, image, record[columns.ext], KOHYA_EXTENSIONS)
+        if ext not in KOHYA_EXTENSIONS:
+            ext, data = ImageFormat("png").store(key, data, ext)
         name = f"{subfolder}/{key}.{ext}"
         caption = record.get(KOHYA_CAPTION_COLUMN) or record[PROMPT_COLUMN]
         line = row_json({**record, "file_name": name, "image_format": ext}) + b"\n"
