@@ -13,6 +13,11 @@
 {%- set max_general_tags = prompt_option('max_general_tags') %}
 {%- set keep_tokens_separator = prompt_option('keep_tokens_separator') | replace("'", "''") %}
 {%- set kohya_shuffled = prompt_option('kohya_shuffled_sections') %}
+{%- for name in kohya_shuffled if name not in prompt_section_names() %}
+    {{- exceptions.raise_compiler_error(
+        "prompt.kohya_shuffled_sections: unknown section '" ~ name ~ "'"
+    ) }}
+{%- endfor %}
 {%- set kohya_head, kohya_middle, kohya_tail, after_general = [], [], [], [] %}
 {%- for name in sections %}
     {%- if name == 'general' or name in kohya_shuffled %}
@@ -179,12 +184,12 @@ select
     case
         when prompt_text = '' then ''
         else trim(
-            kohya_head || ' {{ keep_tokens_separator }} ' || kohya_middle
-            || case
-                when kohya_tail <> '' then ' {{ keep_tokens_separator }} ' || kohya_tail
-                else ''
-            end
-        )
+                kohya_head || ' {{ keep_tokens_separator }} ' || kohya_middle
+                || case
+                    when kohya_tail != '' then ' {{ keep_tokens_separator }} ' || kohya_tail
+                    else ''
+                end
+            )
     end as kohya_caption,
     sections
 from prompt_parts
