@@ -19,7 +19,7 @@ already in the target format keeps its bytes. `original` keeps every image's byt
 own extension: the `webdataset` library reads that, HF's loader refuses the mixed keys. Kohya
 reads png, jpg and webp only, so in the folder a `gif` (or any other format) is stored as png.
 The `.json` keeps the original format in `image_ext` (sniffed from the bytes) and names the
-stored one in `image_format`. An animation is stored as its first frame.
+stored one in `image_format`. A transcoded animation keeps its first frame.
 
 Transcoding is deterministic: fixed encoder settings, and no metadata written (Pillow writes
 no timestamps), so equal images give equal bytes. The images of one slice are grouped by
