@@ -1,28 +1,16 @@
-{#- One prompt option: from the `prompt` var block, else from the preset `prompt_preset`
-    (prompt_preset_options). Every option must be present in one of them: a unit test or a
-    `--vars` override that sets `prompt` replaces the whole block, so a missing option is an
-    error here rather than a silent default. -#}
+{#- One option of the `prompt` var merged onto its defaults (see `settings_var`): the var
+    `prompt_defaults` with the options of the preset `prompt_preset` (prompt_preset_options)
+    over them, so an override sets only the options it changes. -#}
 {% macro prompt_option(name) -%}
-    {%- set options = prompt_preset_options(var('prompt_preset', none)).copy() -%}
-    {%- do options.update(var('prompt')) -%}
-    {%- if name not in options -%}
-        {{ exceptions.raise_compiler_error(
-            "the `prompt` var and the preset `prompt_preset` have no option '" ~ name
-            ~ "' (together they need all of: " ~ prompt_option_names() | join(', ') ~ ")"
-        ) }}
-    {%- endif -%}
-    {{ return(options[name]) }}
+    {%- set defaults = var('prompt_defaults').copy() -%}
+    {%- do defaults.update(prompt_preset_options(var('prompt_preset', none))) -%}
+    {{ return(settings_var('prompt', defaults)[name]) }}
 {%- endmacro %}
 
 
-{#- The options of the `prompt` var block. -#}
+{#- The options of the `prompt` var. -#}
 {% macro prompt_option_names() -%}
-    {{ return([
-        'sections', 'separator', 'count_tag_pattern', 'keep_meta_tags', 'kaomoji',
-        'certain_confidence', 'shuffle_seed', 'max_general_tags', 'rating_words',
-        'quality_tags', 'year_tags', 'escape_parentheses', 'keep_tokens_separator',
-        'kohya_shuffled_sections',
-    ]) }}
+    {{ return(var('prompt_defaults').keys() | list) }}
 {%- endmacro %}
 
 

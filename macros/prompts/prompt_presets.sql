@@ -1,7 +1,8 @@
 {#- The options a prompt preset sets (`prompt_preset`): the section order, the quality tags
     with their score-percentile cut-offs, and the year buckets, as the model card of each model
-    describes its training captions (models/marts/_prompts__models.yml names the cards). An
-    option of the `prompt` var overrides the preset's. No preset (null): `prompt` gives all. -#}
+    describes its training captions (models/marts/_prompts__models.yml names the cards). They
+    replace those of `prompt_defaults`, and the `prompt` var overrides both; no preset (null)
+    keeps those of `prompt_defaults`. -#}
 {% macro prompt_preset_options(name) -%}
     {%- set presets = {
         'animagine-4': {
