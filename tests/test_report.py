@@ -143,7 +143,7 @@ def test_identity_calibration_is_not_available_only_without_its_table(
     calibrated = sections["('calibrated', 0.93, 0.98, 40, 400, 0.981, 0.87, 'ground_truth')"]
     assert "not available" not in calibrated
     for value in ("calibrated", "0.93", "0.98", "400", "0.981", "0.87", "ground_truth"):
-        assert f"<td>{value}</td>" in calibrated
+        assert f">{value}</td>" in calibrated
 
 
 def test_a_file_that_does_not_decode_gets_no_thumbnail_and_its_reason(tmp_path: Path) -> None:
