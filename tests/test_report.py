@@ -91,7 +91,7 @@ def calibration_tables(con: duckdb.DuckDBPyConnection, rows: str | None) -> Repo
     """The demo build's tables with a stand-in identity calibration (`rows`: VALUES, or None
     for no table, or '' for an empty one)."""
     tables = {
-        field: con.table(f"build.{table}")
+        field: con.sql(f"from dataproc.{table}")
         for field, table in (
             ("export_rows", "exports.export_rows"),
             ("funnel", "marts.funnel"),
@@ -116,7 +116,7 @@ def calibration_tables(con: duckdb.DuckDBPyConnection, rows: str | None) -> Repo
 @pytest.fixture
 def build_connection(demo_build: DbtProject):
     with duckdb.connect() as con:
-        con.execute(f"attach '{demo_build.database}' as build (read_only)")
+        con.execute(f"attach '{demo_build.database}' as dataproc (read_only)")
         yield con
 
 
