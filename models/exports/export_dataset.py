@@ -19,7 +19,7 @@ def model(dbt, session):
     settings = read_settings(ExportSettings, dbt.config.get("meta"))
     rows = dbt.ref("export_rows")
     calibration = dbt.ref("identity_calibration")
-    # Read before `rows.arrow()`: that is a stream, which any later query on the session ends.
+    # Read before the rows: a second query on the session ends a stream that is still open.
     calibration_row = calibration.to_arrow_table().to_pylist()[0]
     lake = Lake()
     tables = ReportTables(
