@@ -188,10 +188,10 @@ class PageParts(HTMLParser):
             self.sections[self.current].append(data.strip())
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make setup)")
 def test_the_report_renders_in_headless_chromium_with_every_section(
     demo_build: DbtProject, tmp_path: Path
 ) -> None:
+    assert CHROMIUM, "Debian's chromium is not installed: `make setup` installs it"
     with duckdb.connect(str(demo_build.database), read_only=True) as con:
         files = render_report(database_tables(con), Lake(demo_build.lake), "anime", "v0001")
     page = tmp_path / "report.html"
