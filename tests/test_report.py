@@ -85,7 +85,7 @@ def calibration_tables(con: duckdb.DuckDBPyConnection, rows: str | None) -> Repo
     """The demo build's tables with a stand-in identity calibration (`rows`: VALUES, or None
     for no table, or '' for an empty one)."""
     tables = {
-        field: con.table(f"build.{table}")
+        field: con.sql(f"select * from build.{table}")
         for field, table in (
             ("export_rows", "exports.export_rows"),
             ("funnel", "marts.funnel"),
