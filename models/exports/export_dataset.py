@@ -28,15 +28,13 @@ def model(dbt, session):
         image_files=dbt.ref("int_image_files"),
         identity_calibration=calibration,
     )
-    # Read before `rows.arrow()`: a query on the session ends a result stream still open on it.
-    identity_calibration = calibration.to_arrow_table().to_pylist()[0]
     result = publish(
         rows.arrow(),
         lake,
         settings,
         invocation_id=dbt_invocation_id(),
         git_commit=git_commit(),
-        identity_calibration=identity_calibration,
+        identity_calibration=calibration.to_arrow_table().to_pylist()[0],
         report=lambda version: render_report(tables, lake, settings.dataset, version),
     )
     return result.to_arrow()
