@@ -19,6 +19,8 @@ def model(dbt, session):
     settings = read_settings(ExportSettings, dbt.config.get("meta"))
     rows = dbt.ref("export_rows")
     calibration = dbt.ref("identity_calibration")
+    # Read before the rows: a second query on the session ends a stream that is still open.
+    calibration_row = calibration.to_arrow_table().to_pylist()[0]
     lake = Lake()
     tables = ReportTables(
         export_rows=rows,
@@ -34,7 +36,7 @@ def model(dbt, session):
         settings,
         invocation_id=dbt_invocation_id(),
         git_commit=git_commit(),
-        identity_calibration=calibration.to_arrow_table().to_pylist()[0],
+        identity_calibration=calibration_row,
         report=lambda version: render_report(tables, lake, settings.dataset, version),
     )
     return result.to_arrow()
