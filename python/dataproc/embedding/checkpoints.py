@@ -35,6 +35,7 @@ from dataproc.config import require
 from dataproc.embedding.client import EmbedBackend, open_embedder
 from dataproc.embedding.engine import EmbedSettings, result_schema
 from dataproc.lake import Lake
+from dataproc.progress import progress_enabled
 
 STATE_PREFIX = "state/embeddings"
 TOO_SMALL = "too_small"
@@ -224,7 +225,8 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 class Progress:
     """Images embedded so far, the rate and the time left, as a `tqdm` bar on `stream` (stderr).
 
-    The bar is drawn only when `stream` is a terminal, so logs and captured output stay clean.
+    Counted in images as chunks finish; drawn when `dataproc.progress` would draw a bar on
+    `stream` (a terminal, or `DATAPROC_PROGRESS`), so logs and captured output stay clean.
     """
 
     def __init__(self, total: int, label: str = "embedding", stream: TextIO | None = None) -> None:
@@ -234,7 +236,7 @@ class Progress:
             desc=label,
             unit="img",
             file=stream,
-            disable=not stream.isatty(),
+            disable=not progress_enabled(stream=stream),
             dynamic_ncols=True,
         )
 
