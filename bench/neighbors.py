@@ -297,7 +297,7 @@ def report(args, swept: list[dict], size: int, embed: dict, neigh: dict, load: t
     lines += [
         f"`bench/neighbors.py --size {size} --sweep-size {args.sweep_size}` (one run; "
         f"{os.cpu_count()} cores, load average {load[0]:.1f} at start, {load[1]:.1f} at end). "
-        "Data and method: the module docstring (the machine is shared: rates are low). Pair "
+        "Data and method: the module docstring. Pair "
         "recall counts the true pairs >= the threshold found by the pipeline's own query; "
         f"thresholds {THRESHOLD} (identity) and {FLOOR} (candidate floor). Build = one "
         f"batched `add` per {2**16:,} vectors, all cores.",
@@ -347,9 +347,9 @@ def report(args, swept: list[dict], size: int, embed: dict, neigh: dict, load: t
         f"search sample): peak RSS **{neigh['peak_rss_mib']:,.0f} MiB** = "
         f"{(neigh['peak_rss_mib'] - fixed) / neigh['index_mib']:.2f} x index + "
         f"{fixed:,.0f} MiB after imports. Of it at the end: anonymous "
-        f"{neigh['anon_mib']:,.0f} MiB, file-backed {neigh['file_mib']:,.0f} MiB (pages of the "
-        f"{neigh['vectors_mib']:,.0f} MiB memory-mapped vectors and of libraries, which the "
-        "kernel may drop and read back). After loading the vectors: "
+        f"{neigh['anon_mib']:,.0f} MiB, file-backed {neigh['file_mib']:,.0f} MiB (libraries; "
+        f"the {neigh['vectors_mib']:,.0f} MiB of memory-mapped vectors are unmapped after each "
+        "read). After loading the vectors: "
         f"{neigh['after_load']['anon_mib']:,.0f} MiB anonymous; load took "
         f"{neigh['load_s']:.0f} s.",
         "",

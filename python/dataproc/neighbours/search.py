@@ -5,8 +5,9 @@ In: a stream of Arrow record batches of (image_key, embedding), in any order, an
 `DirectedPairs` (query row, neighbour row, exact cosine) for the rows asked about.
 
 The vectors are written batch by batch, as they arrive, to a memory-mapped scratch file, so they
-are never all in Python memory: the exact re-scoring reads them from there, and the kernel may
-drop their pages under pressure and read them back. Only the keys are sorted in memory.
+are never all in Python memory: the index build and the exact re-scoring copy the rows they
+need from there, and the pages read are unmapped again (`Embeddings.vectors`), so they live in
+the kernel's file cache, not in this process. Only the keys are sorted in memory.
 
 Every later step addresses a vector by its row: its key's rank in ascending key order. Sorting
 or tie-breaking by row is sorting by key, and it is the same whichever batch a key arrived in.
@@ -23,6 +24,7 @@ long as its recall of pairs above the threshold is complete (`bench/neighbors.py
 
 from __future__ import annotations
 
+import mmap
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -136,12 +138,14 @@ class Embeddings:
         matrix: float32 array of shape (len(keys), ndim), in arrival order (memory-mapped).
         position: int64 row of `matrix` that holds the vector of each row (key rank).
         norms: float64 L2 norm of each row (used to turn dot products into exact cosines).
+        mapping: the scratch file's memory map behind `matrix` (None when there are no rows).
     """
 
     keys: pa.StringArray
     matrix: np.ndarray
     position: np.ndarray
     norms: np.ndarray
+    mapping: mmap.mmap | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -151,8 +155,15 @@ class Embeddings:
         return int(self.matrix.shape[1])
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
-        """The float32 vectors of `rows`, in that order."""
-        return self.matrix[self.position[np.asarray(rows, dtype=np.int64)]]
+        """A copy of the float32 vectors of `rows`, in that order.
+
+        The pages read are unmapped again at once: they stay in the kernel's file cache, not in
+        this process, so the resident set holds the index and the copies in use, not every vector.
+        """
+        copy = self.matrix[self.position[np.asarray(rows, dtype=np.int64)]]
+        if self.mapping is not None:
+            self.mapping.madvise(mmap.MADV_DONTNEED)
+        return copy
 
     def rows_of(self, keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Row of each key (int64), -1 where the key has no embedding."""
@@ -223,9 +234,11 @@ def embeddings_from_batches(
             key_parts.append(batch.column(key_column).cast(pa.string()))
             norm_parts.append(norms)
         count = sum(len(part) for part in key_parts)
+        mapping = None
         if count and ndim:
             scratch.flush()
-            matrix = np.memmap(scratch, dtype=np.float32, mode="r", shape=(count, ndim))
+            mapping = mmap.mmap(scratch.fileno(), 0, access=mmap.ACCESS_READ)
+            matrix = np.frombuffer(mapping, dtype=np.float32).reshape(count, ndim)
         else:
             matrix = np.empty((count, ndim), np.float32)
     keys = pa.concat_arrays(key_parts) if key_parts else pa.array([], pa.string())
@@ -240,7 +253,7 @@ def embeddings_from_batches(
             raise ValueError(f"duplicate {key_column} in embeddings, e.g. {first!r}")
     position = order.to_numpy().astype(np.int64)
     norms = np.concatenate(norm_parts)[position] if norm_parts else np.empty(0)
-    return Embeddings(keys=keys, matrix=matrix, position=position, norms=norms)
+    return Embeddings(keys=keys, matrix=matrix, position=position, norms=norms, mapping=mapping)
 
 
 def _vector_matrix(vectors: pa.Array, name: str) -> np.ndarray:
