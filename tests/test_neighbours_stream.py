@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import numpy as np
 import pyarrow as pa
 import pytest
 from dataproc.embedding.checkpoints import EmbeddingCheckpoints
 from dataproc.embedding.engine import result_schema
 from dataproc.lake import Lake
-from dataproc.neighbours.search import embeddings_from_batches, embeddings_from_table
+from dataproc.neighbours.search import (
+    IndexSettings,
+    add_vectors,
+    embeddings_from_batches,
+    embeddings_from_table,
+)
 from synthetic_vectors import embeddings_table, normalize_rows
 
 DIM = 4
@@ -75,3 +83,21 @@ def test_stream_lands_in_a_memory_mapped_matrix_in_key_order() -> None:
     np.testing.assert_array_equal(streamed.cosines(*pairs), whole.cosines(*pairs))
     with pytest.raises(ValueError, match="duplicate image_key"):
         embeddings_from_batches([table.to_batches()[0], table.slice(5, 1).to_batches()[0]])
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_index_build_shows_progress_on_a_terminal_only(monkeypatch) -> None:
+    rng = np.random.default_rng(5)
+    vectors = normalize_rows(rng.standard_normal((50, 8)))
+    embeddings = embeddings_from_table(embeddings_table([f"k{i:02d}" for i in range(50)], vectors))
+    rows = np.arange(50)
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        index = IndexSettings().new_index(8)
+        add_vectors(index, rows.astype(np.uint64), embeddings, rows, threads=0)
+        assert len(index) == 50
+        assert ("building the index" in stream.getvalue() and "50/50" in stream.getvalue()) == shown
