@@ -65,6 +65,20 @@ SEARCH_SAMPLE = 20_000
 CHECKPOINT_ROWS = 65_536
 
 
+DETERMINISM = """### Why the edges do not depend on the build's threads
+
+The graph a multi-threaded build makes differs from run to run (index files are not compared).
+The edges do not: every candidate is re-scored by its exact float64 cosine, a query whose
+candidates all reach the threshold (less the storage type's slack) is asked again for twice as
+many, and a key keeps its k best by (exact score, key). So a key's result is the exact set of
+keys at or above the threshold, cut by a rule on the vectors alone, as long as the index
+proposes every such key. That last condition is what is not guaranteed: HNSW recall is not 1 by
+construction, and a pair one graph misses and another finds changes the edges. It is measured
+above as pair recall, on the pairs that matter. A key with more than `max_candidates` (1024)
+neighbours above the threshold keeps the index's best 1024, which can differ too.
+"""
+
+
 @dataclass(frozen=True)
 class Data:
     vectors: np.ndarray  # unit float32, row i is key f"k{i:07d}"
@@ -353,6 +367,7 @@ def report(args, swept: list[dict], size: int, embed: dict, neigh: dict, load: t
         f"{neigh['after_load']['anon_mib']:,.0f} MiB anonymous; load took "
         f"{neigh['load_s']:.0f} s.",
         "",
+        DETERMINISM,
     ]
     return "\n".join(lines)
 
