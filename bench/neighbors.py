@@ -273,8 +273,10 @@ def neighbour_step(root: Path, data_path: Path) -> dict:
     embeddings = embeddings_from_batches(relation.to_arrow_reader(65_536))
     load_s = time.perf_counter() - started
     after_load = _memory()
+    print(f"  vectors loaded in {load_s:.0f} s: {after_load}", flush=True)
     index, rate = build(CHOSEN, embeddings, CHOSEN.build_threads)
     after_build = _memory()
+    print(f"  index built: {rate:,.0f} vectors/s; {after_build}", flush=True)
     recall = [
         pair_recall(index, embeddings, data, t, replace(CHOSEN, expansion_search=width))
         for width in SEARCH_WIDTHS
@@ -406,6 +408,7 @@ def main() -> None:
         del data
         print(f"  data ready after {time.perf_counter() - started:.0f} s", flush=True)
         embed = in_child(embedding_step, root, args.size)
+        print(f"  embedding step: {embed}", flush=True)
         neigh = in_child(neighbour_step, root, root / "truth.npz")
     text = report(args, swept, args.size, embed, neigh, (load_start, os.getloadavg()[0]))
     print(text)
