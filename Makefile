@@ -19,7 +19,10 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $(INSTALLED)
 
+# The report's test renders it in Debian's chromium: installed when missing, if we are root.
 setup: $(INSTALLED)
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 $(DEMO_WEIGHTS): python/dataproc/embedding/model_configs/dataproc-tiny.json | $(INSTALLED)
 	rm -f $(DEMO_WEIGHTS)

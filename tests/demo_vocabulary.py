@@ -28,10 +28,13 @@ def canonical_tags(vocab: dict[str, Any]) -> set[str]:
     return {entry["tag"] for name in TAG_LISTS for entry in vocab[name]}
 
 
-def foreign_names(vocab: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Every (raw foreign name, canonical tag, origin) the demo generator can emit."""
+def foreign_names(vocab: dict[str, Any], seeded: bool = True) -> list[tuple[str, str, str]]:
+    """Every (raw foreign name, canonical tag, origin) the demo generator can emit, of the tags
+    the alias seed covers (`seeded`) or of those it leaves out for the pipeline to learn."""
     names = []
     for entry in (entry for name in TAG_LISTS for entry in vocab[name]):
+        if entry.get("seeded", True) != seeded:
+            continue
         pixiv = entry.get("pixiv", [])
         names += [(name, entry["tag"], "pixiv") for name in pixiv]
         if pixiv and entry.get("translated"):

@@ -99,3 +99,12 @@ def test_funnel_adds_up(demo_build: DbtProject) -> None:
         ][0]
     )
     assert counts["all", "images"] == demo_build.query("select count(*) from marts.images")[0][0]
+    assert (
+        counts["all", "image_members"] - counts["all", "duplicates_merged"]
+        == counts["all", "images"]
+    )
+    assert (
+        counts["all", "rejection_rows"]
+        == demo_build.query("select count(*) from marts.rejections")[0][0]
+        >= counts["all", "rejected"]
+    )

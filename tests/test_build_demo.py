@@ -123,15 +123,6 @@ def test_build_publishes_a_loadable_export(demo_lake: Path, demo_build: DbtProje
     assert seen == rows
 
 
-def test_summary_names_the_export_and_every_table(demo_lake: Path, demo_build: DbtProject) -> None:
-    from dataproc.summary import describe_build
-
-    text = describe_build(str(demo_lake), demo_build.database)
-    assert f"Export:   {demo_lake}/exports/anime/v0001/manifest.json" in text
-    for table in ("staging.stg_pixiv__posts", "marts.images", "marts.prompts", "marts.funnel"):
-        assert table in text
-
-
 def test_rebuild_keeps_image_ids_with_embedding_edges(
     demo_build: DbtProject, tmp_path: Path
 ) -> None:

@@ -90,6 +90,22 @@ def test_every_foreign_name_resolves_to_its_own_tag() -> None:
         assert resolved == tag, f"{origin} name {name!r} resolves to {resolved!r}, not {tag!r}"
 
 
+def test_unseeded_names_are_left_for_the_pipeline_to_learn() -> None:
+    vocab = vocabulary()
+    canonical = canonical_tags(vocab)
+    aliases = {row["alias"] for row in alias_rows()}
+    names = foreign_names(vocab, seeded=False)
+    assert {origin for _, _, origin in names} == {"pixiv", "zerochan"}
+    characters = {e["tag"] for e in vocab["character"] if not e.get("seeded", True)}
+    assert {tag for _, tag, _ in names} == characters and len(characters) >= 5
+    for name, _, origin in names:
+        key = normalize_tag(name)
+        assert key not in canonical and key not in aliases, f"{origin} name {name!r} resolves"
+    assert {(origin, name, tag) for name, tag, origin in names} == set(
+        load_vocabulary().unseeded_names
+    )
+
+
 def test_names_that_need_an_alias() -> None:
     aliases = {row["alias"]: row["tag"] for row in alias_rows()}
     assert aliases["初音ミク"] == "hatsune_miku"

@@ -150,3 +150,17 @@ def test_a_passed_deadline_raises(model: LoadedModel, tmp_path: Path) -> None:
     refs = write_files(tmp_path, {f"{i}.png": encode(scene(i), "PNG") for i in range(3)})
     with embedder(model, tmp_path) as engine, pytest.raises(TimeoutError):
         engine.embed(refs, deadline=time.monotonic() - 1)
+
+
+def test_decode_workers_fit_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import torch
+    from dataproc.embedding.engine import auto_decode_workers
+
+    # A sidecar pinned to three cores of a larger machine (`taskset -c 0-2`).
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    assert auto_decode_workers(torch.device("cuda")) == 3
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    assert auto_decode_workers(torch.device("cpu")) == 1

@@ -10,6 +10,7 @@ import pytest
 import torch
 from dataproc.embedding.engine import (
     TINY_MODEL,
+    WeightsError,
     ensure_demo_checkpoint,
     file_sha256,
     load_model,
@@ -96,7 +97,7 @@ def test_auto_device_follows_cuda_availability() -> None:
 
 
 def test_unknown_pretrained_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError):
+    with pytest.raises(WeightsError, match="does not exist"):
         load_model(TINY_MODEL, str(tmp_path / "no-such-file.pt"), device="cpu")
 
 

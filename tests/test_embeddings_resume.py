@@ -45,6 +45,10 @@ class CountingEmbedder:
         self.images += len(refs)
         return self.inner.embed(refs)
 
+    def embed_all(self, chunks):
+        for chunk in chunks:
+            yield self.embed(chunk)
+
     def close(self) -> None:
         pass
 

@@ -45,6 +45,39 @@ class _Dbt:
         return self.relations[name]
 
 
+def _build_relations(session: duckdb.DuckDBPyConnection) -> dict:
+    """The relations the model reads: the export rows, and the few rows of the build's other
+    tables that the version's report and manifest need."""
+    return {
+        # export_rows' columns that the report reads beyond what publishing needs
+        "export_rows": session.sql(
+            "select *, ['danbooru'] as sources, member_keys[1] as best_image_key, "
+            "sections.general as tags "
+            "from export_rows_arrow"
+        ),
+        "funnel": session.sql(
+            "select 1 as step, 'all' as source, 'exported images' as stage, "
+            "'images' as unit, 7::bigint as n"
+        ),
+        "rejections": session.sql(
+            "select null::varchar as image_key, null::varchar as source, null::varchar as stage, "
+            "null::varchar as reason, null::varchar as detail limit 0"
+        ),
+        "images": session.sql(
+            "select image_id, 1 as n_members, [image_id] as member_keys from export_rows_arrow"
+        ),
+        "int_image_files": session.sql(
+            'select null::varchar as image_key, null::varchar as uri, null::bigint as "offset", '
+            "null::bigint as length limit 0"
+        ),
+        "identity_calibration": session.sql(
+            "select 'fixed' as threshold_mode, 0.985::double as threshold, null::double as "
+            "target_precision, 0 as positive_pairs, 0 as negative_pairs, null::double as "
+            "estimated_precision, null::double as estimated_recall, 'none' as label_source"
+        ),
+    }
+
+
 def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
     lake = tmp_path / "lake"
     built = write_export_lake(Lake(str(lake)))
@@ -59,7 +92,7 @@ def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
     meta = {"settings": json.dumps(settings)}
     session = duckdb.connect()
     session.register("export_rows_arrow", built.rows)
-    dbt = _Dbt({"export_rows": session.sql("select * from export_rows_arrow")}, meta)
+    dbt = _Dbt(_build_relations(session), meta)
 
     result = _load_model().model(dbt, session)
 
@@ -72,7 +105,7 @@ def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
             "version": "v0001",
             "parent_version": None,
             "rows": 7,
-            "files": 3,
+            "files": 5,  # one parquet part, two shards, report.html and stats.json
             "manifest_path": f"{lake}/exports/anime/v0001/manifest.json",
             "notes": None,
         }
@@ -88,6 +121,8 @@ def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
     }
     assert manifest["layout"]["shard_size"] == 5
     assert manifest["dbt_invocation_id"]
+    assert manifest["identity_calibration"]["threshold"] == 0.985
+    assert (lake / "exports" / "anime" / "v0001" / "report.html").exists()
 
     # An unchanged rebuild publishes nothing, and its row says so.
     again = _load_model().model(dbt, session).to_pylist()[0]

@@ -57,7 +57,7 @@ def _scenario() -> tuple[list[str], list[Edge]]:
 
 def _identity_bytes(keys: list[str], edges: list[Edge]) -> tuple[bytes, list[bytes]]:
     settings = IdentitySettings(max_cluster_size=6, split_threshold=0.92)
-    identity, state = compute_identity(
+    identity, state, _ = compute_identity(
         nodes_table(keys), edges_table(edges), IdentityState.empty(), settings
     )
     return parquet_bytes(identity), [parquet_bytes(t) for t in state.tables().values()]

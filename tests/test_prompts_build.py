@@ -12,7 +12,9 @@ from conftest import PROJECT_DIR, DbtProject
 # Count tags as prompt text (`_` written as a space).
 COUNT_TAG = re.compile(r"^([0-9]+\+?(girl|boy|other)s?|no humans)$")
 KAOMOJI = set(
-    yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["prompt"]["kaomoji"]
+    yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]["prompt_defaults"][
+        "kaomoji"
+    ]
 )
 
 

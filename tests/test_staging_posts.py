@@ -586,6 +586,7 @@ def test_broken_lakes_fail_with_the_source_file_and_column(
     assert (
         f"source gelbooru: no raw files match '{lake}/raw/gelbooru/*.parquet'" in result.output
     ), result.output[-3000:]
+    assert "To build without gelbooru, leave it out of the `enabled_sources` var" in result.output
 
 
 def test_enabled_sources_and_lint_mode_compile_without_a_lake(tmp_path: Path, dbt_project) -> None:

@@ -7,13 +7,25 @@
     post from a source has NULLs in that source's columns.
 
     Use them together: `source_representative_key_columns()` in the aggregation that pivots
-    representatives to one row per image (from a relation with image_id, source, image_key),
-    then `source_field_joins(keys)` after the FROM that has those keys, and
-    `source_field_select_list()` right after the last fixed column of its select list. -#}
+    representatives to one row per image (from a relation with image_id, source, image_key;
+    int_merged_images stores the keys), then, in the images view, `source_field_joins(keys)`
+    after the FROM that has those keys, and `source_field_select_list()` right after the last
+    fixed column of its select list. -#}
 
 {#- `<source>_post` : the alias each source's staging relation is joined under. -#}
 {% macro source_post_alias(source_name) -%}
     {{ source_name ~ '_post' }}
+{%- endmacro %}
+
+
+{#- `<source>__representative_key`, one per enabled source: the columns that hold each source's
+    representative image key. -#}
+{% macro source_representative_key_names() -%}
+    {%- set names = [] -%}
+    {%- for source_name in var('enabled_sources') -%}
+        {%- do names.append(source_name ~ '__representative_key') -%}
+    {%- endfor -%}
+    {{ return(names) }}
 {%- endmacro %}
 
 

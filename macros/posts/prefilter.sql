@@ -1,27 +1,6 @@
-{#- The `prefilter` var with every setting present.
-
-    A setting missing from the var takes its "off" value, so `--vars '{prefilter: {min_side: 512}}'`
-    means "only the minimum-side rule" (dbt replaces a dict var as a whole on override). -#}
+{#- The `prefilter` var merged onto `prefilter_defaults` (see `settings_var`), checked. -#}
 {% macro prefilter_config() -%}
-    {%- set config = {
-        'drop_deleted': false,
-        'drop_banned': false,
-        'drop_pending': false,
-        'allowed_file_exts': [],
-        'blocked_work_types': [],
-        'min_side': none,
-        'drop_ai_flagged': false,
-        'ai_flagged_tags': [],
-        'pixiv_min_bookmarks': none,
-        'pixiv_min_bookmark_percentile': none,
-        'pixiv_bookmark_percentile_of': 'total_bookmarks',
-    } -%}
-    {%- for key, value in (var('prefilter', {}) or {}).items() -%}
-        {%- if key not in config -%}
-            {{ exceptions.raise_compiler_error("unknown prefilter setting: " ~ key) }}
-        {%- endif -%}
-        {%- do config.update({key: value}) -%}
-    {%- endfor -%}
+    {%- set config = settings_var('prefilter') -%}
     {%- set percentile = config['pixiv_min_bookmark_percentile'] -%}
     {%- if percentile is not none and not (0 <= percentile <= 1) -%}
         {{ exceptions.raise_compiler_error(

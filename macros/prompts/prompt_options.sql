@@ -1,25 +1,13 @@
-{#- One option of the `prompt` var block. Every option must be present: a unit test or a
-    `--vars` override that sets `prompt` replaces the whole block, so a missing option is an
-    error here rather than a silent default. -#}
+{#- One option of the `prompt` var merged onto `prompt_defaults` (see `settings_var`): an
+    override sets only the options it changes. -#}
 {% macro prompt_option(name) -%}
-    {%- set options = var('prompt') -%}
-    {%- if name not in options -%}
-        {{ exceptions.raise_compiler_error(
-            "the `prompt` var has no option '" ~ name ~ "' (it needs all of: "
-            ~ prompt_option_names() | join(', ') ~ ")"
-        ) }}
-    {%- endif -%}
-    {{ return(options[name]) }}
+    {{ return(settings_var('prompt')[name]) }}
 {%- endmacro %}
 
 
-{#- The options of the `prompt` var block. -#}
+{#- The options of the `prompt` var. -#}
 {% macro prompt_option_names() -%}
-    {{ return([
-        'sections', 'separator', 'count_tag_pattern', 'keep_meta_tags', 'kaomoji',
-        'certain_confidence', 'shuffle_seed', 'max_general_tags', 'rating_words',
-        'quality_tags', 'year_tags', 'kohya_style', 'keep_tokens_separator', 'keep_sections',
-    ]) }}
+    {{ return(var('prompt_defaults').keys() | list) }}
 {%- endmacro %}
 
 

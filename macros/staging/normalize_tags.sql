@@ -35,8 +35,9 @@
         `tag_aliases` seed. Each list is distinct and sorted; it is empty when the raw list held no
         usable tag and NULL when the raw list was NULL.
 
-        Tags are unnested and joined to the aliases rather than looked up per element, so that the
-        lookup is a hash join however many aliases there are. -#}
+        Tags are unnested, and each distinct raw spelling is cleaned and aliased once and joined
+        back, so the cleaning runs once per spelling and the lookup is a hash join however many
+        aliases there are. -#}
     with tag_lists as (
         select
             {{ key }} as tag_owner
@@ -65,13 +66,19 @@
         {%- endfor %}
     ),
 
-    cleaned_tags as (
+    -- Each distinct raw spelling is cleaned and aliased once, then joined back: a crawl repeats
+    -- the same few hundred thousand spellings across tens of millions of tag occurrences.
+    spellings as (
+        select raw_tag as spelling from raw_tags where raw_tag is not null
+        union
+        select fallback_tag as spelling from raw_tags where fallback_tag is not null
+    ),
+
+    cleaned_spellings as (
         select
-            tag_owner,
-            tag_list,
-            {{ clean_tag('raw_tag') }} as tag,
-            {{ clean_tag('fallback_tag') }} as fallback_tag
-        from raw_tags
+            spelling,
+            {{ clean_tag('spelling') }} as tag
+        from spellings
     ),
 
     tag_aliases as (
@@ -81,18 +88,31 @@
         from {{ ref('tag_aliases') }}
     ),
 
+    spelling_tags as (
+        select
+            cleaned_spellings.spelling,
+            cleaned_spellings.tag as cleaned_tag,
+            tag_aliases.tag as alias_target
+        from cleaned_spellings
+        left join tag_aliases
+            on cleaned_spellings.tag = tag_aliases.alias
+    ),
+
     aliased_tags as (
         select
-            cleaned_tags.tag_owner,
-            cleaned_tags.tag_list,
+            raw_tags.tag_owner,
+            raw_tags.tag_list,
             coalesce(
-                tag_alias.tag, fallback_alias.tag, cleaned_tags.fallback_tag, cleaned_tags.tag
+                raw_spelling.alias_target,
+                fallback_spelling.alias_target,
+                fallback_spelling.cleaned_tag,
+                raw_spelling.cleaned_tag
             ) as tag
-        from cleaned_tags
-        left join tag_aliases as tag_alias
-            on cleaned_tags.tag = tag_alias.alias
-        left join tag_aliases as fallback_alias
-            on cleaned_tags.fallback_tag = fallback_alias.alias
+        from raw_tags
+        left join spelling_tags as raw_spelling
+            on raw_tags.raw_tag = raw_spelling.spelling
+        left join spelling_tags as fallback_spelling
+            on raw_tags.fallback_tag = fallback_spelling.spelling
     ),
 
     tag_sets as (

@@ -232,8 +232,11 @@
         select count(*) as file_count from glob('{{ raw_glob | replace("'", "''") }}')
     {%- endset -%}
     {%- if run_query(file_count_sql).columns[0].values()[0] == 0 -%}
+        {%- set others = var('enabled_sources') | reject('equalto', source_name) | list -%}
         {{ exceptions.raise_compiler_error(
-            "source " ~ source_name ~ ": no raw files match '" ~ raw_glob ~ "'"
+            "source " ~ source_name ~ ": no raw files match '" ~ raw_glob ~ "'. To build without "
+            ~ source_name ~ ", leave it out of the `enabled_sources` var: --vars '{enabled_sources: ["
+            ~ others | join(', ') ~ "]}'"
         ) }}
     {%- endif -%}
 

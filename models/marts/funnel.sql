@@ -1,22 +1,43 @@
--- How many keys each source has at each step, from raw rows and staged posts to the export and
--- rejections, plus the raw rows that are neither staged nor rejected in staging
--- (`raw_unaccounted`) and the staged image keys that are neither exported nor rejected
--- (`unaccounted`); both must be 0. One row per (source, step); source `all` totals every source.
+-- How many raw rows, posts, image keys or images each source has at each step, from raw rows
+-- and staged posts through the dedup step to the export and rejections, plus the raw rows that
+-- are neither staged nor rejected in staging (`raw_unaccounted`) and the staged image keys that
+-- are neither exported nor rejected (`unaccounted`); both must be 0. One row per (source,
+-- step); source `all` totals every source. Each step names its unit and says what it counts.
 {%- set steps = [
-    'raw_rows',
-    'staging_rejected',
-    'raw_unaccounted',
-    'staged_posts',
-    'staged_image_keys',
-    'prefilter_rejected',
-    'prefilter_kept',
-    'image_members',
-    'images',
-    'training_filter_rejected',
-    'training_images',
-    'exported_images',
-    'rejected',
-    'unaccounted',
+    {'name': 'raw_rows', 'unit': 'raw rows',
+     'description': 'rows in the raw files'},
+    {'name': 'staging_rejected', 'unit': 'raw rows',
+     'description': 'raw rows with a bad value or a duplicate post id (rejections, stage staging)'},
+    {'name': 'raw_unaccounted', 'unit': 'raw rows',
+     'description': 'raw rows neither staged nor rejected in staging; always 0'},
+    {'name': 'staged_posts', 'unit': 'posts',
+     'description': 'distinct posts staged (a pixiv work is one post of several pages)'},
+    {'name': 'staged_image_keys', 'unit': 'image keys',
+     'description': 'image keys of the staged posts, one per image file a post names'},
+    {'name': 'prefilter_rejected', 'unit': 'image keys',
+     'description': 'keys the prefilter dropped (rejections, stage prefilter)'},
+    {'name': 'prefilter_kept', 'unit': 'image keys',
+     'description': 'staged keys the prefilter kept'},
+    {'name': 'image_members', 'unit': 'image keys',
+     'description': 'keys that are a member of an image in the images mart'},
+    {'name': 'duplicates_merged', 'unit': 'image keys',
+     'description': 'dedup: members merged by identity into an image another member also has '
+        ~ '(image_members - images)'},
+    {'name': 'images', 'unit': 'images',
+     'description': 'distinct images after dedup with a member from the source'},
+    {'name': 'training_filter_rejected', 'unit': 'image keys',
+     'description': 'members whose image the training filter dropped (also in rejections)'},
+    {'name': 'training_images', 'unit': 'images',
+     'description': 'images that passed the training filter, one prompt each'},
+    {'name': 'exported_images', 'unit': 'images',
+     'description': 'images in the published export (export_rows)'},
+    {'name': 'rejected', 'unit': 'image keys',
+     'description': 'distinct keys in rejections; a key rejected for several reasons counts once'},
+    {'name': 'rejection_rows', 'unit': 'rejection rows',
+     'description': 'rows in rejections: rejected plus the extra rows of keys rejected more '
+        ~ 'than once, plus rows without a key (e.g. a broken shard)'},
+    {'name': 'unaccounted', 'unit': 'image keys',
+     'description': 'staged keys neither exported nor rejected; always 0'},
 ] %}
 
 with
@@ -90,6 +111,20 @@ rejected_keys as (
     where image_key is not null
 ),
 
+-- A key rejected for several reasons is one rejected key and several rows.
+rejection_row_counts as (
+    select
+        source as scope,
+        count(*) as rejection_rows
+    from {{ ref('rejections') }}
+    group by source
+    union all
+    select
+        'all' as scope,
+        count(*) as rejection_rows
+    from {{ ref('rejections') }}
+),
+
 -- Every key the funnel follows: staged posts, and rejected keys that never were posts
 -- (an image without a post, for instance).
 tracked_keys as (
@@ -160,6 +195,8 @@ scope_counts as (
         count(*) filter (where prefilter_reason is not null) as prefilter_rejected,
         count(*) filter (where is_staged and prefilter_reason is null) as prefilter_kept,
         count(*) filter (where image_id is not null) as image_members,
+        count(*) filter (where image_id is not null)
+        - count(distinct image_id) as duplicates_merged,
         count(distinct image_id) as images,
         count(*) filter (where not is_training_candidate) as training_filter_rejected,
         count(distinct image_id) filter (where is_training_candidate) as training_images,
@@ -178,17 +215,21 @@ step_counts as (
         coalesce(raw_scope_counts.raw_rows, 0) as raw_rows,
         coalesce(raw_scope_counts.staging_rejected, 0) as staging_rejected,
         coalesce(raw_scope_counts.raw_rows, 0) - coalesce(raw_scope_counts.staging_rejected, 0)
-        - scope_counts.staged_posts as raw_unaccounted
+        - scope_counts.staged_posts as raw_unaccounted,
+        coalesce(rejection_row_counts.rejection_rows, 0) as rejection_rows
     from scope_counts
     left join raw_scope_counts on scope_counts.scope = raw_scope_counts.scope
+    left join rejection_row_counts on scope_counts.scope = rejection_row_counts.scope
 )
 
-{% for name in steps -%}
+{% for step in steps -%}
     select
         scope as source,  -- noqa: RF04
         {{ loop.index }} as step,
-        '{{ name }}' as stage,  -- noqa: RF04
-        {{ name }} as n
+        '{{ step.name }}' as stage,  -- noqa: RF04
+        '{{ step.unit }}' as unit,
+        {{ step.name }} as n,
+        '{{ step.description }}' as description
     from step_counts
     {% if not loop.last -%}
         union all

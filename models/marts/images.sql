@@ -1,86 +1,47 @@
--- One row per image (image_id): its member posts, the fields chosen across sources, its kept
--- tags with their confidences, its best file, and every enabled source's staging fields as
--- `<source>__<field>` (from that source's representative post; see int_image_members).
+-- One row per image: int_merged_images' fields, its kept tags as a plain list, then every
+-- enabled source's staging fields as `<source>__<field>`, from that source's representative
+-- post (NULLs where the image has no post on the source). A view, so the wide per-source fields
+-- are read only by a query that selects them and no build holds them all at once.
+{{ config(materialized='view') }}
+
 with
 
-members as (
+merged_images as (
     select
         image_id,
-        image_number,
-        image_key,
-        source,
-        is_representative
-    from {{ ref('int_image_members') }}
-),
-
-image_members as (
-    select
-        image_id,
-        min(image_number) as image_number,
-        count(*) as n_members,
-        list_sort(list(image_key)) as member_keys,
-        list_sort(list_distinct(list(source))) as sources
-    from members
-    group by image_id
-),
-
-representative_keys as (
-    select
-        image_id,
-        {{ source_representative_key_columns() | join(',\n        ') }}
-    from members
-    where is_representative
-    group by image_id
-),
-
-field_picks as (
-    select
-        image_id,
+        n_members,
+        member_keys,
+        sources,
         rating,
         artist,
         characters,
         copyrights,
-        created_at
-    from {{ ref('int_image_field_picks') }}
-),
-
-best_files as (
-    select
-        image_id,
+        created_at,
         best_image_key,
         best_width,
-        best_height
-    from {{ ref('int_image_best_files') }}
-),
-
-image_tags as (
-    select
-        image_number,
-        tag_confidences
-    from {{ ref('int_image_tags') }}
+        best_height,
+        tag_confidences,
+        {{ source_representative_key_names() | join(',\n        ') }}
+    from {{ ref('int_merged_images') }}
 )
 
 select
-    image_members.image_id,
-    image_members.n_members,
-    image_members.member_keys,
-    image_members.sources,
-    field_picks.rating,
-    field_picks.artist,
-    coalesce(field_picks.characters, []) as characters,
-    coalesce(field_picks.copyrights, []) as copyrights,
-    field_picks.created_at,
-    best_files.best_image_key,
-    best_files.best_width,
-    best_files.best_height,
-    coalesce(list_transform(image_tags.tag_confidences, kept -> kept.tag), []) as tags,
-    coalesce(image_tags.tag_confidences, []) as tag_confidences
+    merged_images.image_id,
+    merged_images.n_members,
+    merged_images.member_keys,
+    merged_images.sources,
+    merged_images.rating,
+    merged_images.artist,
+    merged_images.characters,
+    merged_images.copyrights,
+    merged_images.created_at,
+    merged_images.best_image_key,
+    merged_images.best_width,
+    merged_images.best_height,
+    list_transform(merged_images.tag_confidences, kept -> kept.tag) as tags,
+    merged_images.tag_confidences
     -- The staging columns are only known once staging is built, so the layout of these
     -- generated lines is not checked.
     {{ source_field_select_list() }}  -- noqa: LT02
-from image_members
-inner join representative_keys on image_members.image_id = representative_keys.image_id
-inner join field_picks on image_members.image_id = field_picks.image_id
-inner join best_files on image_members.image_id = best_files.image_id
-left join image_tags on image_members.image_number = image_tags.image_number
-{{- source_field_joins('representative_keys') }}
+from merged_images
+{{- source_field_joins('merged_images') }}

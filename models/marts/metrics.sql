@@ -3,7 +3,8 @@
 -- a registry row), holding the image's value combined across its members (int_image_metrics).
 -- A metric the image has no value for is NULL. The columns are read from
 -- int_metric_definitions when the model is compiled; before that table exists (parsing,
--- linting) only image_id is selected.
+-- linting) only image_id is selected. A metric whose values contradict the registry's scale
+-- (int_metric_definitions.scale_warning) is logged as a warning then.
 {%- set definitions_ref = ref('int_metric_definitions') %}
 {%- set pivot_columns = ['image_id'] %}
 {%- set select_columns = ['images.image_id'] %}
@@ -22,6 +23,15 @@
                 ~ row['metric'] ~ "') as " ~ column_name
             ) %}
             {%- do select_columns.append('metric_columns.' ~ column_name) %}
+        {%- endfor %}
+        {#- A metric whose values contradict its registry scale is a warning, not a failure: the
+            values may be right and the registry stale. -#}
+        {%- set warnings = run_query(
+            'select scale_warning from ' ~ definitions_relation
+            ~ ' where scale_warning is not null order by metric'
+        ) %}
+        {%- for row in warnings.rows %}
+            {%- do exceptions.warn(row['scale_warning']) %}
         {%- endfor %}
     {%- endif %}
 {%- endif %}

@@ -42,8 +42,35 @@ def summary(
     typer.echo(describe_build(lake, database))
 
 
+@app.command()
+def report(
+    lake: LakeOption = "lake",
+    database: DatabaseOption = Path("dataproc.duckdb"),
+    out: Annotated[Path, typer.Option(help="Where to write the two files.")] = Path("report"),
+) -> None:
+    """Render the report of the version a build published (the export writes the same files
+    into the version folder)."""
+    import duckdb
+
+    from dataproc.lake import Lake
+    from dataproc.report import database_tables, render_report
+    from dataproc.summary import read_export
+
+    export = read_export(database)
+    if export is None:
+        raise typer.BadParameter(f"{database} has no exports.export_dataset: run `dbt build` first")
+    with duckdb.connect(str(database), read_only=True) as con:
+        files = render_report(database_tables(con), Lake(lake), export.dataset, export.version)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (out / name).write_bytes(data)
+        typer.echo(out / name)
+
+
 app.add_typer(embedder_app, name="embedder", help="The open_clip embedding sidecar.")
-evaluate_app = typer.Typer(help="Measure pipeline quality against the demo lake's ground truth.")
+evaluate_app = typer.Typer(
+    help="Measure pipeline quality: against the lake's ground truth, or its held-out labels."
+)
 app.add_typer(evaluate_app, name="eval")
 
 
@@ -52,12 +79,15 @@ def evaluate_identity(
     lake: LakeOption = "lake",
     database: DatabaseOption = Path("dataproc.duckdb"),
 ) -> None:
-    """Pairwise precision and recall of image_id clusters, overall and per transform kind."""
-    from dataproc.evaluate import read_assignment, read_pictures, score_identity
+    """Pairwise precision and recall of image_id clusters, overall and per transform kind.
+
+    Scores against the lake's ground truth when it has one (a demo lake), else against the
+    held-out labelled pairs of the identity calibration, and says which.
+    """
+    from dataproc.evaluate import evaluate_identity as evaluate
     from dataproc.lake import Lake
 
-    pictures, transforms = read_pictures(Lake(lake))
-    typer.echo(score_identity(read_assignment(database), pictures, transforms).describe())
+    typer.echo(evaluate(Lake(lake), database).describe())
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from dataproc.lake import Lake
+from dataproc.progress import progress
 
 METRICS = "metrics"
 PARQUET_SUFFIX = ".parquet"
@@ -113,7 +114,7 @@ def read_metric_files(con: Any, lake: Lake, files: Sequence[MetricFile]) -> pa.T
     views: list[str] = []
     try:
         parts, problems = [], []
-        for metric_file in files:
+        for metric_file in progress(files, len(files), "metric files checked", "file"):
             table = con.read_parquet(lake.url(metric_file.path), file_row_number=True)
             views.append(table.get_name())
             try:

@@ -23,7 +23,7 @@ select
         when failed_images.error = 'too_small'
             then
                 'decoded ' || failed_images.width || 'x' || failed_images.height
-                || ', shorter side below min_side {{ var("prefilter").get("min_side") }}'
+                || ', shorter side below min_side {{ prefilter_config()['min_side'] }}'
         else 'model ' || failed_images.model_tag
     end as detail
 from failed_images

@@ -1,9 +1,11 @@
 """One identity run: stable image IDs for the identity nodes, clustered by the identity edges.
 
 A thin adapter over `dataproc.identity.build_identity`, which also commits the ID state under
-`state/identity/` in the lake (this model's own state). Returns members, guard splits and ID
-redirects in one table, told apart by `record_kind`; int_image_identity, int_identity_splits
-and image_id_redirects select from it.
+`state/identity/` in the lake (this model's own state). Embedding edges below the threshold of
+identity_calibration are dropped, and edges that would join a pair of
+int_identity_cannot_links are refused. Returns members, guard splits, ID redirects and refused
+edges in one table, told apart by `record_kind`; int_image_identity, int_identity_splits,
+image_id_redirects and int_identity_refused_edges select from it.
 """
 
 from dataproc.config import read_settings
@@ -16,4 +18,13 @@ def model(dbt, session):
     settings = read_settings(IdentitySettings, dbt.config.get("meta"))
     nodes = dbt.ref("int_identity_nodes").project("image_key").to_arrow_table()
     edges = dbt.ref("int_identity_edges").project("left_key, right_key, kind, score")
-    return build_identity(nodes, edges.to_arrow_table(), Lake(), settings).records()
+    cannot_links = dbt.ref("int_identity_cannot_links").project("left_key, right_key, reason")
+    (threshold,) = dbt.ref("identity_calibration").project("threshold").fetchone()
+    return build_identity(
+        nodes,
+        edges.to_arrow_table(),
+        Lake(),
+        settings,
+        cannot_links=cannot_links.to_arrow_table(),
+        embedding_threshold=threshold,
+    ).records()

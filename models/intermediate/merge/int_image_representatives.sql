@@ -2,7 +2,8 @@
 -- with the post fields the merge weighs, its source's `tags` trust, and how many
 -- representatives of the image vote on tags (a post with tags from a source with positive tag
 -- trust). Read once here so the merge models do not each join the kept posts again. Tags are
--- as staging gives them: distinct and sorted.
+-- as staging gives them (seed aliases applied), then through the learned aliases of the post's
+-- source (int_tag_aliases_learned): distinct and sorted.
 with
 
 representatives as (
@@ -13,6 +14,14 @@ representatives as (
         source
     from {{ ref('int_image_members') }}
     where is_representative
+),
+
+learned_aliases as (
+    select
+        source,
+        map_from_entries(list(struct_pack(alias := alias, tag := tag))) as alias_tags
+    from {{ ref('int_tag_aliases_learned') }}
+    group by source
 ),
 
 kept_posts as (
@@ -41,12 +50,19 @@ representative_posts as (
         representatives.source,
         kept_posts.rating,
         kept_posts.created_at,
-        coalesce(kept_posts.tags, []) as tags,
+        case
+            when learned_aliases.alias_tags is null then coalesce(kept_posts.tags, [])
+            else list_sort(list_distinct(list_transform(
+                    coalesce(kept_posts.tags, []),
+                    tag -> coalesce(learned_aliases.alias_tags[tag], tag)
+                )))
+        end as tags,
         kept_posts.tags_by_category,
         coalesce(tags_trust.weight, 0) as tags_weight
     from representatives
     inner join kept_posts on representatives.image_key = kept_posts.image_key
     left join tags_trust on representatives.source = tags_trust.source
+    left join learned_aliases on representatives.source = learned_aliases.source
 ),
 
 tag_voters as (

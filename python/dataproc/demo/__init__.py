@@ -3,7 +3,9 @@
 In: a lake root (a directory or `s3://bucket/prefix`), `posts` per source, a seed, and whether
 to write images. Out: through `dataproc.lake.Lake`, the lake of DESIGN.md's "Demo lake": raw
 posts per site, images as files or tar shards, metrics (an aesthetic score and a watermark
-probability, NULL for about 10% of images) and the ground truth of pictures and hostile cases.
+probability, NULL for about 10% of images) and the ground truth: pictures (with the hard cases,
+redrawn pictures whose pixels are close to another's), hostile cases, and the foreign tag names
+no alias seed row covers.
 The same seed and sizes give a byte-identical lake; a `DemoReport` says what was written.
 """
 
@@ -32,7 +34,9 @@ MARKER = "ground_truth/pictures.parquet"  # a lake with this under the prefixes 
 METRICS = ("aesthetic", "watermark")
 PICTURES_SCHEMA = pa.schema(
     [("image_key", pa.string()), ("picture_id", pa.int64()), ("transform", pa.string())]
+    + [("hard_case", pa.string()), ("redraw_of", pa.int64())]
 )
+FOREIGN_NAMES_SCHEMA = pa.schema([(name, pa.string()) for name in ("source", "name", "tag")])
 HOSTILE_SCHEMA = pa.schema([(name, pa.string()) for name in ("image_key", "kind", "location")])
 Put = Callable[[str, bytes], None]
 
@@ -119,14 +123,34 @@ def _write_tables(plan: Plan, raw: RawTables, put: Put, report: DemoReport) -> N
                 values = pa.array(metric_values(plan, source, metric, rows), pa.float64())
                 table = pa.table({"key": sp.keys.take(pa.array(rows)), metric: values})
                 put(f"metrics/{source}/part-{part:05d}.{metric}.parquet", parquet_bytes(table))
-        columns = {
-            "image_key": concat(source + ":", sp.keys.take(pa.array(measured))),
-            "picture_id": pa.array(sp.picture[measured], pa.int64()),
-            "transform": lookup(w.TRANSFORMS, sp.transform[measured]),
-        }
-        pictures.append(pa.table(columns, schema=PICTURES_SCHEMA))
+        pictures.append(_pictures(plan, source, measured))
     put(MARKER, parquet_bytes(pa.concat_tables(pictures)))
     report.pictures = sum(table.num_rows for table in pictures)
+    fields = FOREIGN_NAMES_SCHEMA.names
+    names = [dict(zip(fields, row, strict=True)) for row in plan.world.vocab.unseeded_names]
+    table = pa.Table.from_pylist(names, schema=FOREIGN_NAMES_SCHEMA)
+    put("ground_truth/foreign_names.parquet", parquet_bytes(table))
+
+
+def _pictures(plan: Plan, source: str, rows: np.ndarray) -> pa.Table:
+    """The ground truth of the source's images: picture, transform, and for a redrawn picture
+    its hard case and the picture it redraws (its first rendering's transform is the case)."""
+    sp = plan.sources[source]
+    picture = sp.picture[rows]
+    case = plan.hard_cases[picture]
+    first = (sp.transform[rows] == w.ORIGINAL) & (case != w.NOT_HARD)
+    transform = lookup(
+        w.TRANSFORMS + w.HARD_CASES[1:],
+        np.where(first, len(w.TRANSFORMS) - 1 + case, sp.transform[rows]),
+    )
+    columns = {
+        "image_key": concat(source + ":", sp.keys.take(pa.array(rows))),
+        "picture_id": pa.array(picture, pa.int64()),
+        "transform": transform,
+        "hard_case": lookup(w.HARD_CASES, case),
+        "redraw_of": pa.array(plan.scenes[picture], pa.int64(), mask=case == w.NOT_HARD),
+    }
+    return pa.table(columns, schema=PICTURES_SCHEMA)
 
 
 def generate_lake(lake: str, posts: int = 100, seed: int = 0, images: bool = True) -> DemoReport:

@@ -1,7 +1,8 @@
 """The demo's image bytes: drawn scenes, their cross-site copies, and how they are stored.
 
 In: the `Plan`. Out: `render_files`, each file id's bytes: a picture is drawn once (sky, ground,
-shapes, a character silhouette, in relative coordinates) and each file of it is derived from that
+shapes, a character silhouette, in relative coordinates; a redrawn picture is its scene's drawing
+with the character's expression or outfit drawn anew) and each file of it is derived from that
 rendering (resized, cropped, watermarked, re-encoded, converted, or saved in an unusual but valid
 way) with parameters from the file id, on a few threads without changing a byte.
 `store_images` writes them as `images/<source>/<fan-out>/<key>.<ext>` (danbooru, yande.re) or
@@ -51,8 +52,12 @@ def _gradient(rng: np.random.Generator, width: int, height: int) -> Image.Image:
     return small.resize((width, height), Image.Resampling.NEAREST)
 
 
-def draw_picture(seed: int, picture: int, width: int, height: int) -> Image.Image:
-    """The picture's native rendering, an RGB image of exactly (width, height)."""
+def draw_picture(
+    seed: int, picture: int, width: int, height: int, redraw: int | None = None
+) -> Image.Image:
+    """The picture's native rendering, an RGB image of exactly (width, height); with `redraw`
+    (another picture id), that picture's version: the same scene, the character's outfit or
+    expression drawn anew."""
     rng = np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, int(picture), 0x50494354])
     image = _gradient(rng, width, height)
     draw = ImageDraw.Draw(image)
@@ -83,13 +88,28 @@ def draw_picture(seed: int, picture: int, width: int, height: int) -> Image.Imag
     scale = rng.uniform(0.25, 0.45) * min(width, height)
     top = rng.uniform(0.15, 0.4) * height
     head = scale * 0.35
-    hair = _colour(rng)
+    hair, face, outfit = _colour(rng), _colour(rng), _colour(rng)
+    expression = redraw is not None and _redraw_region(seed, redraw) == "expression"
+    if redraw is not None:  # the new outfit or face colour
+        colour = _colour(np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, int(redraw), 1]))
+        outfit, face = (outfit, colour) if expression else (colour, face)
     draw.ellipse((cx - head * 1.2, top - head * 1.1, cx + head * 1.2, top + head * 1.3), fill=hair)
-    draw.ellipse((cx - head, top - head, cx + head, top + head), fill=_colour(rng))
+    draw.ellipse((cx - head, top - head, cx + head, top + head), fill=face)
+    if expression:  # eyes and an open mouth
+        eye, ink = head * 0.18, (25, 20, 30)
+        for x in (cx - head * 0.4, cx + head * 0.4):
+            draw.ellipse((x - eye, top - eye * 2, x + eye, top), fill=ink)
+        mouth = (cx - head * 0.35, top + head * 0.3, cx + head * 0.35, top + head * 0.6)
+        draw.ellipse(mouth, fill=ink)
     foot = top + scale * 2.2
     body = [(cx, top + head), (cx - scale * 0.6, foot), (cx + scale * 0.6, foot)]
-    draw.polygon(body, fill=_colour(rng))
+    draw.polygon(body, fill=outfit)
     return image
+
+
+def _redraw_region(seed: int, picture: int) -> str:
+    """What a redrawn picture changes: the character's outfit or its expression."""
+    return "outfit" if _u(seed, "redraw.region", picture) < 0.5 else "expression"
 
 
 def _u(seed: int, stream: str, uid: int) -> float:
@@ -191,11 +211,14 @@ def render_files(world: World, files: FileTable) -> list[bytes]:
     order = np.argsort(files.picture, kind="stable")
     bounds = np.flatnonzero(np.diff(files.picture[order])) + 1
     groups = [uids for uids in np.split(order, bounds) if len(uids)]
-    pictures = files.picture[np.array([uids[0] for uids in groups], dtype=np.int64)]
-    native_w, native_h = world.size(pictures)
+    firsts = np.array([uids[0] for uids in groups], dtype=np.int64)
+    pictures, scenes = files.picture[firsts], files.scene[firsts]
+    native_w, native_h = world.size(scenes)
 
     def render(i: int) -> list[tuple[int, bytes]]:
-        native = draw_picture(world.seed, int(pictures[i]), int(native_w[i]), int(native_h[i]))
+        picture, scene = int(pictures[i]), int(scenes[i])
+        redraw = picture if picture != scene else None
+        native = draw_picture(world.seed, scene, int(native_w[i]), int(native_h[i]), redraw)
         return [
             (uid, _encoded(world.seed, files, uid, _transformed(world.seed, files, uid, native)))
             for uid in groups[i]

@@ -5,7 +5,9 @@ Out: `Plan`, numpy arrays per source (`SourcePlan`) and per file (`FileTable`). 
 ground-truth image; a file is one encoding of it, and byte-identical copies share a file id.
 Pixiv works are the originals of the danbooru posts that link to them; gelbooru mirrors danbooru
 and re-uploads its own posts; yande.re shares danbooru pictures; zerochan transforms danbooru or
-pixiv pictures; the rest are unique. Ids rise with the date. Unusual encodings belong to a file,
+pixiv pictures; the rest are unique. A few booru posts are children (`parent_id`) whose picture
+redraws one region of their older parent's, and some pixiv works' later pages redraw their first
+page. Ids rise with the date. Unusual encodings belong to a file,
 hostile cases to one stored copy, orphans and odd tar member names to no post.
 """
 
@@ -32,13 +34,15 @@ class SourcePlan:
     """One source's posts (in draw order) and images (one per post; a work's pages on pixiv).
     Per image: `picture`, `image_post`, `page`, `uid` (file id; -1: none), `transform`, `hostile`,
     `ext`, `width`, `height`, `keys`. Per post: `post_ext`, `link_kind`, `link_row` (the linked
-    row, or a dangling pixiv id), `link_page`, `created_ms`, `post_id`, `order` (by id), `extra`."""
+    row, or a dangling pixiv id), `link_page`, `parent_row` (the parent post's row, or -1),
+    `created_ms`, `post_id`, `order` (by id), `extra`."""
 
     def __init__(self, source: str, n: int) -> None:
         self.source, self.n_posts = source, n
         self.picture, self.image_post = np.zeros(n, np.int64), np.arange(n, dtype=np.int64)
         self.page, self.link_page = np.zeros(n, np.int32), np.zeros(n, np.int32)
         self.uid, self.link_row = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        self.parent_row = np.full(n, -1, np.int64)
         self.transform, self.post_ext, self.link_kind = (np.zeros(n, np.int8) for _ in range(3))
         self.extra: dict[str, np.ndarray] = {}
         unset = np.zeros(0, np.int64)  # each is assigned a new array once planned
@@ -54,9 +58,12 @@ class SourcePlan:
 
 @dataclass
 class FileTable:
-    """Per file id: its picture, how it was derived, its format, size and unusual encoding."""
+    """Per file id: its picture, the picture whose scene it is drawn from (`scene`: the picture
+    itself, or the one a redrawn picture redraws), how it was derived, its format, size and
+    unusual encoding."""
 
     picture: np.ndarray
+    scene: np.ndarray
     transform: np.ndarray
     ext: np.ndarray
     width: np.ndarray
@@ -72,6 +79,8 @@ class Plan:
     world: World
     files: FileTable
     groups: np.ndarray  # group id per picture id
+    scenes: np.ndarray  # per picture id: the picture it redraws, else itself
+    hard_cases: np.ndarray  # per picture id: a w.HARD_CASES code
     sources: dict[str, SourcePlan]
     extras: dict[str, Extras]
 
@@ -131,6 +140,16 @@ def _after(rng: Rng, start: np.ndarray, mean_days: float) -> np.ndarray:
     return np.minimum(start + delay + rng.integers(0, 1000, len(start)), LAST_MS)
 
 
+def _children_after_parents(rng: Rng, plan: SourcePlan, created: np.ndarray) -> np.ndarray:
+    """`created` with each child post dated after its parent."""
+    children = np.flatnonzero(plan.parent_row >= 0)
+    created = created.copy()
+    created[children] = np.minimum(
+        _after(rng, created[plan.parent_row[children]], 5.0) + 1, LAST_MS
+    )
+    return created
+
+
 def _free_ids(used: np.ndarray, count: int, rng: Rng) -> np.ndarray:
     """`count` ids that no post has, between existing ids where the gaps allow."""
     ordered = np.sort(used)
@@ -151,6 +170,7 @@ class Planner:
         self.n_pictures = 0
         self._files: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._group_fixes: list[tuple[np.ndarray, np.ndarray]] = []
+        self._redraws: list[tuple[np.ndarray, np.ndarray, int]] = []  # (pictures, scenes, case)
 
     def rng(self, stage: str) -> Rng:
         """An independent generator per stage."""
@@ -184,12 +204,21 @@ class Planner:
             return np.zeros(len(uids), np.int8)
         return np.concatenate([f[2] for f in self._files])[uids]
 
+    def redraws(self) -> tuple[np.ndarray, np.ndarray]:
+        """(scene, hard case) of every picture id handed out: redrawn pictures name theirs."""
+        scene = np.arange(self.n_pictures, dtype=np.int64)
+        case = np.full(self.n_pictures, w.NOT_HARD, dtype=np.int8)
+        for pictures, scenes, kind in self._redraws:
+            scene[pictures], case[pictures] = scenes, kind
+        return scene, case
+
     def groups(self) -> np.ndarray:
-        """Group id of every picture id handed out (pixiv pages join their work's first page)."""
+        """Group id of every picture id handed out (pixiv pages join their work's first page, a
+        redrawn picture the group of the picture it redraws)."""
         group = np.arange(self.n_pictures, dtype=np.int64)
         for pictures, groups in self._group_fixes:
             group[pictures] = groups
-        return group
+        return group[self.redraws()[0]]
 
     def files(self) -> FileTable:
         """All files, with sizes derived from their picture's native size."""
@@ -197,17 +226,28 @@ class Planner:
             np.concatenate([f[i] for f in self._files] or [np.zeros(0, dtype)])
             for i, dtype in enumerate((np.int64, np.int8, np.int8))
         )
-        native_w, native_h = self.world.size(picture)
+        scene = self.redraws()[0][picture]
+        native_w, native_h = self.world.size(scene)
         uids = np.arange(len(picture), dtype=np.int64)
         width, height = derived_size(self.world.seed, uids, transform, native_w, native_h)
         unusual = np.full(len(picture), w.PLAIN, dtype=np.int8)
-        return FileTable(picture, transform, ext, width, height, unusual)
+        return FileTable(picture, scene, transform, ext, width, height, unusual)
 
     def unique_files(self, plan: SourcePlan, rows: np.ndarray, rng: Rng) -> None:
         plan.picture[rows] = self.new_pictures(len(rows))
         plan.post_ext[rows] = _choose_ext(rng, len(rows), plan.source)
         plan.uid[rows] = self.new_files(plan.picture[rows], w.ORIGINAL, plan.post_ext[rows])
         plan.transform[rows] = w.ORIGINAL
+
+    def variants(self, plan: SourcePlan, pool: np.ndarray, share: str, rng: Rng) -> None:
+        """Make a few `pool` posts (each with its own original file) children of others in the
+        pool: the child's picture redraws one region of its parent's (another expression or
+        outfit), so their pixels are close; `dates` makes the parent the older post."""
+        n = min(self.count(share), len(pool) // 2)
+        picked = rng.permutation(pool)[: 2 * n]
+        parents, children = picked[:n], picked[n:]
+        plan.parent_row[children] = parents
+        self._redraws.append((plan.picture[children], plan.picture[parents], w.VARIANT))
 
     # -- the sources ------------------------------------------------------------------------------
     def danbooru(self) -> SourcePlan:
@@ -252,6 +292,10 @@ class Planner:
         target = starts[works] + page
         plan.picture[target] = danbooru.picture[linked]
         self._group_fixes.append((plan.picture, plan.picture[starts][plan.image_post]))
+        similar = (pages > 1) & (rng.random(n) < self.share["pixiv_similar_page_works"])
+        later = np.flatnonzero(similar[plan.image_post] & (plan.page > 0))
+        first = plan.picture[starts[plan.image_post[later]]]
+        self._redraws.append((plan.picture[later], first, w.PAGE))
 
         plan.post_ext = _choose_ext(rng, n, "pixiv")
         plan.post_ext[kind == w.UGOIRA] = w.JPG
@@ -288,6 +332,9 @@ class Planner:
         rest = np.flatnonzero((danbooru.uid < 0) & np.isin(danbooru.post_ext, w.IMAGE_EXTS))
         ext = danbooru.post_ext[rest]
         danbooru.uid[rest] = self.new_files(danbooru.picture[rest], w.ORIGINAL, ext)
+        self.variants(
+            danbooru, rest[danbooru.link_kind[rest] == w.NO_LINK], "danbooru_variants", rng
+        )
 
     def gelbooru(self, danbooru: SourcePlan) -> SourcePlan:
         n, rng = self.posts, self.rng("gelbooru")
@@ -301,6 +348,7 @@ class Planner:
         cites = rng.random(m) < self.share["gelbooru_mirror_cites_danbooru"]
         plan.link_kind[mirrors] = np.where(cites, w.DANBOORU_URL, w.COPY_SOURCE)
         self.unique_files(plan, np.arange(m, n - r), rng)
+        self.variants(plan, np.arange(m, n - r), "gelbooru_variants", rng)
         if r:
             reuploads = np.arange(n - r, n)
             original = rng.integers(0, n - r, r)
@@ -322,13 +370,15 @@ class Planner:
         plan.uid[shared[same]] = danbooru.uid[source_rows[same]]
         plan.transform[shared[same]] = w.SAME_FILE
         changed = shared[~same]
-        transform = np.where(rng.random(len(changed)) < 0.5, w.RESIZED, w.REENCODED).astype(np.int8)
+        transforms = np.array([w.RESIZED, w.REENCODED, w.CROPPED], np.int8)
+        transform = transforms[rng.choice(3, size=len(changed), p=[0.4, 0.4, 0.2])]
         plan.uid[changed] = self.new_files(plan.picture[changed], transform, ext[~same])
         plan.transform[changed] = transform
         plan.post_ext[shared] = ext
         plan.link_kind[shared] = np.where(rng.random(s) < 0.6, w.COPY_SOURCE, w.NO_LINK)
         plan.link_row[shared] = source_rows
         self.unique_files(plan, np.arange(s, n), rng)
+        self.variants(plan, np.arange(s, n), "yandere_variants", rng)
         return plan
 
     def zerochan(self, danbooru: SourcePlan, pixiv: SourcePlan) -> SourcePlan:
@@ -367,9 +417,10 @@ class Planner:
         created = _after(rng, created_ms(groups[danbooru.picture]), 1.0)
         linked = np.isin(danbooru.link_kind, (w.PIXIV_ID, w.PIXIV_URL))
         created[linked] = _after(rng, pixiv.created_ms[danbooru.link_row[linked]], 3.0)
-        danbooru.created_ms = created
+        danbooru.created_ms = _children_after_parents(rng, danbooru, created)
 
         created = _after(rng, created_ms(groups[gelbooru.picture]), 1.0)
+        created = _children_after_parents(rng, gelbooru, created)
         mirrors = np.isin(gelbooru.link_kind, (w.DANBOORU_URL, w.COPY_SOURCE))
         created[mirrors] = _after(rng, danbooru.created_ms[gelbooru.link_row[mirrors]], 2.0)
         reuploads = gelbooru.link_kind == w.REUPLOAD
@@ -380,7 +431,7 @@ class Planner:
         created = _after(rng, created_ms(groups[yandere.picture]), 1.0)
         shared = yandere.link_row >= 0
         created[shared] = _after(rng, danbooru.created_ms[yandere.link_row[shared]], 10.0)
-        yandere.created_ms = created
+        yandere.created_ms = _children_after_parents(rng, yandere, created)
 
         zerochan = plans["zerochan"]
         mean = np.where(zerochan.transform != w.ORIGINAL, 60.0, 1.0)
@@ -440,13 +491,13 @@ class Planner:
                 plan.hostile[rng.choice(pool, size=min(per_kind, len(pool)), replace=False)] = kind
 
 
-def _describe_images(plan: SourcePlan, files: FileTable, world: World) -> None:
+def _describe_images(plan: SourcePlan, files: FileTable, world: World, scenes: np.ndarray) -> None:
     """Per image: extension, size (the file's, or without one the post's and the picture's)
     and site key (the post id, or `<illust_id>_p<page>` on pixiv)."""
     has = plan.uid >= 0
     plan.ext = plan.post_ext[plan.image_post].copy()
     plan.ext[has] = files.ext[plan.uid[has]]
-    plan.width, plan.height = world.size(plan.picture)
+    plan.width, plan.height = world.size(scenes[plan.picture])
     plan.width[has] = files.width[plan.uid[has]]
     plan.height[has] = files.height[plan.uid[has]]
     ids = pc.cast(pa.array(plan.post_id[plan.image_post]), pa.string())
@@ -476,6 +527,7 @@ def build_plan(world: World, posts: int, images: bool) -> Plan:
     planner.unusual(plans, files)
     if images:
         planner.hostile(plans, files)
+    scenes, hard_cases = planner.redraws()
     for plan in plans.values():
-        _describe_images(plan, files, world)
-    return Plan(world.seed, world, files, planner.groups(), plans, extras)
+        _describe_images(plan, files, world, scenes)
+    return Plan(world.seed, world, files, planner.groups(), scenes, hard_cases, plans, extras)

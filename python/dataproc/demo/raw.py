@@ -155,17 +155,13 @@ class RawTables:
         return np.clip(self.world.rating(groups).astype(np.int64) + shift, 0, 3)
 
     def _parents(self, source: str, rows: np.ndarray) -> tuple[pa.Array, pa.Array]:
-        """(parent_id, has_children) of the rows; a parent is always an older post."""
-        plan, share = self.plan.sources[source], self.sites[source]["parent_share"]
-        n, every = plan.n_posts, np.arange(plan.n_posts)
-        rank = np.empty(n, dtype=np.int64)
-        rank[plan.order] = every
-        has = (uniform(self.seed, "parent." + source, every) < share) & (rank > 0)
-        pick_ = np.floor(uniform(self.seed, "parent.pick." + source, every) * rank).astype(np.int64)
-        parent = np.where(has, plan.order[np.minimum(pick_, n - 1)], -1)
-        parent_id = plan.post_id[np.maximum(parent[rows], 0)]
-        children = np.bincount(parent[parent >= 0], minlength=n) > 0
-        return pa.array(parent_id, pa.int64(), mask=parent[rows] < 0), pa.array(children[rows])
+        """(parent_id, has_children) of the rows: a child's parent is the post its picture
+        redraws, always an older post."""
+        plan = self.plan.sources[source]
+        parent = plan.parent_row[rows]
+        parent_id = plan.post_id[np.maximum(parent, 0)]
+        children = np.bincount(plan.parent_row[plan.parent_row >= 0], minlength=plan.n_posts) > 0
+        return pa.array(parent_id, pa.int64(), mask=parent < 0), pa.array(children[rows])
 
     def _booru_columns(self, source: str, rows: np.ndarray) -> dict[str, Any]:
         """The fields danbooru, gelbooru and yande.re share: id, size, rating, parent, status."""

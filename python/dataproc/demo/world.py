@@ -25,6 +25,11 @@ SHARD_SOURCES = ("gelbooru", "pixiv", "zerochan")  # the others store one file p
 TRANSFORMS = ("original", "same_file", "resized", "reencoded", "converted", "cropped")
 TRANSFORMS += ("watermarked",)
 ORIGINAL, SAME_FILE, RESIZED, REENCODED, CONVERTED, CROPPED, WATERMARKED = range(7)
+# Pictures drawn from another picture's scene with one region redrawn (ground truth `hard_case`;
+# their first renderings are `transform` `variant` or `page`): a booru child post, or a later
+# page of a pixiv work.
+HARD_CASES = (None, "variant", "page")
+NOT_HARD, VARIANT, PAGE = range(3)
 # File extensions; the last three are danbooru's non-image post types (no image is stored).
 EXTS = ("jpg", "jpeg", "png", "webp", "gif", "mp4", "webm", "zip")
 JPG, JPEG, PNG, WEBP, GIF, MP4, WEBM, ZIP = range(8)
@@ -122,12 +127,15 @@ class Tag:
     translated: str | None
     zerochan: str | None
     copyright: str | None = None
+    seeded: bool = True  # False: the alias seed leaves out its foreign names
 
 
 def _tags(data: dict[str, Any]) -> list[Tag]:
     def tag(e: dict[str, Any], category: int, weight: float) -> Tag:
         names = tuple(e.get("pixiv", ())), e.get("translated"), e["zerochan"]
-        return Tag(e["tag"], category, weight, *names, copyright=e.get("copyright"))
+        weight = e.get("weight", weight)
+        seeded = e.get("seeded", True)
+        return Tag(e["tag"], category, weight, *names, copyright=e.get("copyright"), seeded=seeded)
 
     tags = [tag(e, GENERAL, 0.0) for e in data["count"]]
     weights = parameters()["pictures"]
@@ -184,6 +192,13 @@ class Vocabulary:
         self.pixiv_translated = pa.array([t.translated for t in tags], pa.string())
         self.zerochan = pa.array([t.zerochan for t in tags], pa.string())
         self.has_zerochan = np.array([t.zerochan is not None for t in tags])
+        self.unseeded_names = [
+            (source, name, t.name)
+            for t in tags
+            if not t.seeded
+            for source, name in [("pixiv", n) for n in t.pixiv] + [("zerochan", t.zerochan)]
+            if name is not None
+        ]
         self.yandere_uploaders, self.pixiv_titles = data["yandere_uploaders"], data["pixiv_titles"]
 
 

@@ -11,10 +11,12 @@ the reason `too_small`: its metadata said it was large enough. That rule runs on
 over the checkpointed rows, which keep the vectors, so another `min_side` needs no re-embedding.
 
 Only images without a row under `state/embeddings/<model_tag>/` in the lake are embedded, in
-chunks of `embed_chunk_rows`. Each finished chunk is one parquet object written with a single
-put, which is atomic on a local lake (write then rename) and on S3, so a killed run loses at
-most the chunk in flight and resumes where it stopped. Chunks of different model tags live in
-different folders, so two models are never mixed.
+chunks of `embed_chunk_rows`. Many chunks are in flight at once over the backend's replicas,
+and finished chunks are written in order by one writer thread while the next ones embed. Each
+is one parquet object written with a single put, which is atomic on a local lake (write then
+rename) and on S3, so a killed run loses at most the chunks in flight and resumes where it
+stopped; the objects, and their bytes, are those a one-chunk-at-a-time run writes. Chunks of
+different model tags live in different folders, so two models are never mixed.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from __future__ import annotations
 import itertools
 import re
 import sys
-import time
+from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TextIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from tqdm import tqdm
 
 from dataproc.config import require
 from dataproc.embedding.client import EmbedBackend, open_embedder
@@ -52,6 +56,7 @@ class ImageEmbeddingSettings:
     embed_chunk_rows: int
     embed_max_pixels: int
     min_side: int | None = None  # the prefilter's `min_side` (None: off)
+    clip_allow_random_weights: bool = False
 
     def __post_init__(self) -> None:
         for var in ("embed_batch_size", "embed_chunk_rows", "embed_max_pixels"):
@@ -68,6 +73,7 @@ class ImageEmbeddingSettings:
             pretrained=self.clip_pretrained or None,
             batch_size=self.embed_batch_size,
             max_pixels=self.embed_max_pixels,
+            allow_random_weights=self.clip_allow_random_weights,
         )
 
 
@@ -111,6 +117,7 @@ class EmbeddingCheckpoints:
         self.lake = lake
         self.model_tag = model_tag
         self.prefix = f"{STATE_PREFIX}/{model_tag}"
+        self._next_number: int | None = None
 
     def chunk_paths(self) -> list[str]:
         """Chunk object paths, in the order they were written."""
@@ -146,12 +153,46 @@ class EmbeddingCheckpoints:
         return pa.RecordBatchReader.from_batches(schema, batches())
 
     def write(self, table: pa.Table) -> str:
-        """Write one finished chunk as the next numbered object; returns its path."""
-        paths = self.chunk_paths()
-        number = int(CHUNK_NAME.search(paths[-1]).group(1)) + 1 if paths else 0
-        path = f"{self.prefix}/chunk-{number:06d}.parquet"
+        """Write one finished chunk as the next numbered object; returns its path.
+
+        The folder is listed once, at the first write; later writes count on from there.
+        """
+        if self._next_number is None:
+            paths = self.chunk_paths()
+            self._next_number = int(CHUNK_NAME.search(paths[-1]).group(1)) + 1 if paths else 0
+        path = f"{self.prefix}/chunk-{self._next_number:06d}.parquet"
         self.lake.put_parquet(path, table)
+        self._next_number += 1
         return path
+
+
+class CheckpointWriter:
+    """Writes finished chunks in order on one thread, so the next chunks embed meanwhile.
+
+    At most `queued` chunks wait; beyond that `submit` waits for the oldest write, which bounds
+    memory. Leaving the block waits for every queued write, also when the block failed, so what
+    was embedded is kept; the first write error is raised.
+    """
+
+    def __init__(self, checkpoints: EmbeddingCheckpoints, queued: int = 2) -> None:
+        self._checkpoints = checkpoints
+        self._queued = queued
+        self._writes: deque[Future[str]] = deque()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="checkpoint-writer")
+
+    def submit(self, table: pa.Table) -> None:
+        while len(self._writes) >= self._queued:
+            self._writes.popleft().result()
+        self._writes.append(self._pool.submit(self._checkpoints.write, table))
+
+    def __enter__(self) -> CheckpointWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True)
+        for write in self._writes:
+            if exc[0] is None:
+                write.result()
 
 
 def embed_incrementally(
@@ -165,18 +206,19 @@ def embed_incrementally(
     """Embeddings (and error rows) for every ref, computing only those not yet checkpointed.
 
     Missing refs are embedded in chunks of `chunk_rows`, in (uri, offset) order so shard
-    members are read front to back; each finished chunk is written before the next starts.
-    Returns one row per ref, streamed from the checkpoints (`EmbeddingCheckpoints.rows`).
+    members are read front to back; the backend keeps several chunks in flight, and each
+    finished chunk is written, in order, while later ones embed. Returns one row per ref,
+    streamed from the checkpoints (`EmbeddingCheckpoints.rows`).
     """
-    todo = refs.select(REF_COLUMNS).filter(
-        pc.invert(pc.is_in(refs["image_key"], checkpoints.keys()))
-    )
+    done_keys = checkpoints.keys()
+    todo = refs.select(REF_COLUMNS).filter(pc.invert(pc.is_in(refs["image_key"], done_keys)))
     todo = todo.sort_by([("uri", "ascending"), ("offset", "ascending"), ("image_key", "ascending")])
     progress = progress or Progress(total=len(todo))
-    for start in range(0, len(todo), chunk_rows):
-        chunk = backend.embed(todo.slice(start, chunk_rows))
-        checkpoints.write(chunk)
-        progress.update(len(chunk))
+    chunks = (todo.slice(start, chunk_rows) for start in range(0, len(todo), chunk_rows))
+    with CheckpointWriter(checkpoints) as writer, progress:
+        for chunk in backend.embed_all(chunks):
+            writer.submit(chunk)
+            progress.update(len(chunk))
     return checkpoints.rows(refs["image_key"], result_schema(backend.info.dim))
 
 
@@ -190,24 +232,28 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-@dataclass
 class Progress:
-    """Counts images as chunks finish and prints the rate and the time left."""
+    """Images embedded so far, the rate and the time left, as a `tqdm` bar on `stream` (stderr).
 
-    total: int
-    label: str = "embedded"
-    stream: TextIO = field(default_factory=lambda: sys.stderr)
-    done: int = 0
-    started: float = field(default_factory=time.monotonic)
+    The bar is drawn only when `stream` is a terminal, so logs and captured output stay clean.
+    """
 
-    def update(self, count: int) -> str:
-        self.done += count
-        elapsed = max(time.monotonic() - self.started, 1e-9)
-        rate = self.done / elapsed
-        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
-        line = (
-            f"{self.label} {self.done}/{self.total} images "
-            f"({100 * self.done / max(self.total, 1):.1f}%), {rate:.1f} img/s, ETA {eta:.0f} s"
+    def __init__(self, total: int, label: str = "embedding", stream: TextIO | None = None) -> None:
+        stream = sys.stderr if stream is None else stream
+        self._bar = tqdm(
+            total=total,
+            desc=label,
+            unit="img",
+            file=stream,
+            disable=not stream.isatty(),
+            dynamic_ncols=True,
         )
-        print(line, file=self.stream, flush=True)
-        return line
+
+    def update(self, count: int) -> None:
+        self._bar.update(count)
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()

@@ -1,19 +1,30 @@
 """Embed image refs through sidecars, or in-process when none is configured.
 
-In: `EmbedSettings` and image refs. Out: the engine's result table (`engine.result_schema`),
-one row per ref in input order. `open_embedder(settings)` gives the backend the pipeline uses:
-with `DATAPROC_EMBEDDER_URLS` set, a `RemoteEmbedder` that cuts refs into chunks sent
-concurrently to all sidecars (a chunk that fails — connection refused, timeout, 5xx — goes to
-the next replica, with exponential backoff once every replica has been tried; a 4xx is the
-request's own fault, which every replica would refuse alike, so it fails at once with the
-sidecar's message); with no URL, the same engine in this process. The wire format, both ways,
-is one Arrow IPC stream.
+In: `EmbedSettings` and image refs, or a stream of chunks of refs. Out: the engine's result
+table (`engine.result_schema`), one row per ref in input order, or one table per chunk, in
+chunk order (`embed_all`). `open_embedder(settings)` gives the backend the pipeline uses:
+
+- with `DATAPROC_EMBEDDER_URLS` set, a `RemoteEmbedder`: every chunk is cut into requests of
+  `chunk_size` refs, and requests from many chunks are in flight at once, `requests_per_url`
+  per replica; request `i` starts at replica `i mod n`, so consecutive requests land on
+  different replicas. A request that fails (connection refused, timeout, 5xx) goes to the next
+  replica, with exponential backoff once every replica has been tried; a 4xx is the request's
+  own fault, which every replica would refuse alike, so it fails at once with the sidecar's
+  message. One URL may also be a load balancer over many replicas (`dataproc embedder
+  serve-ray`): give `requests_per_url` the replica count times two.
+- with no URL, the same engine in this process.
+
+A request's answer depends only on its refs (the sidecar batches within a request), so the
+result is the same whichever replica serves it and however many run at once. The wire format,
+both ways, is one Arrow IPC stream.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import fields
 from typing import Any, Protocol
@@ -34,12 +45,15 @@ class EmbedderError(RuntimeError):
 
 
 class EmbedBackend(Protocol):
-    """What the pipeline uses: the model's identity, and refs -> embeddings table."""
+    """What the pipeline uses: the model's identity, refs -> embeddings table, and a stream of
+    chunks of refs -> one embeddings table per chunk, in order."""
 
     @property
     def info(self) -> ModelInfo: ...
 
     def embed(self, refs: Refs) -> pa.Table: ...
+
+    def embed_all(self, chunks: Iterable[Refs]) -> Iterator[pa.Table]: ...
 
     def close(self) -> None: ...
 
@@ -60,13 +74,14 @@ class RemoteEmbedder:
     ) -> None:
         if not urls:
             raise ValueError("RemoteEmbedder needs at least one URL")
-        if chunk_size < 1:
-            raise ValueError("chunk_size must be at least 1")
+        if chunk_size < 1 or requests_per_url < 1:
+            raise ValueError("chunk_size and requests_per_url must be at least 1")
         self._urls = [url.rstrip("/") for url in urls]
         self._chunk_size = chunk_size
         self._rounds = retries + 1
         self._backoff_s = backoff_s
         self._workers = len(self._urls) * requests_per_url
+        self._request_numbers = itertools.count()
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(
             headers=headers,
@@ -83,27 +98,32 @@ class RemoteEmbedder:
         return self._info
 
     def embed(self, refs: Refs) -> pa.Table:
-        """One row per ref, in input order; chunks run concurrently over all replicas.
-
-        Every row must carry the model tag that `info` reported, so a replica restarted with
-        other weights cannot slip vectors of another model into the result.
-        """
-        refs = as_refs(refs)
-        if not refs:
-            return result_schema(self.info.dim).empty_table()
-        size = self._chunk_size
-        chunks = [refs[start : start + size] for start in range(0, len(refs), size)]
-        workers = min(len(chunks), self._workers)
-        with ThreadPoolExecutor(workers, thread_name_prefix="embed-client") as pool:
-            futures = [pool.submit(self._embed_chunk, i, c) for i, c in enumerate(chunks)]
-            tables = _results_or_cancel(futures)
-        table = pa.concat_tables(tables)
-        tags = set(table.column("model_tag").unique().to_pylist())
-        if tags != {self.info.model_tag}:
-            raise EmbedderError(
-                f"sidecars serve different models: {sorted(tags | {self.info.model_tag})}"
-            )
+        """One row per ref, in input order; its requests run concurrently over all replicas."""
+        (table,) = self.embed_all([refs])
         return table
+
+    def embed_all(self, chunks: Iterable[Refs]) -> Iterator[pa.Table]:
+        """One table per chunk, in chunk order, with requests of later chunks already in flight.
+
+        Up to `requests_per_url` requests per replica run at once, and as many wait queued, so
+        no replica idles while a finished chunk is handed back. Every row must carry the model
+        tag that `info` reported, so a replica restarted with other weights cannot slip vectors
+        of another model into the result. On the first failure, queued requests are cancelled.
+        """
+        queued: deque[list[Future[pa.Table]]] = deque()
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="embed-client") as pool:
+            try:
+                for chunk in chunks:
+                    requests = self._requests(chunk)
+                    queued.append([pool.submit(self._embed_request, *r) for r in requests])
+                    while sum(map(len, queued)) > 2 * self._workers:
+                        yield self._finished(queued.popleft())
+                while queued:
+                    yield self._finished(queued.popleft())
+            except BaseException:
+                for future in itertools.chain.from_iterable(queued):
+                    future.cancel()
+                raise
 
     def close(self) -> None:
         self._http.close()
@@ -114,8 +134,26 @@ class RemoteEmbedder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _embed_chunk(self, index: int, chunk: list[ImageRef]) -> pa.Table:
-        """Send one chunk, starting at replica `index % n` and failing over round-robin."""
+    def _requests(self, chunk: Refs) -> list[tuple[int, list[ImageRef]]]:
+        """`chunk` cut into requests of `chunk_size` refs, each with its request number."""
+        refs = as_refs(chunk)
+        starts = range(0, len(refs), self._chunk_size)
+        return [(next(self._request_numbers), refs[i : i + self._chunk_size]) for i in starts]
+
+    def _finished(self, futures: list[Future[pa.Table]]) -> pa.Table:
+        """The rows of one chunk's requests, in order, checked to come from the served model."""
+        if not futures:
+            return result_schema(self.info.dim).empty_table()
+        table = pa.concat_tables([future.result() for future in futures])
+        tags = set(table.column("model_tag").unique().to_pylist())
+        if tags != {self.info.model_tag}:
+            raise EmbedderError(
+                f"sidecars serve different models: {sorted(tags | {self.info.model_tag})}"
+            )
+        return table
+
+    def _embed_request(self, index: int, chunk: list[ImageRef]) -> pa.Table:
+        """Send request `index`, starting at replica `index % n` and failing over round-robin."""
         body = table_to_ipc(refs_to_table(chunk))
         headers = {"content-type": ARROW_STREAM_MEDIA_TYPE, "accept": ARROW_STREAM_MEDIA_TYPE}
         failures: list[str] = []
@@ -138,7 +176,7 @@ class RemoteEmbedder:
                     f"{error_detail(response)}"
                 )
             return _checked(ipc_to_table(response.content), chunk, url)
-        raise EmbedderError(f"no sidecar could embed chunk {index}: " + "; ".join(failures[-4:]))
+        raise EmbedderError(f"no sidecar could embed request {index}: " + "; ".join(failures[-4:]))
 
     def _fetch_info(self) -> ModelInfo:
         infos: dict[str, ModelInfo] = {}
@@ -182,16 +220,6 @@ def _checked(table: pa.Table, chunk: list[ImageRef], url: str) -> pa.Table:
     return table
 
 
-def _results_or_cancel(futures: list[Future[pa.Table]]) -> list[pa.Table]:
-    """Results in submission order; on the first failure the not-yet-started ones are cancelled."""
-    try:
-        return [future.result() for future in futures]
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
-
-
 def open_embedder(settings: EmbedSettings) -> EmbedBackend:
     """Sidecars when `settings.urls` is set, else the engine in this process."""
     if settings.urls:
@@ -202,6 +230,7 @@ def open_embedder(settings: EmbedSettings) -> EmbedBackend:
             timeout_s=settings.timeout_s,
             retries=settings.retries,
             backoff_s=settings.backoff_s,
+            requests_per_url=settings.requests_per_url,
         )
     return build_embedder(settings)
 

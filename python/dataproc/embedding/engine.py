@@ -11,11 +11,17 @@ weights. The model tag, `<model name>@<first 16 hex of the weights' sha256>`, is
 every embedding so vectors from two different models are never mixed.
 
 Process: fetch and decode run in a thread pool ahead of the model in a bounded window of
-futures, so while one batch is in the model the next ones are being fetched and decoded.
+futures, so while one batch is in the model the next ones are being fetched and decoded; over a
+stream of chunks (`embed_all`) the window runs on into the next chunk.
 Threads suffice: object-store reads, PIL decoding and resizing, and the model forward all
 release the GIL, and decode threads produce uint8 pixels (normalized per batch on the model's
 device). Batches are zero-padded to `batch_size`, so every forward has the same shape (no
-per-shape re-tuning or recompilation).
+per-shape re-tuning or recompilation); on the CPU a row's vector does not depend on the rows
+beside it.
+
+On CUDA: decode threads on every usable core, batches stacked in pinned memory and copied
+asynchronously, the forward under bf16 (or fp16) autocast, and JPEGs decoded at reduced size
+(`decode`).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -54,9 +60,16 @@ from dataproc.lake import Lake, lake_root
 
 URLS_ENV = "DATAPROC_EMBEDDER_URLS"
 TOKEN_ENV = "DATAPROC_EMBEDDER_TOKEN"
+# Requests in flight per URL: 2 keeps a sidecar busy while its last answer travels back; a URL
+# that balances over many replicas (Ray Serve) wants twice its replica count.
+REQUESTS_PER_URL_ENV = "DATAPROC_EMBEDDER_REQUESTS_PER_URL"
 TINY_MODEL = "dataproc-tiny"  # tests and the demo: one 64 px patch, `smooth_patch_embedding`
 CONFIG_DIR = Path(__file__).with_name("model_configs")
 RANDOM_INIT = "random-init"
+# Autocast dtypes on CUDA by `precision`; fp32 runs without autocast.
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
+# A `pretrained` value with one of these, or a path separator, names a file, not an open_clip tag.
+WEIGHTS_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 TO_TENSOR_NAMES = ("ToTensor", "MaybeToTensor")
 
 
@@ -67,8 +80,9 @@ class EmbedSettings:
 
     `urls` empty means in-process: the model is loaded here and `lake` is read directly.
     With `urls`, sidecars do the work and only the client fields (`token`, `chunk_size`,
-    `timeout_s`, `retries`, `backoff_s`) matter here. `decode_workers=0` picks a count for the
-    device (`auto_decode_workers`).
+    `timeout_s`, `retries`, `backoff_s`, `requests_per_url`) matter here. `decode_workers=0`
+    picks a count for the device (`auto_decode_workers`). No `pretrained` means random weights,
+    refused unless `allow_random_weights` (benchmarks). `precision` is the autocast on CUDA.
     """
 
     model: str = "ViT-B-32"
@@ -84,6 +98,9 @@ class EmbedSettings:
     timeout_s: float = 600.0
     retries: int = 3
     backoff_s: float = 0.5
+    requests_per_url: int = 2
+    allow_random_weights: bool = False
+    precision: str = "bf16"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> EmbedSettings:
@@ -96,6 +113,7 @@ class EmbedSettings:
             "lake": lake_root(env),
             "urls": parse_urls(env.get(URLS_ENV, "")),
             "token": env.get(TOKEN_ENV) or None,
+            "requests_per_url": int(env.get(REQUESTS_PER_URL_ENV) or 2),
         }
         return cls(**{**from_env, **overrides})
 
@@ -116,6 +134,43 @@ def register_model_configs() -> None:
     for path in sorted(CONFIG_DIR.glob("*.json")):
         if open_clip.get_model_config(path.stem) is None:
             open_clip.add_model_config(path)
+
+
+class WeightsError(ValueError):
+    """The configured weights cannot be used: a missing file, or none given at all."""
+
+
+def check_weights(name: str, pretrained: str | None, allow_random: bool = False) -> None:
+    """Refuse weights that would fail late or embed nonsense, saying what to do instead.
+
+    A file that does not exist is named with the command that writes it (the demo model) or
+    the settings that point elsewhere; no weights at all means random embeddings, which only
+    `allow_random` accepts. The same rules run before a build starts
+    (`macros/check_clip_weights.sql`).
+    """
+    if pretrained is None:
+        if not allow_random:
+            raise WeightsError(
+                f"no weights given for {name} (clip_pretrained is empty): its embeddings would "
+                "be random. Set clip_pretrained to a checkpoint file or an open_clip pretrained "
+                "tag; to embed with random weights anyway (benchmarks), set the var "
+                "clip_allow_random_weights: true (sidecar: --allow-random-weights)."
+            )
+        return
+    if names_a_file(pretrained) and not os.path.isfile(pretrained):
+        if name == TINY_MODEL:
+            remedy = f"write them with `dataproc embedder checkpoint {pretrained} --seed 0`"
+        else:
+            remedy = (
+                "download the checkpoint to that path, or set clip_pretrained to another "
+                "file or to an open_clip pretrained tag"
+            )
+        raise WeightsError(f"the weights file {pretrained} for {name} does not exist: {remedy}.")
+
+
+def names_a_file(pretrained: str) -> bool:
+    """Whether `pretrained` is a path (a separator or a checkpoint suffix), not an open_clip tag."""
+    return "/" in pretrained or os.sep in pretrained or pretrained.endswith(WEIGHTS_SUFFIXES)
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -245,15 +300,19 @@ class LoadedModel:
     pixels: PixelPipeline
     device: torch.device
 
+    precision: str = "bf16"
+
     def encode(self, pixels: torch.Tensor) -> np.ndarray:
         """Embed a batch from `pixels.prepare`: L2-normalized float32 vectors, one per row.
 
-        Pixels are normalized on the model's device. On CUDA the forward runs under bf16
-        autocast; the output normalization is always in float32.
+        Pixels are normalized on the model's device (a batch in pinned memory is copied
+        asynchronously). On CUDA the forward runs under `precision` autocast (bf16 or fp16;
+        fp32: none); on the CPU always in float32. The output normalization is in float32.
         """
+        dtype = AUTOCAST_DTYPES[self.precision]
         autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
-            if self.device.type == "cuda"
+            torch.autocast("cuda", dtype=dtype)
+            if self.device.type == "cuda" and dtype is not None
             else contextlib.nullcontext()
         )
         with torch.inference_mode(), autocast:
@@ -263,14 +322,26 @@ class LoadedModel:
         return features.cpu().numpy().astype(np.float32, copy=False)
 
 
-def load_model(name: str, pretrained: str | None, device: str = "auto") -> LoadedModel:
+def load_model(
+    name: str,
+    pretrained: str | None,
+    device: str = "auto",
+    *,
+    allow_random: bool = False,
+    precision: str = "bf16",
+) -> LoadedModel:
     """Load `name` with open_clip's `create_model_and_transforms(name, pretrained=...)`.
 
     `pretrained` is a local checkpoint path (hashed into the model tag), an open_clip hub tag
-    (its name goes into the tag), or None for random initialization (benchmarks only).
+    (its name goes into the tag), or None for random initialization, which only `allow_random`
+    accepts (benchmarks). Unusable weights raise `WeightsError` before anything is loaded.
+    `precision` is the forward's autocast on CUDA (`bf16`, `fp16` or `fp32`).
     """
     import open_clip
 
+    if precision not in AUTOCAST_DTYPES:
+        raise ValueError(f"precision must be one of {sorted(AUTOCAST_DTYPES)}: {precision!r}")
+    check_weights(name, pretrained, allow_random)
     register_model_configs()
     target = resolve_device(device)
     model, _, preprocess = open_clip.create_model_and_transforms(
@@ -289,7 +360,7 @@ def load_model(name: str, pretrained: str | None, device: str = "auto") -> Loade
         image_size=image_size,
     )
     pixels = split_preprocess(preprocess)
-    return LoadedModel(info=info, model=model, pixels=pixels, device=target)
+    return LoadedModel(info=info, model=model, pixels=pixels, device=target, precision=precision)
 
 
 def _embedding_dim(model: torch.nn.Module, image_size: int, device: torch.device) -> int:
@@ -467,6 +538,7 @@ class Embedder:
         self._window = batch_size * (prefetch_batches + 1)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="embed-decode")
         self._forward_lock = threading.Lock()
+        self._closed = False
 
     @property
     def info(self) -> ModelInfo:
@@ -478,17 +550,55 @@ class Embedder:
         `deadline` is a `time.monotonic()` value; past it, `TimeoutError` is raised and queued
         work is cancelled. A fetch failure other than a missing object raises too.
         """
-        refs = as_refs(refs)
-        info = self._model.info
-        builder = ResultBuilder([r.image_key for r in refs], info.dim, info.model_tag)
-        window: deque[tuple[int, Future[DecodedImage]]] = deque()
-        pending = iter(enumerate(refs))
+        (table,) = self._embed_chunks([refs], deadline)
+        return table
+
+    def embed_all(self, chunks: Iterable[Refs]) -> Iterator[pa.Table]:
+        """One table per chunk, in order, each what `embed` gives for that chunk.
+
+        Fetch and decode run ahead across chunk boundaries, so the model does not wait for the
+        first images of the next chunk; batches never span two chunks.
+        """
+        return self._embed_chunks(chunks, None)
+
+    def check_health(self) -> None:
+        """Raise when this engine can no longer embed: closed, or its CUDA device has failed
+        (a CUDA error is sticky, and a synchronize reports it). Cheap: it never waits for
+        the model."""
+        if self._closed:
+            raise RuntimeError("the embedder is closed")
+        if self._model.device.type == "cuda":
+            torch.cuda.synchronize(self._model.device)
+
+    def close(self) -> None:
+        """Stop the decode pool (queued work is cancelled)."""
+        self._closed = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> Embedder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _embed_chunks(self, chunks: Iterable[Refs], deadline: float | None) -> Iterator[pa.Table]:
+        """The decode window over every chunk's refs, each chunk closed by an end marker
+        (a `None` future): there its last, partial batch runs and its table is handed back."""
+        window: deque[tuple[ResultBuilder, int, Future[DecodedImage] | None]] = deque()
+        pending = self._numbered(chunks)
         batch_rows: list[int] = []
         batch_pixels: list[torch.Tensor] = []
         try:
             self._fill(window, pending)
             while window:
-                index, future = window.popleft()
+                builder, index, future = window.popleft()
+                if future is None:
+                    if batch_rows:
+                        builder.set_vectors(batch_rows, self._forward(batch_pixels, deadline))
+                        batch_rows, batch_pixels = [], []
+                    self._fill(window, pending)
+                    yield builder.table()
+                    continue
                 decoded = future.result(timeout=_remaining(deadline))
                 self._fill(window, pending)
                 builder.set_outcome(index, decoded)
@@ -499,35 +609,37 @@ class Embedder:
                 if len(batch_rows) == self._batch_size:
                     builder.set_vectors(batch_rows, self._forward(batch_pixels, deadline))
                     batch_rows, batch_pixels = [], []
-            if batch_rows:
-                builder.set_vectors(batch_rows, self._forward(batch_pixels, deadline))
         finally:
-            for _, future in window:
-                future.cancel()
-        return builder.table()
+            for _, _, queued in window:
+                if queued is not None:
+                    queued.cancel()
 
-    def close(self) -> None:
-        """Stop the decode pool (queued work is cancelled)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> Embedder:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _numbered(
+        self, chunks: Iterable[Refs]
+    ) -> Iterator[tuple[ResultBuilder, int, ImageRef | None]]:
+        """Every chunk's refs with their chunk's result builder and position, then its end
+        marker (`None`)."""
+        info = self._model.info
+        for chunk in chunks:
+            refs = as_refs(chunk)
+            builder = ResultBuilder([ref.image_key for ref in refs], info.dim, info.model_tag)
+            for index, ref in enumerate(refs):
+                yield builder, index, ref
+            yield builder, -1, None
 
     def _fill(
         self,
-        window: deque[tuple[int, Future[DecodedImage]]],
-        pending: enumerate[ImageRef],
+        window: deque[tuple[ResultBuilder, int, Future[DecodedImage] | None]],
+        pending: Iterator[tuple[ResultBuilder, int, ImageRef | None]],
     ) -> None:
-        """Keep up to `window` refs submitted ahead of the model."""
+        """Keep up to `window` refs (and end markers) submitted ahead of the model."""
         while len(window) < self._window:
             item = next(pending, None)
             if item is None:
                 return
-            index, ref = item
-            window.append((index, self._pool.submit(self._load, ref)))
+            builder, index, ref = item
+            future = None if ref is None else self._pool.submit(self._load, ref)
+            window.append((builder, index, future))
 
     def _load(self, ref: ImageRef) -> DecodedImage:
         """Fetch and decode one ref (runs in a pool thread)."""
@@ -542,10 +654,13 @@ class Embedder:
         """Embed one batch, zero-padded to `batch_size`; returns only the real rows."""
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError("embedding deadline passed")
-        batch = torch.stack(list(pixels))
-        padding = self._batch_size - batch.shape[0]
-        if padding:
-            batch = torch.cat([batch, batch.new_zeros((padding, *batch.shape[1:]))])
+        # Stacked straight into the padded batch, in pinned memory beside a GPU so that the
+        # copy to the device is asynchronous.
+        first = pixels[0]
+        pinned = self._model.device.type == "cuda"
+        batch = torch.empty((self._batch_size, *first.shape), dtype=first.dtype, pin_memory=pinned)
+        torch.stack(list(pixels), out=batch[: len(pixels)])
+        batch[len(pixels) :].zero_()
         with self._forward_lock:
             vectors = self._model.encode(batch)
         return vectors[: len(pixels)]
@@ -559,10 +674,19 @@ def auto_decode_workers(device: torch.device) -> int:
     stall its parallel regions; since a forward costs far more than a decode there, one spare
     decode thread keeps up.
     """
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     if device.type != "cpu":
         return cores
     return max(1, cores - torch.get_num_threads())
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: `taskset`, cgroups), not the
+    machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _remaining(deadline: float | None) -> float | None:
@@ -574,7 +698,13 @@ def _remaining(deadline: float | None) -> float | None:
 
 def build_embedder(settings: EmbedSettings) -> Embedder:
     """Load the model named by `settings` and wrap it in an `Embedder` over `settings.lake`."""
-    model = load_model(settings.model, settings.pretrained, settings.device)
+    model = load_model(
+        settings.model,
+        settings.pretrained,
+        settings.device,
+        allow_random=settings.allow_random_weights,
+        precision=settings.precision,
+    )
     return Embedder(
         model,
         Lake(settings.lake),

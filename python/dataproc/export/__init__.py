@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +65,7 @@ from dataproc.export.versions import (
     shard_file,
 )
 from dataproc.lake import Lake, parquet_bytes
+from dataproc.progress import progress
 
 __all__ = [
     "DEFAULT_IMAGE_COLUMNS",
@@ -181,13 +182,19 @@ def publish(
     invocation_id: str | None,
     git_commit: str | None,
     image_columns: Sequence[str] = DEFAULT_IMAGE_COLUMNS,
+    identity_calibration: dict[str, Any] | None = None,
+    report: Callable[[str], Mapping[str, bytes]] | None = None,
 ) -> ExportResult:
     """Publish `rows` (one per image) as the next version of `settings.dataset` in `lake`.
 
     With `settings.shards`, WebDataset shards of `settings.shard_size` images are added, whose
     bytes are copied from the lake location in `image_columns` (uri, offset, length, ext);
     rows without a uri are in the metadata only. `invocation_id` and `git_commit` are recorded
-    in the manifest as given. Raises `EmptyExportError` for no rows.
+    in the manifest as given, and so is `identity_calibration` (the threshold identity applied,
+    with its figures). `report`, given the version name, returns the files of the version's
+    report (`dataproc.report`): they are written before the manifest and listed in it, but are
+    not data, so they never make a version differ from its parent. Raises `EmptyExportError`
+    for no rows.
     """
     columns = ImageColumns.from_names(image_columns)
     table = prepare_rows(rows, columns, with_images=settings.shards)
@@ -213,6 +220,7 @@ def publish(
         shard_size=settings.shard_size,
         image_columns=columns.as_dict(),
         config=settings.snapshot(),
+        identity_calibration=identity_calibration,
     )
     try:
         write_files(writer, table, facts, columns)
@@ -223,6 +231,8 @@ def publish(
             writer.discard()
             notes += move_latest(lake, dataset, writer.parent)
             return _result(lake, "unchanged", parent, notes)
+        for path, data in sorted((report(writer.name) if report else {}).items()):
+            writer.put(path, "report", 0, data)
         created_at = dt.datetime.now(dt.UTC)
         manifest = build_manifest(facts, writer.entries, table.schema, table.num_rows, created_at)
         writer.commit(manifest_bytes(manifest))
@@ -244,7 +254,9 @@ def write_files(
         writer.put(metadata_file(index), "metadata", part.num_rows, parquet_bytes(part))
     if facts.shards:
         with_images = table.filter(pc.is_valid(table[columns.uri]))
-        for index, rows in enumerate(split_shards(with_images, facts.shard_size)):
+        shards = split_shards(with_images, facts.shard_size)
+        count = -(-with_images.num_rows // facts.shard_size)
+        for index, rows in enumerate(progress(shards, count, "export shards", "shard")):
             data = build_shard(writer.lake, rows, columns)
             writer.put(shard_file(index), "shard", rows.num_rows, data)
 

@@ -17,6 +17,8 @@ written last as the commit point. Fields:
     files                     [{path, kind, rows, bytes, sha256}], paths relative to the version
     schema                    [{name, type, nullable}] of the metadata parquet
     config                    the export settings, the pipeline vars among them
+    identity_calibration      the embedding threshold identity applied and its estimated
+                              precision and recall (the `identity_calibration` row), or null
 
 Only `created_at`, `run_id` and `dbt_invocation_id` differ between two publishes of the same inputs.
 """
@@ -100,6 +102,7 @@ class ManifestFacts:
     shard_size: int
     image_columns: dict[str, str]
     config: dict[str, Any]
+    identity_calibration: dict[str, Any] | None = None
 
 
 def build_manifest(
@@ -138,6 +141,7 @@ def build_manifest(
         "files": [asdict(entry) for entry in sorted(files, key=lambda entry: entry.path)],
         "schema": schema_fields(schema),
         "config": facts.config,
+        "identity_calibration": facts.identity_calibration,
     }
 
 

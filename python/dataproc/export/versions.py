@@ -8,6 +8,7 @@ version (paths relative to the lake root):
     exports/<dataset>/v0001/run.json                      the claim: which run owns the folder
     exports/<dataset>/v0001/metadata/part-00000.parquet   one row per image, split by row count
     exports/<dataset>/v0001/shards/shard-00000.tar        optional WebDataset shards
+    exports/<dataset>/v0001/report.html, stats.json       the report (`dataproc.report`)
     exports/<dataset>/v0001/manifest.json                 written last: the commit point
     exports/<dataset>/latest                              names the newest complete version
 
@@ -126,8 +127,11 @@ def read_manifest(lake: Lake, dataset: str, number: int) -> dict[str, Any]:
 
 
 def data_digests(manifest: dict[str, Any]) -> list[tuple[str, str]]:
-    """The content of a version: its data files' (path, sha256), sorted."""
-    return sorted((entry["path"], entry["sha256"]) for entry in manifest["files"])
+    """The content of a version: its data files' (path, sha256), sorted; its report is not
+    data."""
+    return sorted(
+        (entry["path"], entry["sha256"]) for entry in manifest["files"] if entry["kind"] != "report"
+    )
 
 
 # -- claiming and writing one version ----------------------------------------------------------

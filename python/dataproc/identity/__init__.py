@@ -1,26 +1,34 @@
 """Identity: cluster image keys that show the same picture and give each cluster a stable ID.
 
-In: `nodes` (`image_key`) and identity `edges` (`left_key`, `right_key`, `kind`, `score`) as
-Arrow, the lake, and `IdentitySettings`. Out: an `IdentityResult`, whose `records()` is the one
-table the `int_identity_assignment` model returns: every key's image ID (`member` rows), the
-guard's split report (`split` rows) and the retired-ID redirects (`redirect` rows).
+In: `nodes` (`image_key`), identity `edges` (`left_key`, `right_key`, `kind`, `score`) and
+`cannot_links` (`left_key`, `right_key`, `reason`) as Arrow, the embedding threshold chosen by
+the calibration (`calibration.py`), the lake, and `IdentitySettings`. Out: an `IdentityResult`,
+whose `records()` is the one table the `int_identity_assignment` model returns: every key's
+image ID (`member` rows), the guard's split report (`split` rows), the retired-ID redirects
+(`redirect` rows) and the edges refused by a cannot-link pair (`refused` rows).
 
-One run reads the last committed state under `state/identity/` (`state.py`), builds the graph,
-its components and the size guard's cut (`graph.py`), carries the previous IDs over and mints
-new ones (`ids.py`), and commits the next state unless nothing changed.
+One run reads the last committed state under `state/identity/` (`state.py`), drops embedding
+edges below the threshold, builds the graph, refuses the edges that would join a cannot-link
+pair, takes the components and the size guard's cut (`graph.py`), carries the previous IDs over
+and mints new ones (`ids.py`), and commits the next state unless nothing changed. Refused edges
+are reported each run, not persisted: a refused merge never happened, so it retires no ID.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dataproc.config import require
 from dataproc.identity.graph import (
+    REFUSED_SCHEMA,
+    CannotLinks,
     build_graph,
     cluster_sizes,
     component_labels,
+    refuse_cannot_links,
     split_oversized,
 )
 from dataproc.identity.ids import assign_ids
@@ -61,8 +69,18 @@ RECORDS_SCHEMA = pa.schema(
         pa.field("cut_score", pa.float64()),
         pa.field("retired_id", pa.string()),
         pa.field("retired_run", pa.int64()),
+        pa.field("left_key", pa.string()),
+        pa.field("right_key", pa.string()),
+        pa.field("kind", pa.string()),
+        pa.field("score", pa.float64()),
+        pa.field("blocked_left_key", pa.string()),
+        pa.field("blocked_right_key", pa.string()),
     ]
 )
+EMBEDDING_KIND = "embedding"
+NO_CANNOT_LINKS = pa.schema(
+    [("left_key", pa.string()), ("right_key", pa.string()), ("reason", pa.string())]
+).empty_table()
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,7 @@ class IdentityResult:
     identity: pa.Table
     state: IdentityState
     committed: bool
+    refused: pa.Table = field(default_factory=REFUSED_SCHEMA.empty_table)
 
     @property
     def redirects(self) -> pa.Table:
@@ -97,8 +116,14 @@ class IdentityResult:
         return self.state.splits
 
     def records(self) -> pa.Table:
-        """Members, splits and redirects in one table (`RECORDS_SCHEMA`), told by `record_kind`."""
-        parts = {"member": self.identity, "split": self.splits, "redirect": self.redirects}
+        """Members, splits, redirects and refused edges in one table (`RECORDS_SCHEMA`), told by
+        `record_kind`."""
+        parts = {
+            "member": self.identity,
+            "split": self.splits,
+            "redirect": self.redirects,
+            "refused": self.refused,
+        }
         tagged = [
             table.add_column(0, "record_kind", pa.repeat(pa.scalar(kind), table.num_rows))
             for kind, table in parts.items()
@@ -107,15 +132,32 @@ class IdentityResult:
         return combined.select(RECORDS_SCHEMA.names).cast(RECORDS_SCHEMA)
 
 
+def without_weak_embedding_edges(edges: pa.Table, threshold: float | None) -> pa.Table:
+    """`edges` less the embedding edges scoring below `threshold` (None keeps them all)."""
+    if threshold is None:
+        return edges
+    weak = pc.and_(pc.equal(edges["kind"], EMBEDDING_KIND), pc.less(edges["score"], threshold))
+    return edges.filter(pc.invert(pc.fill_null(weak, False)))
+
+
 def compute_identity(
-    nodes: pa.Table, edges: pa.Table, previous: IdentityState, settings: IdentitySettings
-) -> tuple[pa.Table, IdentityState]:
-    """Pure step: this run's identity table and the next state (not yet committed).
+    nodes: pa.Table,
+    edges: pa.Table,
+    previous: IdentityState,
+    settings: IdentitySettings,
+    cannot_links: pa.Table = NO_CANNOT_LINKS,
+    embedding_threshold: float | None = None,
+) -> tuple[pa.Table, IdentityState, pa.Table]:
+    """Pure step: this run's identity table, the next state (not yet committed) and the edges
+    refused by a cannot-link pair.
 
     The next state carries run number `previous.run + 1`; it equals `previous` table for table
     when nothing changed.
     """
-    graph = build_graph(nodes, edges)
+    edges = without_weak_embedding_edges(edges, embedding_threshold)
+    full_graph = build_graph(nodes, edges)
+    refusal = refuse_cannot_links(full_graph, CannotLinks.of(full_graph.keys, cannot_links))
+    graph = refusal.graph
     labels = component_labels(graph.num_nodes, graph.left, graph.right)
     guard = split_oversized(graph, labels, settings.max_cluster_size, settings.split_threshold)
     run = previous.run + 1
@@ -136,20 +178,27 @@ def compute_identity(
         redirects=assigned.redirects,
         splits=guard.splits,
     )
-    return identity, state
+    return identity, state, refusal.refused
 
 
 def build_identity(
-    nodes: pa.Table, edges: pa.Table, lake: Lake, settings: IdentitySettings
+    nodes: pa.Table,
+    edges: pa.Table,
+    lake: Lake,
+    settings: IdentitySettings,
+    cannot_links: pa.Table = NO_CANNOT_LINKS,
+    embedding_threshold: float | None = None,
 ) -> IdentityResult:
-    """Cluster `nodes` by `edges`, give every cluster a stable ID and commit the state to `lake`.
+    """Cluster the nodes by the edges, give every cluster a stable ID and commit the state.
 
     When the result equals the committed state nothing is written, so re-running on the same
     input leaves the lake byte for byte as it was.
     """
     previous = load_state(lake)
-    identity, state = compute_identity(nodes, edges, previous, settings)
+    identity, state, refused = compute_identity(
+        nodes, edges, previous, settings, cannot_links, embedding_threshold
+    )
     if state.same_content(previous):
-        return IdentityResult(identity=identity, state=previous, committed=False)
+        return IdentityResult(identity, previous, committed=False, refused=refused)
     save_state(lake, state)
-    return IdentityResult(identity=identity, state=state, committed=True)
+    return IdentityResult(identity, state, committed=True, refused=refused)

@@ -1,13 +1,22 @@
 """The identity graph: image keys as nodes, evidence as edges, cut into size-guarded clusters.
 
-In: `nodes` (`image_key`) and `edges` (`left_key`, `right_key`, `kind`, `score`) as Arrow.
-Out: an `IdentityGraph`, its canonical connected-component labels, and a `GuardResult` (final
-cluster labels, which nodes were re-split, the split report in `SPLITS_SCHEMA`).
+In: `nodes` (`image_key`), `edges` (`left_key`, `right_key`, `kind`, `score`) and cannot-link
+pairs (`left_key`, `right_key`, `reason`) as Arrow. Out: an `IdentityGraph`, a `Refusal` (the
+graph without the edges that would join a cannot-link pair, and the report of those edges in
+`REFUSED_SCHEMA`), canonical connected-component labels, and a `GuardResult` (final cluster
+labels, which nodes were re-split, the split report in `SPLITS_SCHEMA`).
 
 **Graph.** Nodes are numbered in sorted key order, so every later step (components, splits, ID
 minting) sees the same numbering whatever order the input rows came in. Each unordered pair of
 nodes keeps one edge: its strongest piece of evidence, ranked first by kind (exact bytes beat
 explicit links, links beat visual similarity) and then by score.
+
+**Cannot-links.** Two keys the raw data says are different pictures (a booru parent and
+child, two pages of one pixiv work) never share a cluster. Edges are applied strongest first
+(kind rank, then score, then node order, so ties never depend on input order) and an edge that
+would join the clusters holding the two ends of a cannot-link pair is refused and reported with
+that pair. Stronger evidence thus decides which side a picture joins; the refused edge is gone
+for every later step, the guard included.
 
 **Components.** Labels are renumbered so that label `c` is the c-th cluster ordered by smallest
 image key: they do not depend on input order.
@@ -40,6 +49,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+from dataproc.progress import progress
 
 # Evidence strength by edge kind, strongest highest. md5 is byte identity; pixiv_id is an explicit
 # field a site filled in; source_url is parsed from free text; embedding is visual similarity.
@@ -157,6 +168,140 @@ def cluster_sizes(labels: np.ndarray) -> np.ndarray:
     if len(labels) == 0:
         return np.zeros(0, dtype=np.int64)
     return np.bincount(labels)[labels].astype(np.int64)
+
+
+# -- cannot-links ----------------------------------------------------------------------------
+REFUSED_SCHEMA = pa.schema(
+    [
+        pa.field("left_key", pa.string(), nullable=False),
+        pa.field("right_key", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("score", pa.float64(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("blocked_left_key", pa.string(), nullable=False),
+        pa.field("blocked_right_key", pa.string(), nullable=False),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class CannotLinks:
+    """Node pairs that must not share a cluster, as node indices, with their reasons."""
+
+    left: np.ndarray
+    right: np.ndarray
+    reason: list[str]
+
+    @classmethod
+    def of(cls, keys: pa.StringArray, pairs: pa.Table) -> CannotLinks:
+        """The pairs of `pairs` (left_key, right_key, reason) whose both keys are nodes."""
+        if pairs.num_rows == 0:
+            return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), [])
+        ends = pa.chunked_array(pairs["left_key"].chunks + pairs["right_key"].chunks, pa.string())
+        positions = pc.fill_null(pc.index_in(ends, value_set=keys), -1).to_numpy()
+        left, right = positions[: pairs.num_rows], positions[pairs.num_rows :]
+        valid = np.flatnonzero((left >= 0) & (right >= 0) & (left != right))
+        reasons = pairs["reason"].to_pylist()
+        return cls(
+            left=np.minimum(left, right)[valid].astype(np.int64),
+            right=np.maximum(left, right)[valid].astype(np.int64),
+            reason=[reasons[i] for i in valid.tolist()],
+        )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The graph without its refused edges, and the report of what was refused."""
+
+    graph: IdentityGraph
+    refused: pa.Table
+
+
+def edge_order(graph: IdentityGraph, edges: np.ndarray) -> np.ndarray:
+    """`edges` (indices) strongest first: kind rank, then score, then the pair's node order."""
+    keys = (graph.right[edges], graph.left[edges], -graph.score[edges], -graph.rank[edges])
+    return edges[np.lexsort(keys)]
+
+
+def refuse_cannot_links(graph: IdentityGraph, cannot: CannotLinks) -> Refusal:
+    """Drop every edge that would put a cannot-link pair into one cluster.
+
+    Edges are applied strongest first (`edge_order`) with a union-find whose every cluster
+    knows the cannot-link pairs it holds one end of; an edge joining two clusters that hold
+    the two ends of a pair is refused. Only components that contain a cannot-link pair need
+    this; all other edges are kept as they are.
+    """
+    labels = component_labels(graph.num_nodes, graph.left, graph.right)
+    inside = np.flatnonzero(labels[cannot.left] == labels[cannot.right])
+    if len(inside) == 0:
+        return Refusal(graph=graph, refused=REFUSED_SCHEMA.empty_table())
+    constrained = np.isin(labels[graph.left], np.unique(labels[cannot.left[inside]]))
+    parent: dict[int, int] = {}
+    # Per cluster root: (own node, other end, pair index) of its cannot-link pairs.
+    held: dict[int, list[tuple[int, int, int]]] = {}
+    for pair in inside.tolist():
+        a, b = int(cannot.left[pair]), int(cannot.right[pair])
+        held.setdefault(a, []).append((a, b, pair))
+        held.setdefault(b, []).append((b, a, pair))
+
+    def find(node: int) -> int:
+        root = node
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while node != root:
+            parent[node], node = root, parent[node]
+        return root
+
+    refused: list[tuple[int, int]] = []  # (edge, blocking pair)
+    for edge in edge_order(graph, np.flatnonzero(constrained)).tolist():
+        ra, rb = find(int(graph.left[edge])), find(int(graph.right[edge]))
+        if ra == rb:
+            continue
+        # Scan the shorter list of held pairs for an other end inside the other cluster.
+        held_a, held_b = held.get(ra, []), held.get(rb, [])
+        scan, other_root = (held_a, rb) if len(held_a) <= len(held_b) else (held_b, ra)
+        blocking = next((pair for _, end, pair in scan if find(end) == other_root), None)
+        if blocking is not None:
+            refused.append((edge, blocking))
+            continue
+        target, source = min(ra, rb), max(ra, rb)
+        parent[source] = target
+        if source in held:
+            held.setdefault(target, []).extend(held.pop(source))
+
+    drop = np.array([edge for edge, _ in refused], dtype=np.int64)
+    keep = np.ones(len(graph.left), dtype=bool)
+    keep[drop] = False
+    kept = IdentityGraph(
+        keys=graph.keys,
+        left=graph.left[keep],
+        right=graph.right[keep],
+        rank=graph.rank[keep],
+        score=graph.score[keep],
+        kind_names=graph.kind_names,
+    )
+    return Refusal(graph=kept, refused=_refused_table(graph, cannot, refused))
+
+
+def _refused_table(
+    graph: IdentityGraph, cannot: CannotLinks, refused: list[tuple[int, int]]
+) -> pa.Table:
+    """The refused edges with the pair that blocked each, sorted by the edge's keys."""
+    refused = sorted(refused, key=lambda row: (graph.left[row[0]], graph.right[row[0]]))
+    edges = np.array([edge for edge, _ in refused], dtype=np.int64)
+    pairs = np.array([pair for _, pair in refused], dtype=np.int64)
+    return pa.table(
+        {
+            "left_key": graph.keys.take(graph.left[edges]),
+            "right_key": graph.keys.take(graph.right[edges]),
+            "kind": [graph.kind_names[rank] for rank in graph.rank[edges].tolist()],
+            "score": graph.score[edges],
+            "reason": [cannot.reason[pair] for pair in pairs.tolist()],
+            "blocked_left_key": graph.keys.take(cannot.left[pairs]),
+            "blocked_right_key": graph.keys.take(cannot.right[pairs]),
+        },
+        schema=REFUSED_SCHEMA,
+    )
 
 
 # -- the cluster-size guard ------------------------------------------------------------------
@@ -301,7 +446,7 @@ def split_oversized(
     new_labels = labels.copy()
     next_label = len(sizes)
     report = _ReportBuilder(graph.kind_names, split_threshold)
-    for comp in oversized.tolist():
+    for comp in progress(oversized.tolist(), len(oversized), "identity splits", "cluster"):
         members = node_order[node_starts[comp] : node_starts[comp + 1]]
         lo, hi = np.searchsorted(edge_sel_comp, [comp, comp + 1])
         edges = edge_sel[lo:hi]

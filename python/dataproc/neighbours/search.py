@@ -35,6 +35,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dataproc.progress import progress_enabled
+
 KEY_COLUMN = "image_key"
 VECTOR_COLUMN = "embedding"
 METRICS = ("cos", "ip")
@@ -430,7 +432,7 @@ def add_vectors(
 
 
 def progress_bar(total: int, description: str, unit: str) -> Any:
-    """A tqdm bar on stderr with rate and time left; silent when stderr is not a terminal."""
+    """A tqdm bar on stderr with rate and time left, drawn when `progress_enabled` says so."""
     from tqdm import tqdm
 
     return tqdm(
@@ -438,7 +440,8 @@ def progress_bar(total: int, description: str, unit: str) -> Any:
         desc=description,
         unit=f" {unit}",
         file=sys.stderr,
-        disable=not sys.stderr.isatty(),
+        disable=not progress_enabled(),
+        dynamic_ncols=True,
     )
 
 

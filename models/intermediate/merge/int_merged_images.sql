@@ -1,0 +1,83 @@
+-- One row per image (image_id): its member posts, the fields chosen across sources, its kept
+-- tags with their confidences, its best file, and the image key of each enabled source's
+-- representative post (int_image_members). Every input is narrow: the images view derives the
+-- plain tag list and joins the sources' own fields on those keys, so no build holds them all.
+with
+
+members as (
+    select
+        image_id,
+        image_number,
+        image_key,
+        source,
+        is_representative
+    from {{ ref('int_image_members') }}
+),
+
+image_members as (
+    select
+        image_id,
+        min(image_number) as image_number,
+        count(*) as n_members,
+        list_sort(list(image_key)) as member_keys,
+        list_sort(list_distinct(list(source))) as sources
+    from members
+    group by image_id
+),
+
+representative_keys as (
+    select
+        image_id,
+        {{ source_representative_key_columns() | join(',\n        ') }}
+    from members
+    where is_representative
+    group by image_id
+),
+
+field_picks as (
+    select
+        image_id,
+        rating,
+        artist,
+        characters,
+        copyrights,
+        created_at
+    from {{ ref('int_image_field_picks') }}
+),
+
+best_files as (
+    select
+        image_id,
+        best_image_key,
+        best_width,
+        best_height
+    from {{ ref('int_image_best_files') }}
+),
+
+image_tags as (
+    select
+        image_number,
+        tag_confidences
+    from {{ ref('int_image_tags') }}
+)
+
+select
+    image_members.image_id,
+    image_members.n_members,
+    image_members.member_keys,
+    image_members.sources,
+    field_picks.rating,
+    field_picks.artist,
+    coalesce(field_picks.characters, []) as characters,
+    coalesce(field_picks.copyrights, []) as copyrights,
+    field_picks.created_at,
+    best_files.best_image_key,
+    best_files.best_width,
+    best_files.best_height,
+    coalesce(image_tags.tag_confidences, []) as tag_confidences,
+    representative_keys.{{ source_representative_key_names() | join(',\n    representative_keys.') }}
+from image_members
+inner join representative_keys on image_members.image_id = representative_keys.image_id
+inner join field_picks on image_members.image_id = field_picks.image_id
+inner join best_files on image_members.image_id = best_files.image_id
+left join image_tags on image_members.image_number = image_tags.image_number
