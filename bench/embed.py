@@ -254,7 +254,7 @@ def pipeline_run(
         with RemoteEmbedder(urls, chunk_size=chunk_rows) as client:
             rows = embed_incrementally(
                 refs, client, checkpoints, chunk_rows=chunk_rows, progress=quiet
-            )
+            ).read_all()
         errors = [error for error in rows["error"].to_pylist() if error]
         if errors:
             raise RuntimeError(f"{len(errors)} images failed: {errors[:3]}")
