@@ -1,8 +1,9 @@
-"""Identity edges of kind `embedding`: near-duplicate images by cosine similarity.
+"""Identity edges of kind `embedding`: near-duplicate candidates by cosine similarity.
 
 A thin adapter over `dataproc.neighbours.edges.embedding_edges` (USearch kNN, exact cosine kept
-when at or above `near_dup_threshold`). The embeddings stream from DuckDB batch by batch. Listed in the `identity_edge_models` var. Settings arrive through `meta.settings` (see
-_identity_edges__models.yml).
+at or above `near_dup_candidate_floor`; identity applies the calibrated threshold). The
+embeddings stream from DuckDB batch by batch. Listed in the `identity_edge_models` var.
+Settings arrive through `meta.settings` (see _identity_edges__models.yml).
 """
 
 from dataproc.config import read_settings
