@@ -18,6 +18,9 @@ from typer.testing import CliRunner
 
 def test_missing_weights_fail_before_the_build_starts(dbt_project, tmp_path: Path) -> None:
     weights = tmp_path / "weights" / "dataproc-tiny-seed0.pt"
+    raw = tmp_path / "lake" / "raw" / "danbooru"
+    raw.mkdir(parents=True)
+    (raw / "posts.parquet").write_bytes(b"")  # a lake, so the lake check passes
     project = dbt_project(tmp_path / "lake")
     result = project.run("build", "--vars", f"{{clip_pretrained: '{weights}'}}", check=False)
     assert not result.ok

@@ -84,7 +84,8 @@ def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("DATAPROC_LAKE", str(lake))
     settings = {
         "export_dataset": "anime",
-        "export_shards": True,
+        "export_layouts": ["webdataset"],
+        "export_image_format": "original",
         "export_shard_size": 5,
         "export_rows_per_part": 100000,
         "pipeline_vars": {"merge_seed": 0},
@@ -113,8 +114,11 @@ def test_model_publishes_export_rows_with_meta_settings(tmp_path, monkeypatch):
     manifest = json.loads((lake / "exports" / "anime" / "v0001" / "manifest.json").read_text())
     assert manifest["config"] == {
         "dataset": "anime",
-        "shards": True,
+        "layouts": ["webdataset"],
+        "image_format": "original",
+        "image_quality": 95,
         "shard_size": 5,
+        "kohya_repeats": 1,
         "rows_per_part": 100000,
         "abandoned_after_hours": 24.0,
         "pipeline_vars": {"merge_seed": 0},

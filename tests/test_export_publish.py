@@ -31,7 +31,8 @@ PIPELINE_VARS = {"prefilter": {"min_side": 256}}
 def _publish(lake: Path, rows: pa.Table, *, invocation_id: str = "inv-1", **overrides):
     settings = {
         "dataset": DATASET,
-        "shards": True,
+        "layouts": ("webdataset",),
+        "image_format": "original",
         "shard_size": 3,
         "rows_per_part": 4,
         "pipeline_vars": PIPELINE_VARS,
@@ -125,13 +126,22 @@ def test_manifest_describes_every_file(lake):
     assert manifest["dbt_invocation_id"] == "inv-1" and manifest["git_commit"] == "0" * 40
     assert manifest["config"] == {
         "dataset": DATASET,
-        "shards": True,
+        "layouts": ["webdataset"],
+        "image_format": "original",
+        "image_quality": 95,
         "shard_size": 3,
+        "kohya_repeats": 1,
         "rows_per_part": 4,
         "abandoned_after_hours": 24.0,
         "pipeline_vars": PIPELINE_VARS,
     }
-    assert manifest["counts"] == {"rows": 7, "images": 7, "metadata_files": 2, "shard_files": 3}
+    assert manifest["counts"] == {
+        "rows": 7,
+        "images": 7,
+        "metadata_files": 2,
+        "shard_files": 3,
+        "kohya_images": 0,
+    }
     on_disk = sorted(p.relative_to(version).as_posix() for p in version.rglob("*") if p.is_file())
     assert on_disk == sorted([f["path"] for f in manifest["files"]] + ["manifest.json", "run.json"])
     claim = json.loads((version / "run.json").read_text())
@@ -154,7 +164,7 @@ def test_manifest_describes_every_file(lake):
 def test_versions_increment_with_parent(lake):
     root, built = lake
     _publish(root, built.rows)
-    second = _publish(root, built.rows.slice(0, 5), shards=False, invocation_id="inv-2")
+    second = _publish(root, built.rows.slice(0, 5), layouts=(), invocation_id="inv-2")
     assert (second.version, second.parent_version, second.rows) == ("v0002", "v0001", 5)
     manifest = _manifest(root, "v0002")
     assert manifest["parent_version"] == "v0001"
@@ -279,7 +289,13 @@ def test_rows_without_an_image_are_exported_without_a_shard(lake):
     result = _publish(root, rows, shard_size=100)
     assert result.rows == 7
     manifest = _manifest(root, "v0001")
-    assert manifest["counts"] == {"rows": 7, "images": 5, "metadata_files": 2, "shard_files": 1}
+    assert manifest["counts"] == {
+        "rows": 7,
+        "images": 5,
+        "metadata_files": 2,
+        "shard_files": 1,
+        "kohya_images": 0,
+    }
     parts = pa.concat_tables(
         pq.read_table(p) for p in sorted((_version_dir(root, "v0001") / "metadata").glob("*"))
     )

@@ -23,7 +23,9 @@ def test_publish_to_s3_and_read_back(s3_endpoint):
     root = f"s3://{s3_endpoint.bucket}/export-test"
     lake = Lake(root, s3_endpoint.env)
     built = write_export_lake(lake)
-    settings = ExportSettings(dataset="anime", shards=True, shard_size=4)
+    settings = ExportSettings(
+        dataset="anime", layouts=("webdataset",), image_format="original", shard_size=4
+    )
 
     def publish_rows(rows, settings=settings):
         return publish(rows, lake, settings, invocation_id="inv-s3", git_commit=None)
@@ -60,7 +62,7 @@ def test_publish_to_s3_and_read_back(s3_endpoint):
     listed = client.list_objects_v2(Bucket=s3_endpoint.bucket, Prefix=f"{prefix}/v0002/")
     assert listed.get("KeyCount", 0) == 0
 
-    second = publish_rows(built.rows, ExportSettings(dataset="anime", shards=False))
+    second = publish_rows(built.rows, ExportSettings(dataset="anime", layouts=()))
     assert (second.version, second.parent_version) == ("v0002", "v0001")
     assert complete_versions(lake, "anime") == [1, 2]
     assert read_latest(lake, "anime") == "v0002"

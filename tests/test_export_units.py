@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 from dataproc.config import SettingsError, read_settings
 from dataproc.export import ExportSettings, InvalidRowsError, VersionExistsError
+from dataproc.export.layouts import tar_bytes
 from dataproc.export.manifest import manifest_bytes
 from dataproc.export.rows import (
     DEFAULT_IMAGE_COLUMNS,
@@ -23,7 +24,6 @@ from dataproc.export.rows import (
     row_json,
     split_rows,
 )
-from dataproc.export.shards import tar_bytes
 from dataproc.export.versions import (
     VersionWriter,
     dataset_prefix,
@@ -163,15 +163,32 @@ def _settings(**values) -> ExportSettings:
 
 def test_settings_from_the_meta_settings_json():
     read = _settings(
-        export_dataset="anime", export_shards=False, export_shard_size=500, export_rows_per_part=7
+        export_dataset="anime",
+        export_layouts=["kohya"],
+        export_image_format="webp",
+        export_image_quality=80,
+        export_shard_size=500,
+        export_kohya_repeats=10,
+        export_rows_per_part=7,
     )
-    assert read == ExportSettings("anime", False, 500, 7)
+    assert read == ExportSettings("anime", ("kohya",), "webp", 80, 500, 10, 7)
+    assert read.kohya_subfolder == "10_anime"
     defaults = _settings(export_dataset="anime")
-    assert (defaults.shards, defaults.shard_size, defaults.rows_per_part) == (True, 1000, 100_000)
+    assert (defaults.layouts, defaults.image_format, defaults.image_quality) == (
+        ("webdataset", "kohya"),
+        "png",
+        95,
+    )
+    assert (defaults.shard_size, defaults.rows_per_part) == (1000, 100_000)
     assert defaults.pipeline_vars == {}
     for bad in [
         {},
-        {"export_dataset": "anime", "export_shards": "maybe"},
+        {"export_dataset": "anime", "export_layouts": "webdataset"},
+        {"export_dataset": "anime", "export_layouts": ["webdataset", "tfrecord"]},
+        {"export_dataset": "anime", "export_layouts": ["kohya", "kohya"]},
+        {"export_dataset": "anime", "export_image_format": "avif"},
+        {"export_dataset": "anime", "export_image_quality": 0},
+        {"export_dataset": "anime", "export_kohya_repeats": 0},
         {"export_dataset": "a", "export_shard_size": 0},
         {"export_dataset": "a", "export_rows_per_part": 0},
         {"export_dataset": "a", "export_abandoned_after_hours": 0},
@@ -187,8 +204,11 @@ def test_settings_snapshot_keeps_the_pipeline_vars_nested():
     settings = _settings(export_dataset="anime", pipeline_vars=pipeline_vars)
     assert settings.snapshot() == {
         "dataset": "anime",
-        "shards": True,
+        "layouts": ["webdataset", "kohya"],
+        "image_format": "png",
+        "image_quality": 95,
         "shard_size": 1000,
+        "kohya_repeats": 1,
         "rows_per_part": 100_000,
         "abandoned_after_hours": 24.0,
         "pipeline_vars": pipeline_vars,

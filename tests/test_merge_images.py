@@ -254,6 +254,34 @@ def test_pixiv_artist_is_learned_from_merged_danbooru_posts(demo_build: DbtProje
     assert credited > 0
 
 
+def test_images_is_a_view_over_a_narrow_table(demo_build: DbtProject) -> None:
+    """The mart stores no source's wide fields: int_merged_images holds the merged fields and
+    one representative key per source, and the `images` view joins the staging fields on them,
+    so no build holds every source's fields at once."""
+    (kind,) = demo_build.query(
+        "select table_type from information_schema.tables "
+        "where table_schema = 'marts' and table_name = 'images'"
+    )[0]
+    assert kind == "VIEW"
+    stored = columns_of(demo_build, "intermediate", "int_merged_images")
+    keys = [f"{source}__representative_key" for source in SOURCES]
+    assert [name for name in stored if "__" in name] == keys
+    mart = columns_of(demo_build, "marts", "images")
+    assert [name for name in mart if "__" not in name] == [
+        *[name for name in stored if name not in keys and name != "tag_confidences"],
+        "tags",
+        "tag_confidences",
+    ]
+    # Every image and every source field survives the view's joins, one row per image.
+    (images, merged, pixiv_posts) = demo_build.query(
+        "select (select count(*) from marts.images), "
+        "(select count(*) from intermediate.int_merged_images), "
+        "(select count(pixiv__post_id) from marts.images)"
+    )[0]
+    assert images == merged
+    assert pixiv_posts > 0
+
+
 def test_fewer_sources_pivot_only_those(metadata_only_build: DbtProject) -> None:
     columns = columns_of(metadata_only_build, "marts", "images")
     prefixes = {name.split("__", 1)[0] for name in columns if "__" in name}

@@ -36,15 +36,16 @@ def test_every_candidate_has_one_prompt(demo_build: DbtProject, prompts: list) -
 def test_prompts_start_with_count_tags(prompts: list) -> None:
     with_count = 0
     for image_id, prompt, sections in prompts:
+        # The default preset, animagine-4: quality tags last.
         assert [section["name"] for section in sections] == [
             "count",
             "characters",
             "copyrights",
+            "rating",
             "artist",
             "general",
-            "rating",
-            "quality",
             "year",
+            "quality",
         ]
         count_tags = sections[0]["tags"]
         assert all(COUNT_TAG.match(tag) for tag in count_tags), image_id

@@ -2,8 +2,10 @@
 plain pandas implementation of the same merge on the same lake (bench/merge/pandas_merge.py).
 
 For each side it measures wall time and peak RSS of the whole process tree (sampled from /proc
-every 0.1 s), then prints the figures, the ratio pandas / dbt, and dbt's slowest nodes, and
-writes them to bench/RESULTS.md under "## merge". See bench/merge/README.md.
+every 0.1 s); then it reruns dbt on the same database twice, with nothing changed and with 1% new
+posts per source. It prints the figures, the ratio pandas / dbt, the rerun / cold ratios and
+dbt's slowest nodes, and writes them to bench/RESULTS.md under "## merge". See
+bench/merge/README.md.
 
     .venv/bin/python bench/merge/bench.py                 # 1,000,000 posts per source
     .venv/bin/python bench/merge/bench.py --posts 20000   # a quick look
@@ -29,7 +31,19 @@ PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 RESULTS = PROJECT / "bench" / "RESULTS.md"
 SECTION = "## merge"
-TARGETS = {"wall_s": 120.0, "peak_rss_gib": 6.0, "speedup": 5.0}
+TARGETS = {
+    "wall_s": 120.0,
+    "peak_rss_gib": 4.0,
+    "speedup": 5.0,
+    "rerun_unchanged": 0.10,
+    "rerun_new_posts": 0.25,
+}
+NEW_POSTS_SHARE = 0.01
+NEW_POSTS_FILE = "part-rerun-new.parquet"
+RERUN_LABELS = {
+    "rerun_unchanged": "rerun, nothing changed",
+    "rerun_new_posts": f"rerun, {NEW_POSTS_SHARE:.0%} new posts",
+}
 TARGET_POSTS = 1_000_000
 GIB = 1024**3
 
@@ -107,6 +121,8 @@ def measure(
 
 def ensure_lake(lake: Path, posts: int, seed: int) -> None:
     """Generate the metadata-only demo lake unless one with these parameters exists."""
+    for leftover in lake.glob(f"raw/*/{NEW_POSTS_FILE}"):  # from an interrupted rerun
+        leftover.unlink()
     stamp = lake / "bench_params.json"
     params = {"posts": posts, "seed": seed}
     if stamp.exists() and json.loads(stamp.read_text()) == params:
@@ -132,22 +148,22 @@ def slowest_nodes(target: Path, n: int = 8) -> list[tuple[str, float]]:
     return sorted(timed, key=lambda item: -item[1])[:n]
 
 
-def run_dbt(args: argparse.Namespace, lake: Path) -> tuple[Measured, dict]:
+def dbt_env(args: argparse.Namespace, lake: Path) -> dict[str, str]:
     out = args.out
-    database, temp = out / "dataproc.duckdb", out / "duckdb_tmp"
-    database.unlink(missing_ok=True)
-    shutil.rmtree(temp, ignore_errors=True)
-    shutil.rmtree(lake / "state", ignore_errors=True)  # identity starts cold, as on a first run
-    env = {
+    return {
         **os.environ,
         "DATAPROC_LAKE": str(lake),
-        "DATAPROC_DUCKDB": str(database),
-        "DATAPROC_TEMP_DIRECTORY": str(temp),
+        "DATAPROC_DUCKDB": str(out / "dataproc.duckdb"),
+        "DATAPROC_TEMP_DIRECTORY": str(out / "duckdb_tmp"),
         "DATAPROC_MEMORY_LIMIT": args.memory_limit,
         "DATAPROC_THREADS": str(args.threads),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    target = out / "target"
+
+
+def build_dbt(args: argparse.Namespace, lake: Path, log_name: str) -> tuple[Measured, dict]:
+    """One `dbt build --select +images` into the database under `args.out`, as it stands."""
+    out, target = args.out, args.out / "target"
     cmd = [
         str(BIN / "dbt"),
         "build",
@@ -167,16 +183,55 @@ def run_dbt(args: argparse.Namespace, lake: Path) -> tuple[Measured, dict]:
         "--log-path",
         str(out / "logs"),
     ]
-    measured = measure(cmd, env, out / "dbt.log", args.timeout_s)
+    measured = measure(cmd, dbt_env(args, lake), out / log_name, args.timeout_s)
     facts: dict = {}
     if measured.returncode == 0:
-        with duckdb.connect(str(database), read_only=True) as con:
+        with duckdb.connect(str(out / "dataproc.duckdb"), read_only=True) as con:
             facts["images"], facts["members"] = con.sql(
                 "select count(*), sum(n_members) from marts.images"
             ).fetchone()
             facts["columns"] = len(con.sql("select * from marts.images limit 0").columns)
         facts["slowest"] = slowest_nodes(target)
     return measured, facts
+
+
+def run_dbt(args: argparse.Namespace, lake: Path) -> tuple[Measured, dict]:
+    """A cold first build: a fresh database, no spill files, no identity state in the lake."""
+    (args.out / "dataproc.duckdb").unlink(missing_ok=True)
+    shutil.rmtree(args.out / "duckdb_tmp", ignore_errors=True)
+    shutil.rmtree(lake / "state", ignore_errors=True)  # identity starts cold, as on a first run
+    return build_dbt(args, lake, "dbt.log")
+
+
+def add_new_posts(lake: Path, seed: int) -> list[Path]:
+    """Write `NEW_POSTS_SHARE` of each source's raw posts again as new posts (ids past the
+    largest) into one more raw file per source, as a daily re-crawl would; returns the files."""
+    files = []
+    with duckdb.connect() as con:
+        for folder in sorted((lake / "raw").iterdir()):
+            raw = f"read_parquet('{folder}/*.parquet', union_by_name = true)"
+            (count, top) = con.sql(f"select count(*), max(id) from {raw}").fetchone()
+            new_file = folder / NEW_POSTS_FILE
+            con.sql(
+                f"copy (select * replace (id + {top} as id) from {raw} "
+                f"using sample reservoir({max(1, int(count * NEW_POSTS_SHARE))} rows) "
+                f"repeatable ({seed})) to '{new_file}' (format parquet)"
+            )
+            files.append(new_file)
+    return files
+
+
+def run_reruns(args: argparse.Namespace, lake: Path) -> dict[str, tuple[Measured, dict]]:
+    """The rebuilds a user runs after the cold build: nothing changed, then 1% new posts. The
+    new files are removed afterwards, so the lake stays the generated one."""
+    reruns = {"rerun_unchanged": build_dbt(args, lake, "dbt_rerun_unchanged.log")}
+    new_files = add_new_posts(lake, args.seed)
+    try:
+        reruns["rerun_new_posts"] = build_dbt(args, lake, "dbt_rerun_new_posts.log")
+    finally:
+        for new_file in new_files:
+            new_file.unlink()
+    return reruns
 
 
 def run_pandas(args: argparse.Namespace, lake: Path) -> tuple[Measured, dict]:
@@ -196,7 +251,11 @@ def verdict(value: float, target: float, higher_is_better: bool = False) -> str:
 
 
 def report(
-    args, posts: int, dbt: tuple[Measured, dict], pandas: tuple[Measured, dict] | None
+    args,
+    posts: int,
+    dbt: tuple[Measured, dict],
+    pandas: tuple[Measured, dict] | None,
+    reruns: dict[str, tuple[Measured, dict]],
 ) -> str:
     (dbt_run, dbt_facts) = dbt
     lines = [
@@ -222,6 +281,9 @@ def report(
         )
 
     lines.append(row("dbt (+images)", dbt_run, dbt_facts))
+    for name, label in RERUN_LABELS.items():
+        if name in reruns:
+            lines.append(row(f"dbt {label}", *reruns[name]))
     if pandas:
         lines.append(row("pandas", *pandas))
     lines.append("")
@@ -253,7 +315,21 @@ def report(
     elif pandas:
         lines.append(f"- pandas exited with {pandas[0].returncode}: no ratio.")
     else:
-        lines.append("- pandas baseline not run at this size (`--skip-pandas`): no ratio.")
+        lines.append("- pandas baseline not run at this size (see `--pandas-posts`): no ratio.")
+    for name, label in RERUN_LABELS.items():
+        rerun = reruns.get(name)
+        if rerun is None:
+            continue
+        if rerun[0].returncode != 0 or dbt_run.returncode != 0:
+            lines.append(f"- dbt {label}: exited with {rerun[0].returncode}: no ratio.")
+            continue
+        ratio = rerun[0].wall_s / dbt_run.wall_s
+        lines.append(
+            f"- dbt {label} / cold build: {ratio:.0%} (target <= {TARGETS[name]:.0%}: "
+            f"{verdict(ratio, TARGETS[name])}); slowest nodes: "
+            + ", ".join(f"{node} {seconds:.1f} s" for node, seconds in rerun[1]["slowest"][:4])
+            + "."
+        )
     if dbt_run.returncode == -9:
         lines.append(f"- dbt was stopped after {args.timeout_s:.0f} s without finishing.")
     elif dbt_run.returncode != 0:
@@ -309,12 +385,19 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=1_000_000, help="posts per source")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=PROJECT / "bench" / "out" / "merge")
-    parser.add_argument("--memory-limit", default="8GB", help="DuckDB memory_limit for dbt")
+    parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit for dbt")
     # One model at a time: DuckDB already uses every core inside a model, and two large models
     # side by side compete for the same memory limit (at 1M posts on 2 cores, 2 threads took
     # 274 s against 262-268 s with 1).
     parser.add_argument("--threads", type=int, default=1, help="dbt threads")
+    parser.add_argument(
+        "--pandas-posts",
+        type=int,
+        default=300_000,
+        help="posts per source of the lake the pandas baseline is compared on (a second lake)",
+    )
     parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--skip-reruns", action="store_true", help="time the cold build only")
     parser.add_argument(
         "--pandas-rss-cap-gib",
         type=float,
@@ -327,17 +410,32 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
     args = parser.parse_args()
 
+    sizes = [args.posts] if args.skip_pandas else sorted({args.posts, args.pandas_posts})
+    for size in reversed(sizes):
+        run_size(
+            argparse.Namespace(**{**vars(args), "posts": size, "out": args.out / f"posts-{size}"}),
+            with_reruns=size == args.posts and not args.skip_reruns,
+            with_pandas=size == args.pandas_posts and not args.skip_pandas,
+        )
+
+
+def run_size(args: argparse.Namespace, with_reruns: bool, with_pandas: bool) -> None:
+    """Measure one lake size (`args.posts` per source) and write its subsection."""
     args.out.mkdir(parents=True, exist_ok=True)
     lake = args.out / "lake"
     ensure_lake(lake, args.posts, args.seed)
     posts = raw_post_count(lake)
     print(f"dbt build --select +images on {posts:,} raw posts ...", flush=True)
     dbt = run_dbt(args, lake)
+    reruns = {}
+    if with_reruns and dbt[0].returncode == 0:
+        print("dbt reruns: nothing changed, then new posts ...", flush=True)
+        reruns = run_reruns(args, lake)
     pandas = None
-    if not args.skip_pandas:
+    if with_pandas:
         print("pandas baseline ...", flush=True)
         pandas = run_pandas(args, lake)
-    text = report(args, posts, dbt, pandas)
+    text = report(args, posts, dbt, pandas, reruns)
     print(text)
     if not args.no_write:
         write_section(text, f"### {args.posts:,} posts per source")

@@ -43,10 +43,12 @@
 {%- endmacro %}
 
 
-{#- `left join stg_<source>__posts as <source>_post on ...` for every source. -#}
+{#- `left join stg_<source>__posts as <source>_post on ...` for every source, the relation named
+    without its database (the images view must resolve under any attach alias). -#}
 {% macro source_field_joins(keys) -%}
     {%- for source_name in var('enabled_sources') %}
-    left join {{ ref('stg_' ~ source_name ~ '__posts') }} as {{ source_post_alias(source_name) }}
+    left join {{ ref('stg_' ~ source_name ~ '__posts').include(database=False) }}
+        as {{ source_post_alias(source_name) }}
         on {{ source_post_alias(source_name) }}.image_key = {{ keys }}.{{ source_name }}__representative_key
     {%- endfor %}
 {%- endmacro %}

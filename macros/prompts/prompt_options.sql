@@ -1,7 +1,10 @@
-{#- One option of the `prompt` var merged onto `prompt_defaults` (see `settings_var`): an
-    override sets only the options it changes. -#}
+{#- One option of the `prompt` var merged onto its defaults (see `settings_var`): the var
+    `prompt_defaults` with the options of the preset `prompt_preset` (prompt_preset_options)
+    over them, so an override sets only the options it changes. -#}
 {% macro prompt_option(name) -%}
-    {{ return(settings_var('prompt')[name]) }}
+    {%- set defaults = var('prompt_defaults').copy() -%}
+    {%- do defaults.update(prompt_preset_options(var('prompt_preset', none))) -%}
+    {{ return(settings_var('prompt', defaults)[name]) }}
 {%- endmacro %}
 
 

@@ -1,6 +1,6 @@
-{#- A tag as prompt text: `\`, `(` and `)` escaped with a backslash (prompt weighting syntax
-    reads bare parentheses), then `_` becomes a space, except in the kaomoji of
-    `prompt.kaomoji`, where the underscore is part of the face (`^_^`). -#}
+{#- A tag as prompt text: with `prompt.escape_parentheses`, `\`, `(` and `)` escaped with a
+    backslash (prompt weighting syntax reads bare parentheses), then `_` becomes a space,
+    except in the kaomoji of `prompt.kaomoji`, where the underscore is part of the face (`^_^`). -#}
 {% macro prompt_tag(tag) -%}
     case
         when list_contains({{ sql_string_list(prompt_option('kaomoji')) }}, {{ tag }})
@@ -10,9 +10,13 @@
 {%- endmacro %}
 
 
-{#- `\`, `(` and `)` preceded by a backslash. -#}
+{#- `\`, `(` and `)` preceded by a backslash, with `prompt.escape_parentheses`; else `text`. -#}
 {% macro prompt_escape(text) -%}
-    regexp_replace({{ text }}, '([\\()])', '\\\1', 'g')
+    {%- if prompt_option('escape_parentheses') -%}
+        regexp_replace({{ text }}, '([\\()])', '\\\1', 'g')
+    {%- else -%}
+        {{ text }}
+    {%- endif -%}
 {%- endmacro %}
 
 

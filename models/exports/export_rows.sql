@@ -1,12 +1,14 @@
--- One row per training image, as published by export_dataset: the prompt and its sections, the
--- merged fields, every metric (as `metric_<name>`), the member keys, and where the best file's
--- bytes are in the lake (NULL without a file: a metadata-only lake exports every image).
+-- One row per training image, as published by export_dataset: the prompt, the kohya caption and
+-- the prompt's sections, the merged fields, every metric (as `metric_<name>`), the member keys,
+-- and where the best file's bytes are in the lake (NULL without a file: a metadata-only lake
+-- exports every image).
 with
 
 prompts as (
     select
         image_id,
         prompt,
+        kohya_caption,
         sections
     from {{ ref('prompts') }}
 ),
@@ -52,6 +54,7 @@ best_files as (
 select
     prompts.image_id,
     prompts.prompt,
+    prompts.kohya_caption,
     prompts.sections,
     merged_images.rating,
     merged_images.artist,

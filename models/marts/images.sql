@@ -1,7 +1,9 @@
 -- One row per image: int_merged_images' fields, its kept tags as a plain list, then every
 -- enabled source's staging fields as `<source>__<field>`, from that source's representative
 -- post (NULLs where the image has no post on the source). A view, so the wide per-source fields
--- are read only by a query that selects them and no build holds them all at once.
+-- are read only by a query that selects them and no build holds them all at once. It names its
+-- inputs without the database, so it still resolves when the file is attached under another
+-- name.
 {{ config(materialized='view') }}
 
 with
@@ -22,7 +24,7 @@ merged_images as (
         best_height,
         tag_confidences,
         {{ source_representative_key_names() | join(',\n        ') }}
-    from {{ ref('int_merged_images') }}
+    from {{ ref('int_merged_images').include(database=False) }}
 )
 
 select

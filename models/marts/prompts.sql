@@ -4,17 +4,33 @@
 -- tags go certain first (confidence >= `prompt.certain_confidence`, most confident first) and
 -- uncertain last, shuffled by a hash of (image_id, tag, `prompt.shuffle_seed`), so text
 -- encoders that weight early tokens see reliable tags first. `sections` keeps the structure.
+-- `kohya_caption` is the same tags for kohya-ss sd-scripts: the sections before `general`
+-- (fixed head), `prompt.keep_tokens_separator`, `general` and `prompt.kohya_shuffled_sections`
+-- (which kohya's shuffle_caption shuffles), then the separator again and the sections after
+-- `general` (the fixed tail) when there are any.
 {%- set sections = prompt_sections() %}
 {%- set count_pattern = prompt_option('count_tag_pattern') | replace("'", "''") %}
 {%- set max_general_tags = prompt_option('max_general_tags') %}
 {%- set keep_tokens_separator = prompt_option('keep_tokens_separator') | replace("'", "''") %}
-{%- if prompt_option('kohya_style') %}
-    {%- set head_sections = sections[:prompt_option('keep_sections')] %}
-    {%- set tail_sections = sections[prompt_option('keep_sections'):] %}
-{%- else %}
-    {%- set head_sections = sections %}
-    {%- set tail_sections = [] %}
-{%- endif %}
+{%- set kohya_shuffled = prompt_option('kohya_shuffled_sections') %}
+{%- for name in kohya_shuffled if name not in prompt_section_names() %}
+    {{- exceptions.raise_compiler_error(
+        "prompt.kohya_shuffled_sections: unknown section '" ~ name ~ "'"
+    ) }}
+{%- endfor %}
+{%- set kohya_head, kohya_middle, kohya_tail, after_general = [], [], [], [] %}
+{%- for name in sections %}
+    {%- if name == 'general' or name in kohya_shuffled %}
+        {%- do kohya_middle.append(name) %}
+    {%- elif after_general %}
+        {%- do kohya_tail.append(name) %}
+    {%- else %}
+        {%- do kohya_head.append(name) %}
+    {%- endif %}
+    {%- if name == 'general' %}
+        {%- do after_general.append(name) %}
+    {%- endif %}
+{%- endfor %}
 
 with
 
@@ -150,8 +166,10 @@ section_tags as (
 prompt_parts as (
     select
         image_id,
-        {{ prompt_join(head_sections) }} as head_text,
-        {{ prompt_join(tail_sections) }} as tail_text,
+        {{ prompt_join(sections) }} as prompt_text,
+        {{ prompt_join(kohya_head) }} as kohya_head,
+        {{ prompt_join(kohya_middle) }} as kohya_middle,
+        {{ prompt_join(kohya_tail) }} as kohya_tail,
         [
             {%- for name in sections %}
                 { 'name': '{{ name }}', 'tags': {{ name }}_tags }{{ ',' if not loop.last }}
@@ -162,10 +180,16 @@ prompt_parts as (
 
 select
     image_id,
-    {% if prompt_option('kohya_style') -%}
-        trim(head_text || ' {{ keep_tokens_separator }} ' || tail_text)
-    {%- else -%}
-        head_text
-    {%- endif %} as prompt,
+    prompt_text as prompt,
+    case
+        when prompt_text = '' then ''
+        else trim(
+                kohya_head || ' {{ keep_tokens_separator }} ' || kohya_middle
+                || case
+                    when kohya_tail != '' then ' {{ keep_tokens_separator }} ' || kohya_tail
+                    else ''
+                end
+            )
+    end as kohya_caption,
     sections
 from prompt_parts

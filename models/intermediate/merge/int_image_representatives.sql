@@ -53,9 +53,9 @@ representative_posts as (
         case
             when learned_aliases.alias_tags is null then coalesce(kept_posts.tags, [])
             else list_sort(list_distinct(list_transform(
-                coalesce(kept_posts.tags, []),
-                tag -> coalesce(learned_aliases.alias_tags[tag], tag)
-            )))
+                    coalesce(kept_posts.tags, []),
+                    tag -> coalesce(learned_aliases.alias_tags[tag], tag)
+                )))
         end as tags,
         kept_posts.tags_by_category,
         coalesce(tags_trust.weight, 0) as tags_weight

@@ -2,6 +2,8 @@
 -- tags with their confidences, its best file, and the image key of each enabled source's
 -- representative post (int_image_members). Every input is narrow: the images view derives the
 -- plain tag list and joins the sources' own fields on those keys, so no build holds them all.
+{%- set key_names = source_representative_key_names() %}
+
 with
 
 members as (
@@ -75,7 +77,7 @@ select
     best_files.best_width,
     best_files.best_height,
     coalesce(image_tags.tag_confidences, []) as tag_confidences,
-    representative_keys.{{ source_representative_key_names() | join(',\n    representative_keys.') }}
+    representative_keys.{{ key_names | join(',\n    representative_keys.') }}
 from image_members
 inner join representative_keys on image_members.image_id = representative_keys.image_id
 inner join field_picks on image_members.image_id = field_picks.image_id

@@ -76,7 +76,7 @@ source_tags as (
     select distinct
         members.image_id,
         members.source,
-        unnest(members.tags) as alias
+        unnest(members.tags) as alias  -- noqa: RF04
     from members
     inner join linked_images
         on
@@ -118,7 +118,7 @@ co_occurrences as (
         foreign_tags.source,
         foreign_tags.alias,
         danbooru_tags.tag,
-        count(*) as support
+        count(*) as support  -- noqa: RF04
     from foreign_tags
     inner join danbooru_tags on foreign_tags.image_id = danbooru_tags.image_id
     group by foreign_tags.source, foreign_tags.alias, danbooru_tags.tag

@@ -28,7 +28,7 @@ from PIL import Image, ImageDraw, ImageFont
 from dataproc.demo import world as w
 from dataproc.demo.plan import FileTable, Plan, crop_box
 from dataproc.demo.world import EXTS, World, parameters, uniform
-from dataproc.export.shards import tar_bytes
+from dataproc.export.layouts import tar_bytes
 
 GRADIENT_GRID = 96
 

@@ -2,14 +2,15 @@
 
 In: the export rows (one per image: image_id, prompt, metadata, and where the image's bytes are
 in the lake, NULL for an image without a file), the lake, and `ExportSettings` (from the
-model's `meta.settings`). Out: `exports/<dataset>/v<NNNN>/` with metadata parquet parts,
-optional WebDataset shards (of the rows that have an image) and `manifest.json` (written last,
-the commit point), `exports/<dataset>/latest` naming the newest complete version, and an
-`ExportResult` saying what happened.
+model's `meta.settings`). Out: `exports/<dataset>/v<NNNN>/` with metadata parquet parts, the
+image layouts asked for (WebDataset shards, a kohya folder that is also an HF imagefolder; of
+the rows that have an image) and `manifest.json` (written last, the commit point),
+`exports/<dataset>/latest` naming the newest complete version, and an `ExportResult` saying
+what happened.
 
 Steps: check and sort the rows (`rows`); refuse an empty dataset; delete the folders of runs
 abandoned before their commit; claim the next version folder (`versions`); write the metadata
-parquet parts and, if asked, the WebDataset shards (`shards`) create-only; if the data files
+parquet parts and the image layouts (`layouts`) create-only; if the data files
 equal those of the newest complete version, delete them and publish nothing; else write the
 manifest (`manifest`) and move `latest` forward by compare-and-swap. A failure before the
 manifest deletes what this run wrote and leaves `latest` alone. Any number of publishers may
@@ -22,6 +23,7 @@ import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +31,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataproc.config import require
+from dataproc.export.layouts import (
+    IMAGE_FORMATS,
+    KOHYA_METADATA,
+    LAYOUTS,
+    MAX_WORKERS,
+    SHARDS_CARD,
+    ImageEncodeError,
+    ImageFetchError,
+    ImageFormat,
+    fetch_images,
+    kohya_images,
+    shard_members,
+    shards_card,
+    split_shards,
+    stored_images,
+    tar_bytes,
+)
 from dataproc.export.manifest import (
     ManifestFacts,
     build_manifest,
@@ -47,7 +66,6 @@ from dataproc.export.rows import (
     prepare_rows,
     split_rows,
 )
-from dataproc.export.shards import ImageFetchError, build_shard, split_shards
 from dataproc.export.versions import (
     VersionExistsError,
     VersionWriter,
@@ -74,6 +92,7 @@ __all__ = [
     "ExportError",
     "ExportResult",
     "ExportSettings",
+    "ImageEncodeError",
     "ImageFetchError",
     "InvalidRowsError",
     "VersionExistsError",
@@ -91,16 +110,20 @@ class EmptyExportError(ExportError):
 
 @dataclass(frozen=True)
 class ExportSettings:
-    """What to publish: the dataset name, whether to write shards, file sizes in rows, and
-    after how many hours an uncommitted version folder counts as abandoned.
+    """What to publish: the dataset name, the image layouts and the format their images are
+    stored in, file sizes in rows, kohya's repeat count, and after how many hours an
+    uncommitted version folder counts as abandoned.
 
     `pipeline_vars` are the vars that shaped the rows; the manifest records them with the rest
     of these settings as its config snapshot.
     """
 
     dataset: str = field(metadata={"var": "export_dataset"})
-    shards: bool = field(default=True, metadata={"var": "export_shards"})
+    layouts: tuple[str, ...] = field(default=LAYOUTS, metadata={"var": "export_layouts"})
+    image_format: str = field(default="png", metadata={"var": "export_image_format"})
+    image_quality: int = field(default=95, metadata={"var": "export_image_quality"})
     shard_size: int = field(default=1000, metadata={"var": "export_shard_size"})
+    kohya_repeats: int = field(default=1, metadata={"var": "export_kohya_repeats"})
     rows_per_part: int = field(
         default=DEFAULT_ROWS_PER_PART, metadata={"var": "export_rows_per_part"}
     )
@@ -116,6 +139,31 @@ class ExportSettings:
             "made of lowercase letters, digits, '_', '.' or '-', starting with a letter or digit",
             self.dataset,
         )
+        require(
+            all(layout in LAYOUTS for layout in self.layouts)
+            and len(set(self.layouts)) == len(self.layouts),
+            "export_layouts",
+            f"a list of distinct layouts among {list(LAYOUTS)}",
+            list(self.layouts),
+        )
+        require(
+            self.image_format in IMAGE_FORMATS,
+            "export_image_format",
+            f"one of {list(IMAGE_FORMATS)}",
+            self.image_format,
+        )
+        require(
+            1 <= self.image_quality <= 100,
+            "export_image_quality",
+            "an integer from 1 to 100",
+            self.image_quality,
+        )
+        require(
+            self.kohya_repeats >= 1,
+            "export_kohya_repeats",
+            "a positive integer",
+            self.kohya_repeats,
+        )
         require(self.shard_size >= 1, "export_shard_size", "a positive integer", self.shard_size)
         require(
             self.rows_per_part >= 1,
@@ -129,6 +177,15 @@ class ExportSettings:
             "a positive number of hours",
             self.abandoned_after_hours,
         )
+
+    @property
+    def images(self) -> ImageFormat:
+        return ImageFormat(self.image_format, self.image_quality)
+
+    @property
+    def kohya_subfolder(self) -> str:
+        """kohya's `<repeats>_<name>` folder: sd-scripts repeats its images that many times."""
+        return f"{self.kohya_repeats}_{self.dataset}"
 
     def snapshot(self) -> dict[str, Any]:
         """The settings as the manifest's `config` records them."""
@@ -187,17 +244,17 @@ def publish(
 ) -> ExportResult:
     """Publish `rows` (one per image) as the next version of `settings.dataset` in `lake`.
 
-    With `settings.shards`, WebDataset shards of `settings.shard_size` images are added, whose
-    bytes are copied from the lake location in `image_columns` (uri, offset, length, ext);
-    rows without a uri are in the metadata only. `invocation_id` and `git_commit` are recorded
-    in the manifest as given, and so is `identity_calibration` (the threshold identity applied,
-    with its figures). `report`, given the version name, returns the files of the version's
-    report (`dataproc.report`): they are written before the manifest and listed in it, but are
-    not data, so they never make a version differ from its parent. Raises `EmptyExportError`
-    for no rows.
+    The image layouts of `settings.layouts` are added, their images read from the lake
+    location in `image_columns` (uri, offset, length, ext) and stored as
+    `settings.image_format`; rows without a uri are in the metadata only. `invocation_id` and
+    `git_commit` are recorded in the manifest as given, and so is `identity_calibration` (the
+    threshold identity applied, with its figures). `report`, given the version name, returns
+    the files of the version's report (`dataproc.report`): they are written before the
+    manifest and listed in it, but are not data, so they never make a version differ from its
+    parent. Raises `EmptyExportError` for no rows.
     """
     columns = ImageColumns.from_names(image_columns)
-    table = prepare_rows(rows, columns, with_images=settings.shards)
+    table = prepare_rows(rows, columns, with_images=bool(settings.layouts))
     dataset = settings.dataset
     if table.num_rows == 0:
         raise EmptyExportError(
@@ -216,14 +273,15 @@ def publish(
         dbt_invocation_id=invocation_id,
         git_commit=git_commit,
         rows_per_part=settings.rows_per_part,
-        shards=settings.shards,
+        layouts=settings.layouts,
         shard_size=settings.shard_size,
+        image_format=settings.image_format,
         image_columns=columns.as_dict(),
         config=settings.snapshot(),
         identity_calibration=identity_calibration,
     )
     try:
-        write_files(writer, table, facts, columns)
+        write_files(writer, table, settings, columns)
         parent = None if writer.parent is None else read_manifest(lake, dataset, writer.parent)
         if parent is not None and data_digests(parent) == sorted(
             (entry.path, entry.sha256) for entry in writer.entries
@@ -247,18 +305,43 @@ def publish(
 
 
 def write_files(
-    writer: VersionWriter, table: pa.Table, facts: ManifestFacts, columns: ImageColumns
+    writer: VersionWriter, table: pa.Table, settings: ExportSettings, columns: ImageColumns
 ) -> None:
-    """Write the metadata parquet parts and, if asked, the shards of the rows with an image."""
-    for index, part in enumerate(split_rows(table, facts.rows_per_part)):
+    """Write the metadata parquet parts, then the image layouts of the rows with an image,
+    slice by slice: each slice's images are fetched once for every layout."""
+    for index, part in enumerate(split_rows(table, settings.rows_per_part)):
         writer.put(metadata_file(index), "metadata", part.num_rows, parquet_bytes(part))
-    if facts.shards:
-        with_images = table.filter(pc.is_valid(table[columns.uri]))
-        shards = split_shards(with_images, facts.shard_size)
-        count = -(-with_images.num_rows // facts.shard_size)
-        for index, rows in enumerate(progress(shards, count, "export shards", "shard")):
-            data = build_shard(writer.lake, rows, columns)
-            writer.put(shard_file(index), "shard", rows.num_rows, data)
+    if not settings.layouts:
+        return
+    with_images = table.filter(pc.is_valid(table[columns.uri]))
+    metadata_lines: list[bytes] = []
+    slices = split_shards(with_images, settings.shard_size)
+    count = -(-with_images.num_rows // settings.shard_size)
+    for index, rows in enumerate(progress(slices, count, "export shards", "shard")):
+        records = rows.to_pylist()
+        images = stored_images(
+            records, fetch_images(writer.lake, records, columns), columns, settings.images
+        )
+        if "webdataset" in settings.layouts:
+            members = shard_members(records, images)
+            writer.put(shard_file(index), "shard", rows.num_rows, tar_bytes(members))
+        if "kohya" in settings.layouts:
+            found = list(kohya_images(records, images, settings.kohya_subfolder))
+            files = [(image.path, "kohya_image", 1, image.data) for image in found]
+            files += [(image.caption_path, "kohya_caption", 1, image.caption) for image in found]
+            # Many small objects: latency, not bandwidth, bounds them, so put them side by side.
+            with ThreadPoolExecutor(max_workers=MAX_WORKERS) as pool:
+                list(pool.map(lambda file: writer.put(*file), files))
+            metadata_lines += [image.metadata_line for image in found]
+    if (
+        "webdataset" in settings.layouts
+        and with_images.num_rows
+        and settings.images.name != "original"
+    ):
+        card = shards_card(settings.dataset, table.schema, settings.images)
+        writer.put(SHARDS_CARD, "card", with_images.num_rows, card)
+    if metadata_lines:
+        writer.put(KOHYA_METADATA, "kohya_metadata", len(metadata_lines), b"".join(metadata_lines))
 
 
 def _result(lake: Lake, status: str, manifest: dict[str, Any], notes: list[str]) -> ExportResult:

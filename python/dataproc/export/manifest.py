@@ -12,8 +12,8 @@ written last as the commit point. Fields:
     dbt_invocation_id         the dbt run that published it, or null outside dbt
     git_commit                the project commit, or null when unknown
     rows                      number of images (metadata rows)
-    counts                    {rows, images, metadata_files, shard_files}
-    layout                    {rows_per_part, shards, shard_size, image_columns}
+    counts                    {rows, images, metadata_files, shard_files, kohya_images}
+    layout                    {rows_per_part, layouts, shard_size, image_format, image_columns}
     files                     [{path, kind, rows, bytes, sha256}], paths relative to the version
     schema                    [{name, type, nullable}] of the metadata parquet
     config                    the export settings, the pipeline vars among them
@@ -98,8 +98,9 @@ class ManifestFacts:
     dbt_invocation_id: str | None
     git_commit: str | None
     rows_per_part: int
-    shards: bool
+    layouts: tuple[str, ...]
     shard_size: int
+    image_format: str
     image_columns: dict[str, str]
     config: dict[str, Any]
     identity_calibration: dict[str, Any] | None = None
@@ -115,6 +116,7 @@ def build_manifest(
     """The manifest as a dict, with files sorted by path."""
     metadata = [entry for entry in files if entry.kind == "metadata"]
     shard_files = [entry for entry in files if entry.kind == "shard"]
+    kohya_images = sum(entry.kind == "kohya_image" for entry in files)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -128,14 +130,17 @@ def build_manifest(
         "rows": rows,
         "counts": {
             "rows": rows,
-            "images": sum(entry.rows for entry in shard_files),
+            # Images stored in the layouts (each layout holds every image that has a file).
+            "images": max(sum(entry.rows for entry in shard_files), kohya_images),
             "metadata_files": len(metadata),
             "shard_files": len(shard_files),
+            "kohya_images": kohya_images,
         },
         "layout": {
             "rows_per_part": facts.rows_per_part,
-            "shards": facts.shards,
-            "shard_size": facts.shard_size if facts.shards else None,
+            "layouts": list(facts.layouts),
+            "shard_size": facts.shard_size if facts.layouts else None,
+            "image_format": facts.image_format if facts.layouts else None,
             "image_columns": facts.image_columns,
         },
         "files": [asdict(entry) for entry in sorted(files, key=lambda entry: entry.path)],

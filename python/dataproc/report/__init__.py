@@ -124,7 +124,8 @@ def find_relation(
     names = [row[0] for row in found]
     for schema in [*schemas, *names]:
         if schema in names:
-            return con.table(f'"{schema}"."{name}"')
+            # A query, not `con.table`, which finds no views (the images mart is one).
+            return con.sql(f'from "{schema}"."{name}"')
     return None
 
 

@@ -23,7 +23,8 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .headline{font-size:18px}.muted{color:#666}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 td,th{padding:2px 8px;border-bottom:1px solid #eee;text-align:right}
-td:first-child,th:first-child{text-align:left}
+td:first-child,th:first-child,td.text{text-align:left}
+.calibration td{text-align:left;max-width:640px}
 .charts{display:flex;flex-wrap:wrap;gap:12px}.chart{border:1px solid #eee;padding:4px}
 .grid{display:flex;flex-wrap:wrap;gap:8px}
 figure{margin:0;width:136px;font-size:11px;overflow-wrap:anywhere}
@@ -163,14 +164,21 @@ def calibration_html(rows: list[dict[str, Any]] | None) -> str:
         return "<p>not available: this build has no <code>identity_calibration</code> table.</p>"
     if not rows:
         return "<p>The <code>identity_calibration</code> table is empty.</p>"
+    # One line per column, one table column per row: the table usually has a single row.
     names = [name for name in CALIBRATION_COLUMNS if name in rows[0]]
     names += [name for name in rows[0] if name not in names]
-    header = "".join(f"<th>{escape(name)}</th>" for name in names)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(str(row[name]))}</td>" for name in names) + "</tr>"
-        for row in rows
+        f"<tr><th>{escape(name)}</th>" + "".join(cell(row[name]) for row in rows) + "</tr>"
+        for name in names
     )
-    return f"<table><tr>{header}</tr>{body}</table>"
+    return f'<table class="calibration">{body}</table>'
+
+
+def cell(value: Any) -> str:
+    """A table cell: numbers right-aligned, text left-aligned and wrapped."""
+    if isinstance(value, str):
+        return f'<td class="text">{escape(value)}</td>'
+    return f"<td>{escape(str(value))}</td>"
 
 
 def grid_html(thumbnails: Sequence[Thumbnail], group: str) -> str:
