@@ -169,7 +169,21 @@ def test_export_manifest_records_the_calibration() -> None:
     table = both_splits([0.99] * 30, [0.1] * 30 + [0.95])
     figures = calibrate(table, CalibrationSettings()).table()
     row = figures.to_pylist()[0]
-    facts = ManifestFacts("anime", "v0001", None, "run", None, None, 10, False, 1, {}, {}, row)
+    facts = ManifestFacts(
+        dataset="anime",
+        version="v0001",
+        parent_version=None,
+        run_id="run",
+        dbt_invocation_id=None,
+        git_commit=None,
+        rows_per_part=10,
+        layouts=(),
+        shard_size=1,
+        image_format="jpeg",
+        image_columns={},
+        config={},
+        identity_calibration=row,
+    )
     manifest = build_manifest(facts, [], pa.schema([]), 0, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert manifest["identity_calibration"] == row
     assert row["threshold_mode"] == "auto" and row["estimated_precision"] == 1.0

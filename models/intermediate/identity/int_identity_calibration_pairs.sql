@@ -7,8 +7,8 @@
 -- the hard negatives refusal does not cover, i.e. near-duplicate candidates (embedding edges)
 -- joining two posts of one site with different md5, on the sites of
 -- `identity_distinct_picture_sources`, which host a picture once; and one seeded random pair
--- per embedded image that no evidence joins. Every pair falls into the `fit` or the `holdout`
--- split by a seeded hash.
+-- per embedded image that no evidence joins and that scores below `near_dup_candidate_floor`.
+-- Every pair falls into the `fit` or the `holdout` split by a seeded hash.
 {%- set seed = var('identity_calibration_seed') %}
 {%- set distinct_picture_sources = var('identity_distinct_picture_sources') %}
 
@@ -166,27 +166,41 @@ labelled as (
         false as is_cannot_link,
         label_source
     from unjoined_random_pairs
+),
+
+scored as (
+    select
+        labelled.left_key,
+        labelled.right_key,
+        labelled.is_same_picture,
+        labelled.is_cannot_link,
+        labelled.label_source,
+        array_cosine_similarity(left_images.embedding, right_images.embedding) as score
+    from labelled
+    inner join embedded as left_images on labelled.left_key = left_images.image_key
+    inner join embedded as right_images on labelled.right_key = right_images.image_key
+    where
+        not labelled.is_same_picture
+        or (
+            left_images.md5 != right_images.md5
+            or left_images.bytes is distinct from right_images.bytes
+            or left_images.width is distinct from right_images.width
+            or left_images.height is distinct from right_images.height
+        )
 )
 
 select
-    labelled.left_key,
-    labelled.right_key,
-    labelled.is_same_picture,
-    labelled.is_cannot_link,
-    labelled.label_source,
-    array_cosine_similarity(left_images.embedding, right_images.embedding) as score,
+    left_key,
+    right_key,
+    is_same_picture,
+    is_cannot_link,
+    label_source,
+    score,
     case
-        when hash('{{ seed }}', labelled.left_key, labelled.right_key) % 2 = 0 then 'fit'
+        when hash('{{ seed }}', left_key, right_key) % 2 = 0 then 'fit'
         else 'holdout'
     end as split
-from labelled
-inner join embedded as left_images on labelled.left_key = left_images.image_key
-inner join embedded as right_images on labelled.right_key = right_images.image_key
-where
-    not labelled.is_same_picture
-    or (
-        left_images.md5 != right_images.md5
-        or left_images.bytes is distinct from right_images.bytes
-        or left_images.width is distinct from right_images.width
-        or left_images.height is distinct from right_images.height
-    )
+from scored
+-- A random pair is a negative because two random images are almost never one picture; one
+-- that scores like a near-duplicate candidate may well be a copy no link names: no label.
+where label_source != 'random_pair' or score < {{ var('near_dup_candidate_floor') }}
