@@ -80,6 +80,11 @@ def section(results: dict[str, tuple[dict, IdentityScores]]) -> str:
         "|---|---|---|---|---|---|---|---|---|"
     )
     rows = [seed_row(case, facts, scores) for case, (facts, scores) in results.items()]
+    details = [
+        f"- {case}: {facts['threshold_mode']}: {facts['detail']}."
+        for case, (facts, _) in results.items()
+        if facts["detail"]
+    ]
     kinds = sorted({kind for _, scores in results.values() for kind in scores.by_transform})
     kind_header = "| transform | " + " | ".join(results) + " |\n|---" + "|---" * len(results) + "|"
     kind_rows = []
@@ -103,6 +108,8 @@ def section(results: dict[str, tuple[dict, IdentityScores]]) -> str:
             header,
             *rows,
             "",
+            *details,
+            *([""] if details else []),
             "Per transform kind (pairwise precision / recall; a pair counts for the kinds of both"
             " its members):",
             "",

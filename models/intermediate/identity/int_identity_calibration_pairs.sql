@@ -59,7 +59,13 @@ same_site_pairs as (
     where
         candidates.kind = 'embedding'
         and left_images.source = right_images.source
-        and left_images.source in ('{{ distinct_picture_sources | join("', '") }}')
+        -- The trailing null keeps the list valid when the var is empty (and matches nothing).
+        and left_images.source in (
+            {%- for source_name in distinct_picture_sources %}
+                '{{ source_name }}',
+            {%- endfor %}
+            null
+        )
         and left_images.md5 != right_images.md5
 ),
 
