@@ -1,18 +1,34 @@
-"""Benchmark: USearch HNSW for near-duplicate search against exact (brute-force) search.
+"""Benchmark: the near-duplicate index at 1M x 512-d: build rate, pair recall, peak memory.
 
-For each size, vectors shaped like image embeddings (`clustered_vectors`: shared direction,
-content clusters, noise) are indexed; 1% of them are planted near-copies of others. Reported per
-index setting: build time, search throughput, recall@1 and recall@10 of held-out queries against
-exact search (blocked matrix products), near-duplicate recall (does a planted copy find its
-original among its k results), index memory and process peak memory. The baseline is exact
-search of the same queries, timed in the same run; `speedup` = exact time / index time.
+Data: `clustered_vectors` (shared direction + one of n/100 cluster centres + noise: nearest
+neighbours at cosine ~0.75, random pairs ~0.2), with 1% of the rows replaced by planted
+near-copies of other rows at cosines spread from 0.88 to 0.999: most alone, a tenth in groups of
+30 copies of one original (dense groups, deeper than the pipeline's first candidate count).
 
-Each (size, setting) runs in its own process so that peak memory is its own. Sizes up to
-`--sweep-max` compare several settings; larger sizes run the chosen settings only, built with
-`--large-build-threads` threads. `--end-to-end N` also times the pipeline function itself.
+Ground truth: every pair with exact cosine >= the floor, by brute force within each cluster (a
+copy is in its original's cluster). Pairs across clusters sit below cosine ~0.5, so the floor
+cannot be reached across clusters; a pair the index finds outside the truth would show it, and
+is counted ("outside").
 
-    .venv/bin/python bench/neighbors.py --sizes 100000,1000000
-    .venv/bin/python bench/neighbors.py --sizes none --end-to-end 100000
+Pair recall: the pipeline's own query (`neighbours_above`: 2k+1 candidates first, doubled while
+all pass, exact re-scoring) of every key in a true pair, as identity does: the share of true
+pairs found from either side. Measured at the identity threshold and at the lower candidate
+floor a calibration step may ask for.
+
+1. Sweep (`--sweep-size`, 100k): build rate with all cores and pair recall of each (dtype, M),
+   and the chosen setting built with 1 thread: the thread ratio is measured in the same run.
+2. The chosen setting at `--size` (1M), through the stages' code paths, each in its own process
+   so that peak RSS is its own:
+   - embedding step: the checkpoints (parquet chunks in a local lake) streamed by
+     `EmbeddingCheckpoints.rows` into a DuckDB table, as `int_image_embeddings` does;
+   - neighbour step: that table streamed by DuckDB into `embeddings_from_batches` (vectors in a
+     memory-mapped scratch file), the index built by `add_vectors` with all cores, then the
+     pair-recall queries and a timed sample of the full search.
+   Peak RSS is compared with the index's own size (`Index.memory_usage`) and with the process
+   after its imports (the fixed overhead).
+
+    flock /work/notes/bench.lock .venv/bin/python bench/neighbors.py
+    .venv/bin/python bench/neighbors.py --size 50000 --sweep-size 20000 --no-write   # quick look
 """
 
 from __future__ import annotations
@@ -20,8 +36,9 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import resource
+import re
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -31,225 +48,373 @@ from dataproc.neighbours.search import IndexSettings
 
 # The synthetic vectors are shared with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from synthetic_vectors import clustered_vectors, noisy_copies  # noqa: E402
+from synthetic_vectors import clustered_vectors_and_clusters, noisy_copies  # noqa: E402
 
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 CHOSEN = IndexSettings()
 SWEEP = (
-    ("usearch defaults, f32", IndexSettings(dtype="f32", connectivity=16, expansion_add=128)),
-    ("lighter graph, M=16", replace(CHOSEN, connectivity=16)),
-    ("chosen", CHOSEN),
-    ("chosen, 2 build threads", replace(CHOSEN, build_threads=2)),
-    ("chosen, i8 storage", replace(CHOSEN, dtype="i8")),
+    replace(CHOSEN, dtype="f16", connectivity=32),
+    replace(CHOSEN, dtype="i8", connectivity=32),
+    replace(CHOSEN, dtype="i8", connectivity=16),
 )
-SEARCH_WIDTHS = (32, 64, 128)
+SEARCH_WIDTHS = (CHOSEN.expansion_search, 2 * CHOSEN.expansion_search)
+THRESHOLD = 0.95  # near_dup_threshold's default
+FLOOR = 0.90  # the lower candidate floor identity's calibration may use
+K = 10  # near_dup_neighbors' default: the pipeline asks 2k+1 candidates first
+SEARCH_SAMPLE = 20_000
+CHECKPOINT_ROWS = 65_536
+
+
+DETERMINISM = """### Why the edges do not depend on the build's threads
+
+The graph a multi-threaded build makes differs from run to run (index files are not compared).
+The edges do not: every candidate is re-scored by its exact float64 cosine, a query whose
+candidates all reach the threshold (less the storage type's slack) is asked again for twice as
+many, and a key keeps its k best by (exact score, key). So a key's result is the exact set of
+keys at or above the threshold, cut by a rule on the vectors alone, as long as the index
+proposes every such key. That last condition is what is not guaranteed: HNSW recall is not 1 by
+construction, and a pair one graph misses and another finds changes the edges. It is measured
+above as pair recall, on the pairs that matter. A key with more than `max_candidates` (1024)
+neighbours above the threshold keeps the index's best 1024, which can differ too.
+"""
 
 
 @dataclass(frozen=True)
-class Job:
-    size: int
-    ndim: int
-    queries: int
-    k: int
-    seed: int
-    label: str
-    settings: IndexSettings
+class Data:
+    vectors: np.ndarray  # unit float32, row i is key f"k{i:07d}"
+    truth: np.ndarray  # (m, 2) int64 rows i < j with exact cosine >= FLOOR
+    score: np.ndarray  # their exact cosines
 
 
-def make_data(job: Job) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Base vectors (1% planted near-copies at the end), held-out queries, and copy -> original."""
-    vectors = clustered_vectors(job.size + job.queries, job.ndim, job.seed)
-    base, queries = vectors[: job.size], vectors[job.size :]
-    rng = np.random.default_rng(job.seed + 1)
-    n_copies = max(job.size // 100, 1)
-    originals = rng.choice(job.size - n_copies, size=n_copies, replace=False)
-    base[job.size - n_copies :] = noisy_copies(base[originals], 0.25, rng)  # cosine ~0.97
-    return base, queries, originals
+def make_data(n: int, ndim: int, seed: int) -> Data:
+    """Clustered vectors with planted near-copies, and every pair above FLOOR."""
+    vectors, clusters = clustered_vectors_and_clusters(n, ndim, seed)
+    rng = np.random.default_rng(seed + 1)
+    n_copies = max(n // 100, 2)
+    grouped = n_copies // 10 // 30 * 30
+    singles = n_copies - grouped
+    originals = rng.choice(n - n_copies, size=singles + grouped // 30, replace=False)
+    source = np.concatenate([originals[:singles], np.repeat(originals[singles:], 30)])
+    cosine = rng.uniform(0.88, 0.999, len(source))
+    noise = np.sqrt(1 / cosine**2 - 1)
+    copies = np.arange(n - n_copies, n)
+    for start in range(0, len(source), 1 << 16):
+        part = slice(start, start + (1 << 16))
+        base = vectors[source[part]]
+        vectors[copies[part]] = noisy_copies(base, noise[part][:, None], rng)
+    clusters[copies] = clusters[source]
+    truth, score = _pairs_within_clusters(vectors, clusters, FLOOR)
+    return Data(vectors, truth, score)
 
 
-def exact_top(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Exact top-k rows of `base` for each query (highest dot product), in blocks of rows."""
-    best_sim = np.full((len(queries), k), -np.inf, dtype=np.float32)
-    best_row = np.zeros((len(queries), k), dtype=np.int64)
-    block = 1 << 16
-    for start in range(0, len(base), block):
-        sims = queries @ base[start : start + block].T
-        top = np.argpartition(-sims, min(k, sims.shape[1] - 1), axis=1)[:, :k]
-        sim = np.concatenate([best_sim, np.take_along_axis(sims, top, axis=1)], axis=1)
-        row = np.concatenate([best_row, top + start], axis=1)
-        keep = np.argsort(-sim, axis=1, kind="stable")[:, :k]
-        best_sim = np.take_along_axis(sim, keep, axis=1)
-        best_row = np.take_along_axis(row, keep, axis=1)
-    return best_row
+def _pairs_within_clusters(
+    vectors: np.ndarray, clusters: np.ndarray, floor: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair i < j of one cluster with exact (float64) cosine >= floor."""
+    order = np.argsort(clusters, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(clusters[order]) != 0, True])
+    pairs = []
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        members = np.sort(order[start:stop])
+        block = vectors[members].astype(np.float64)
+        sims = block @ block.T
+        left, right = np.nonzero(np.triu(sims >= floor - 1e-6, k=1))
+        pairs.append(np.stack([members[left], members[right]], axis=1))
+    truth = np.concatenate(pairs) if pairs else np.empty((0, 2), np.int64)
+    a, b = vectors[truth[:, 0]].astype(np.float64), vectors[truth[:, 1]].astype(np.float64)
+    score = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    keep = score >= floor
+    return truth[keep].astype(np.int64), score[keep]
 
 
-def measure(job: Job) -> dict:
-    """Build, search and score one setting on one size (runs in a child process)."""
-    t0 = time.perf_counter()
-    base, queries, originals = make_data(job)
-    generate_s = time.perf_counter() - t0
+def pair_recall(index, embeddings, data: Data, threshold: float, settings: IndexSettings) -> dict:
+    """Share of true pairs >= threshold found by the pipeline's query of their keys."""
+    from dataproc.neighbours.search import neighbours_above
 
-    t0 = time.perf_counter()
-    expected = exact_top(base, queries, job.k)
-    exact_s = time.perf_counter() - t0
-
-    index = job.settings.new_index(job.ndim)
-    t0 = time.perf_counter()
-    index.add(np.arange(job.size, dtype=np.uint64), base, threads=job.settings.build_threads)
-    build_s = time.perf_counter() - t0
-
-    searches = []
-    for width in SEARCH_WIDTHS:
-        index.expansion_search = width
-        t0 = time.perf_counter()
-        found = index.search(queries, count=job.k, threads=job.settings.search_threads)
-        search_s = time.perf_counter() - t0
-        labels = np.asarray(found.keys).astype(np.int64)
-        overlap = [len(set(a) & set(b)) for a, b in zip(labels, expected, strict=True)]
-        copies = np.arange(job.size - len(originals), job.size)[: job.queries]
-        dup = index.search(base[copies], count=job.k, threads=job.settings.search_threads)
-        dup_labels = np.asarray(dup.keys).astype(np.int64)
-        dup_hit = (dup_labels == originals[: len(copies), None]).any(axis=1)
-        searches.append(
-            {
-                "expansion_search": width,
-                "search_s": search_s,
-                "qps": len(queries) / search_s,
-                "recall1": float((labels[:, 0] == expected[:, 0]).mean()),
-                "recall10": float(np.mean(overlap)) / job.k,
-                "dup_recall": float(dup_hit.mean()),
-                "speedup": exact_s / search_s,
-            }
-        )
+    true = data.truth[data.score >= threshold]
+    rows = np.unique(true)
+    row_of_label = np.arange(len(embeddings), dtype=np.int64)
+    started = time.perf_counter()
+    found = neighbours_above(index, row_of_label, embeddings, rows, threshold, settings, 2 * K + 1)
+    seconds = time.perf_counter() - started
+    n = len(embeddings)
+    found_codes = np.unique(
+        np.minimum(found.query, found.neighbour) * n + np.maximum(found.query, found.neighbour)
+    )
+    true_codes = true[:, 0] * n + true[:, 1]
+    hit = np.isin(true_codes, found_codes)
     return {
-        "size": job.size,
-        "label": job.label,
-        "settings": asdict(job.settings),
-        "generate_s": generate_s,
-        "exact_s": exact_s,
-        "exact_qps": len(queries) / exact_s,
-        "build_s": build_s,
-        "build_rate": job.size / build_s,
-        "index_mib": index.memory_usage / 2**20,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "searches": searches,
+        "threshold": threshold,
+        "expansion_search": settings.expansion_search,
+        "pairs": len(true),
+        "found": int(hit.sum()),
+        "recall": float(hit.mean()) if len(true) else 1.0,
+        "outside": int((~np.isin(found_codes, true_codes)).sum()),
+        "queries": len(rows),
+        "query_s": seconds,
     }
 
 
-def end_to_end(job: Job, threshold: float) -> dict:
-    """`find_near_duplicates` on one size: build, query every key, exact scores, edges.
+def build(settings: IndexSettings, embeddings, threads: int) -> tuple[object, float]:
+    """The index of every row, built as the pipeline builds it; returns it and vectors/s."""
+    from dataproc.neighbours.search import add_vectors
 
-    Counts how many planted (original, copy) pairs come out as edges; the pipeline queries
-    both keys of a pair, so this is the recall that identity sees.
-    """
-    from dataproc.neighbours.edges import find_near_duplicates
+    index = settings.new_index(embeddings.ndim)
+    rows = np.arange(len(embeddings), dtype=np.int64)
+    started = time.perf_counter()
+    add_vectors(index, rows.astype(np.uint64), embeddings, rows, threads)
+    return index, len(rows) / (time.perf_counter() - started)
+
+
+def sweep(size: int, ndim: int, seed: int) -> list[dict]:
+    """Section 1 (in a child process): every setting at `size`, and the 1-thread baseline."""
+    from dataproc.neighbours.search import embeddings_from_table
     from synthetic_vectors import embeddings_table
 
-    base, _, originals = make_data(job)
-    keys = [f"k{i:08d}" for i in range(job.size)]
-    table = embeddings_table(keys, base)
-    t0 = time.perf_counter()
-    run = find_near_duplicates(table, threshold, k=job.k, settings=job.settings)
-    seconds = time.perf_counter() - t0
-    left = run.edges.column("left_key").to_pylist()
-    right = run.edges.column("right_key").to_pylist()
-    edges = set(zip(left, right, strict=True))
-    copies = range(job.size - len(originals), job.size)
-    found = sum((keys[o], keys[c]) in edges for o, c in zip(originals, copies, strict=True))
+    data = make_data(size, ndim, seed)
+    keys = [f"k{i:07d}" for i in range(size)]
+    embeddings = embeddings_from_table(embeddings_table(keys, data.vectors))
+    rows = []
+    for settings in (*SWEEP, replace(CHOSEN, build_threads=1)):
+        threads = settings.build_threads
+        index, rate = build(settings, embeddings, threads)
+        rows.append(
+            {
+                "settings": asdict(settings),
+                "threads": threads or os.cpu_count(),
+                "rate": rate,
+                "index_mib": index.memory_usage / 2**20,
+                "recall": [
+                    pair_recall(index, embeddings, data, t, settings) for t in (THRESHOLD, FLOOR)
+                ],
+            }
+        )
+        print(f"  sweep {asdict(settings)}: {rate:,.0f} vectors/s", flush=True)
+    return rows
+
+
+def write_checkpoints(data: Data, root: Path) -> None:
+    """The vectors as the embedding step's checkpoint chunks, in a local lake."""
+    import pyarrow as pa
+    from dataproc.embedding.checkpoints import EmbeddingCheckpoints
+    from dataproc.embedding.engine import result_schema
+
+    checkpoints = EmbeddingCheckpoints(_lake(root), "bench@1")
+    n, ndim = data.vectors.shape
+    for start in range(0, n, CHECKPOINT_ROWS):
+        block = data.vectors[start : start + CHECKPOINT_ROWS]
+        count = len(block)
+        flat = pa.array(block.reshape(-1), pa.float32())
+        columns = {
+            "image_key": pa.array([f"k{i:07d}" for i in range(start, start + count)]),
+            "embedding": pa.FixedSizeListArray.from_arrays(flat, ndim),
+            "width": pa.array(np.full(count, 512, np.int32)),
+            "height": pa.array(np.full(count, 512, np.int32)),
+            "format": pa.array(["jpg"] * count),
+            "error": pa.nulls(count, pa.string()),
+            "model_tag": pa.array(["bench@1"] * count),
+        }
+        checkpoints.write(pa.table(columns, schema=result_schema(ndim)))
+
+
+def _lake(root: Path):
+    from dataproc.lake import Lake
+
+    return Lake(str(root / "lake"))
+
+
+def _memory() -> dict:
+    """Peak RSS, and the current anonymous / file-backed parts, in MiB."""
+    status = Path("/proc/self/status").read_text()
+    fields = {m[1]: int(m[2]) / 1024 for m in re.finditer(r"(\w+):\s+(\d+) kB", status)}
+    # VmHWM, not ru_maxrss: the latter survives exec, so a child would report its parent's peak.
     return {
-        "size": job.size,
-        "seconds": seconds,
-        "edges": len(run.edges),
-        "planted": len(originals),
-        "planted_found": found,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": fields.get("VmHWM", 0.0),
+        "anon_mib": fields.get("RssAnon", 0.0),
+        "file_mib": fields.get("RssFile", 0.0),
     }
 
 
-def run_isolated(job: Job) -> dict:
-    """`measure(job)` in a fresh process, so its peak memory is its own."""
+def embedding_step(root: Path, n: int) -> dict:
+    """Section 2, embedding step (child): checkpoints streamed into a DuckDB table."""
+    import duckdb
+    import pyarrow as pa
+    from dataproc.embedding.checkpoints import EmbeddingCheckpoints, reject_too_small
+    from dataproc.embedding.engine import result_schema
+
+    baseline = _memory()["peak_rss_mib"]
+    started = time.perf_counter()
+    checkpoints = EmbeddingCheckpoints(_lake(root), "bench@1")
+    keys = checkpoints.keys()
+    ndim = len(_lake(root).read_parquet(checkpoints.chunk_paths()[0])["embedding"][0])
+    rows = checkpoints.rows(keys, result_schema(ndim))
+    batches = (reject_too_small(pa.Table.from_batches([b]), 256).to_batches() for b in rows)
+    stream = pa.RecordBatchReader.from_batches(rows.schema, (b for bs in batches for b in bs))
+    con = duckdb.connect(str(root / "bench.duckdb"))
+    con.register("stream", stream)
+    con.execute("create table embeddings as select * from stream")
+    count = con.execute("select count(*) from embeddings").fetchone()[0]
+    con.close()
+    assert count == n, count
+    return {"seconds": time.perf_counter() - started, "baseline_mib": baseline, **_memory()}
+
+
+def neighbour_step(root: Path, data_path: Path) -> dict:
+    """Section 2, neighbour step (child): DuckDB stream -> memory-mapped vectors -> index."""
+    import duckdb
+    from dataproc.neighbours.search import embeddings_from_batches, neighbours_above
+
+    truth = np.load(data_path)
+    data = Data(np.empty((0, 0), np.float32), truth["truth"], truth["score"])
+    baseline = _memory()["peak_rss_mib"]
+    con = duckdb.connect(str(root / "bench.duckdb"), read_only=True)
+    relation = con.table("embeddings").filter("error is null").project("image_key, embedding")
+    started = time.perf_counter()
+    embeddings = embeddings_from_batches(relation.to_arrow_reader(65_536))
+    load_s = time.perf_counter() - started
+    after_load = _memory()
+    print(f"  vectors loaded in {load_s:.0f} s: {after_load}", flush=True)
+    index, rate = build(CHOSEN, embeddings, CHOSEN.build_threads)
+    after_build = _memory()
+    print(f"  index built: {rate:,.0f} vectors/s; {after_build}", flush=True)
+    recall = [
+        pair_recall(index, embeddings, data, t, replace(CHOSEN, expansion_search=width))
+        for width in SEARCH_WIDTHS
+        for t in (THRESHOLD, FLOOR)
+    ]
+    sample = np.random.default_rng(0).choice(len(embeddings), SEARCH_SAMPLE, replace=False)
+    row_of_label = np.arange(len(embeddings), dtype=np.int64)
+    started = time.perf_counter()
+    neighbours_above(index, row_of_label, embeddings, np.sort(sample), THRESHOLD, CHOSEN, 2 * K + 1)
+    search_qps = SEARCH_SAMPLE / (time.perf_counter() - started)
+    return {
+        "load_s": load_s,
+        "rate": rate,
+        "threads": CHOSEN.build_threads or os.cpu_count(),
+        "index_mib": index.memory_usage / 2**20,
+        "vectors_mib": embeddings.matrix.nbytes / 2**20,
+        "baseline_mib": baseline,
+        "after_load": after_load,
+        "after_build": after_build,
+        "recall": recall,
+        "search_qps": search_qps,
+        **_memory(),
+    }
+
+
+def in_child(function, *args):
+    """`function(*args)` in a fresh process, so its peak memory is its own."""
     with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(measure, (job,))
+        return pool.apply(function, args)
 
 
-def end_to_end_isolated(job: Job, threshold: float) -> dict:
-    """`end_to_end(job)` in a fresh process."""
-    with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(end_to_end, (job, threshold))
-
-
-def report(result: dict) -> None:
-    s = result["settings"]
-    print(
-        f"\n## n={result['size']:,}  [{result['label']}]  dtype={s['dtype']} metric={s['metric']} "
-        f"M={s['connectivity']} ef_add={s['expansion_add']} build_threads={s['build_threads']}"
-    )
-    print(
-        f"build {result['build_s']:.1f} s ({result['build_rate']:,.0f} vectors/s); "
-        f"index {result['index_mib']:,.0f} MiB; peak RSS {result['peak_rss_mib']:,.0f} MiB; "
-        f"exact search {result['exact_s']:.2f} s ({result['exact_qps']:,.0f} q/s)"
-    )
-    print("| ef_search | search s | queries/s | recall@1 | recall@10 | near-dup recall | speedup |")
-    print("|---|---|---|---|---|---|---|")
-    for r in result["searches"]:
-        print(
-            f"| {r['expansion_search']} | {r['search_s']:.3f} | {r['qps']:,.0f} | "
-            f"{r['recall1']:.4f} | {r['recall10']:.4f} | {r['dup_recall']:.4f} | "
-            f"{r['speedup']:.0f}x |"
+def report(args, swept: list[dict], size: int, embed: dict, neigh: dict, load: tuple) -> str:
+    lines = ["## neighbors", ""]
+    lines += [
+        f"`bench/neighbors.py --size {size} --sweep-size {args.sweep_size}` (one run; "
+        f"{os.cpu_count()} cores, load average {load[0]:.1f} at start, {load[1]:.1f} at end). "
+        "Data and method: the module docstring. Pair "
+        "recall counts the true pairs >= the threshold found by the pipeline's own query; "
+        f"thresholds {THRESHOLD} (identity) and {FLOOR} (candidate floor). Build = one "
+        f"batched `add` per {2**16:,} vectors, all cores.",
+        "",
+        f"### Sweep at n={args.sweep_size:,} x {args.ndim}-d",
+        "",
+        "| dtype | M | ef_add | threads | vectors/s | index MiB | pair recall @0.95 | "
+        "pair recall @0.90 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in swept:
+        s, (high, low) = row["settings"], row["recall"]
+        lines.append(
+            f"| {s['dtype']} | {s['connectivity']} | {s['expansion_add']} | {row['threads']} | "
+            f"{row['rate']:,.0f} | {row['index_mib']:,.0f} | {high['found']:,}/{high['pairs']:,} "
+            f"= {high['recall']:.4f} | {low['found']:,}/{low['pairs']:,} = {low['recall']:.4f} |"
         )
+    serial = swept[-1]["rate"]
+    parallel = next(r["rate"] for r in swept if r["settings"] == asdict(CHOSEN))
+    lines += [
+        "",
+        f"Chosen ({CHOSEN.dtype}, M={CHOSEN.connectivity}): all cores / 1 thread = "
+        f"{parallel:,.0f} / {serial:,.0f} = **{parallel / serial:.2f}x** (same run, same data).",
+        "",
+        f"### Chosen settings at n={size:,} x {args.ndim}-d",
+        "",
+        f"`IndexSettings()`: {asdict(CHOSEN)}.",
+        "",
+        f"- build: **{neigh['rate']:,.0f} vectors/s** on {neigh['threads']} threads; index "
+        f"{neigh['index_mib']:,.0f} MiB.",
+    ]
+    for r in neigh["recall"]:
+        lines.append(
+            f"- pair recall @{r['threshold']}, expansion_search {r['expansion_search']}: "
+            f"**{r['found']:,}/{r['pairs']:,} = "
+            f"{r['recall']:.5f}**; pairs found outside the truth: {r['outside']} "
+            f"({r['queries']:,} keys queried in {r['query_s']:.1f} s)."
+        )
+    fixed = neigh["baseline_mib"]
+    lines += [
+        f"- search: {neigh['search_qps']:,.0f} queries/s ({SEARCH_SAMPLE:,} random keys, "
+        f"threshold {THRESHOLD}); every key of {size:,} would take ~"
+        f"{size / neigh['search_qps']:,.0f} s.",
+        f"- embedding step (checkpoints -> DuckDB table): {embed['seconds']:.0f} s, peak RSS "
+        f"**{embed['peak_rss_mib']:,.0f} MiB** ({embed['baseline_mib']:,.0f} after imports).",
+        f"- neighbour step (DuckDB -> memory-mapped vectors -> index -> recall queries and the "
+        f"search sample): peak RSS **{neigh['peak_rss_mib']:,.0f} MiB** = "
+        f"{(neigh['peak_rss_mib'] - fixed) / neigh['index_mib']:.2f} x index + "
+        f"{fixed:,.0f} MiB after imports. Of it at the end: anonymous "
+        f"{neigh['anon_mib']:,.0f} MiB, file-backed {neigh['file_mib']:,.0f} MiB (libraries; "
+        f"the {neigh['vectors_mib']:,.0f} MiB of memory-mapped vectors are unmapped after each "
+        "read). After loading the vectors: "
+        f"{neigh['after_load']['anon_mib']:,.0f} MiB anonymous; load took "
+        f"{neigh['load_s']:.0f} s.",
+        "",
+        DETERMINISM,
+    ]
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    """Replace the `## neighbors` section of bench/RESULTS.md (up to the next `## `)."""
+    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    start = current.find("## neighbors")
+    if start < 0:
+        RESULTS.write_text(current.rstrip("\n") + "\n\n" + text)
+        return
+    end = current.find("\n## ", start + 1)
+    rest = current[end + 1 :] if end >= 0 else ""
+    RESULTS.write_text(current[:start] + text + ("\n" + rest if rest else ""))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sizes", default="100000,1000000", help="comma-separated counts, or 'none'"
-    )
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--sweep-size", type=int, default=100_000)
     parser.add_argument("--ndim", type=int, default=512)
-    parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--sweep-max",
-        type=int,
-        default=100_000,
-        help="compare all settings on sizes up to this; larger sizes run the chosen one only",
-    )
-    parser.add_argument(
-        "--large-build-threads",
-        type=int,
-        default=2,
-        help="build threads for sizes above --sweep-max (1 = the pipeline's reproducible build)",
-    )
-    parser.add_argument(
-        "--end-to-end",
-        type=int,
-        default=0,
-        help="also time find_near_duplicates (every key queried) on this many vectors",
-    )
-    parser.add_argument("--threshold", type=float, default=0.95)
+    parser.add_argument("--no-write", action="store_true", help="print, do not edit RESULTS.md")
     args = parser.parse_args()
-    print(f"cpus={os.cpu_count()} load average at start={os.getloadavg()}")
-    print(f"chosen settings: {asdict(CHOSEN)}")
     started = time.perf_counter()
-    sizes = [] if args.sizes == "none" else [int(s) for s in args.sizes.split(",")]
-    for size in sizes:
-        if size <= args.sweep_max:
-            settings = SWEEP
-        else:
-            threads = args.large_build_threads
-            settings = (("chosen", replace(CHOSEN, build_threads=threads)),)
-        for label, setting in settings:
-            job = Job(size, args.ndim, args.queries, args.k, args.seed, label, setting)
-            report(run_isolated(job))
-    if args.end_to_end:
-        job = Job(args.end_to_end, args.ndim, args.queries, args.k, args.seed, "chosen", CHOSEN)
-        r = end_to_end_isolated(job, args.threshold)
-        print(
-            f"\n## end to end: find_near_duplicates on n={r['size']:,}, k={args.k}, "
-            f"threshold={args.threshold}\n{r['seconds']:.1f} s; {r['edges']:,} edges; planted "
-            f"pairs found {r['planted_found']:,}/{r['planted']:,}; "
-            f"peak RSS {r['peak_rss_mib']:,.0f} MiB"
-        )
-    print(f"\ntotal {time.perf_counter() - started:.0f} s; load average at end={os.getloadavg()}")
+    load_start = os.getloadavg()[0]
+    print(
+        f"cpus={os.cpu_count()} load average {load_start:.1f}; chosen {asdict(CHOSEN)}", flush=True
+    )
+    swept = in_child(sweep, args.sweep_size, args.ndim, args.seed)
+    with tempfile.TemporaryDirectory(prefix="bench-neighbors-") as tmp:
+        root = Path(tmp)
+        data = make_data(args.size, args.ndim, args.seed)
+        write_checkpoints(data, root)
+        np.savez(root / "truth.npz", truth=data.truth, score=data.score)
+        del data
+        print(f"  data ready after {time.perf_counter() - started:.0f} s", flush=True)
+        embed = in_child(embedding_step, root, args.size)
+        print(f"  embedding step: {embed}", flush=True)
+        neigh = in_child(neighbour_step, root, root / "truth.npz")
+    text = report(args, swept, args.size, embed, neigh, (load_start, os.getloadavg()[0]))
+    print(text)
+    print(f"total {time.perf_counter() - started:.0f} s")
+    if not args.no_write:
+        write_section(text)
 
 
 if __name__ == "__main__":

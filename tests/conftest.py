@@ -298,6 +298,8 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
     write_test_lake(work / "lake")
     project = make_dbt_project(work / "dbt", work / "lake")
     project.run("build")
+    # Kept apart: a later `dbt show` or `dbt test` in this project replaces run_results.json.
+    shutil.copy(project.work / "target" / "run_results.json", work / "build_results.json")
     return project
 
 

@@ -19,8 +19,11 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
-def noisy_copies(vectors: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
-    """Unit vectors near `vectors`: cosine to the original is about 1 / sqrt(1 + noise**2)."""
+def noisy_copies(
+    vectors: np.ndarray, noise: float | np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Unit vectors near `vectors`: cosine to the original is about 1 / sqrt(1 + noise**2)
+    (`noise` a number, or a column of one per row)."""
     ndim = vectors.shape[1]
     jitter = rng.standard_normal(vectors.shape, dtype=np.float32) * (noise / np.sqrt(ndim))
     return normalize_rows(vectors + jitter)
@@ -64,18 +67,27 @@ def clustered_vectors(
     Nearest-neighbour cosines come out around 0.7-0.8 and random pairs around 0.2, similar to
     CLIP image embeddings. Generated in blocks so a million 512-d vectors fit in memory once.
     """
+    return clustered_vectors_and_clusters(n, ndim, seed, n_centers, spread)[0]
+
+
+def clustered_vectors_and_clusters(
+    n: int, ndim: int, seed: int, n_centers: int | None = None, spread: float = 0.6
+) -> tuple[np.ndarray, np.ndarray]:
+    """`clustered_vectors` and the cluster of each vector (int32)."""
     rng = np.random.default_rng(seed)
     n_centers = n_centers or max(n // 100, 10)
     common = normalize_rows(rng.standard_normal((1, ndim)))[0]
     centers = normalize_rows(rng.standard_normal((n_centers, ndim)))
     out = np.empty((n, ndim), dtype=np.float32)
+    clusters = np.empty(n, dtype=np.int32)
     for start in range(0, n, _BLOCK):
         stop = min(start + _BLOCK, n)
         assign = rng.integers(0, n_centers, stop - start)
         noise = rng.standard_normal((stop - start, ndim), dtype=np.float32)
         block = 0.5 * common + 0.8 * centers[assign] + noise * (spread / np.sqrt(ndim))
         out[start:stop] = normalize_rows(block)
-    return out
+        clusters[start:stop] = assign
+    return out, clusters
 
 
 def embeddings_table(keys: list[str], vectors: np.ndarray) -> pa.Table:

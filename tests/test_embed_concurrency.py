@@ -58,7 +58,8 @@ class MeetingEmbedder:
 def run(refs: pa.Table, backend, root: Path, tag: str) -> pa.Table:
     checkpoints = EmbeddingCheckpoints(Lake(str(root)), tag)
     quiet = Progress(total=len(refs), stream=io.StringIO())
-    return embed_incrementally(refs, backend, checkpoints, chunk_rows=CHUNK, progress=quiet)
+    rows = embed_incrementally(refs, backend, checkpoints, chunk_rows=CHUNK, progress=quiet)
+    return rows.read_all().sort_by("image_key")
 
 
 def chunk_bytes(root: Path) -> dict[str, bytes]:

@@ -280,8 +280,9 @@ def test_chunks_written_before_the_format_column_still_read(tmp_path: Path) -> N
     refs = pa.table({name: [None] * 4 for name in ("uri", "offset", "length")}).append_column(
         "image_key", embedded_rows()["image_key"]
     )
-    table = embed_incrementally(
+    rows = embed_incrementally(
         refs, ReplayBackend(), EmbeddingCheckpoints(lake, "m@1"), chunk_rows=4
     )
+    table = rows.read_all().sort_by("image_key")
     assert table.schema == result_schema(2)
     assert table["format"].to_pylist() == [None, "png", None, None]  # sorted by image_key

@@ -76,7 +76,8 @@ def image_lake(root: Path, count: int) -> pa.Table:
 def run(refs, backend, root: Path, tag: str) -> pa.Table:
     checkpoints = EmbeddingCheckpoints(Lake(str(root)), tag)
     quiet = Progress(total=len(refs), stream=io.StringIO())
-    return embed_incrementally(refs, backend, checkpoints, chunk_rows=4, progress=quiet)
+    rows = embed_incrementally(refs, backend, checkpoints, chunk_rows=4, progress=quiet)
+    return rows.read_all().sort_by("image_key")
 
 
 def test_killed_run_resumes_without_recompute_or_duplicates(

@@ -179,7 +179,7 @@ def test_export_manifest_records_the_calibration() -> None:
         rows_per_part=10,
         layouts=(),
         shard_size=1,
-        image_format="jpeg",
+        image_format="png",
         image_columns={},
         config={},
         identity_calibration=row,

@@ -139,19 +139,27 @@ def test_exact_duplicates_beyond_k_tie_by_key(tmp_path) -> None:
     assert find_near_duplicates(table, THRESHOLD, k=k, lake=lake, model_tag="m").edges.equals(edges)
 
 
-def test_identical_builds_give_identical_edges_and_index(tmp_path) -> None:
+def test_builds_on_any_thread_count_give_identical_edges_and_rows(tmp_path) -> None:
     keys, vectors, _ = dataset()
     table = embeddings_table(keys, vectors)
-    lakes = [Lake(str(tmp_path / name)) for name in ("one", "two")]
-    runs = [find_near_duplicates(table, THRESHOLD, lake=lake, model_tag="m") for lake in lakes]
-    assert runs[0].edges.equals(runs[1].edges)
-    files = [
-        sorted(p.name for p in (tmp_path / n / "state/index/m").iterdir()) for n in ("one", "two")
+    lakes = {name: Lake(str(tmp_path / name)) for name in ("one", "two", "serial")}
+    runs = [
+        find_near_duplicates(
+            table,
+            THRESHOLD,
+            settings=IndexSettings(build_threads=1 if name == "serial" else 0),
+            lake=lake,
+            model_tag="m",
+        )
+        for name, lake in lakes.items()
     ]
-    assert files[0] == files[1]
-    for name in files[0]:
+    assert runs[0].edges.equals(runs[1].edges) and runs[0].edges.equals(runs[2].edges)
+    # Labels and stored neighbour rows are byte-identical; the graph itself depends on the
+    # thread schedule, so index files are not compared.
+    for name in ("labels-000001.parquet", "pairs-000001.parquet"):
         one = (tmp_path / "one/state/index/m" / name).read_bytes()
-        assert one == (tmp_path / "two/state/index/m" / name).read_bytes(), name
+        for other in ("two", "serial"):
+            assert one == (tmp_path / other / "state/index/m" / name).read_bytes(), name
     # Row order of the input does not matter either.
     shuffled = table.take(pa.array(np.random.default_rng(1).permutation(len(table))))
     assert near_duplicate_edges(shuffled, THRESHOLD).equals(runs[0].edges)
@@ -198,7 +206,9 @@ def test_labels_continue_in_key_order_of_the_new_batch(tmp_path) -> None:
     probe = [0, 99, 100, len(keys) - 1]
     stored = np.stack([state.index.get(label) for label in probe]).astype(np.float32)
     original = vectors[[row[labelled[label]] for label in probe]]
-    np.testing.assert_allclose(stored, original, atol=1e-3)  # f16 storage
+    # Stored quantised (i8 keeps the direction, not the scale).
+    cosine = (stored * original).sum(1) / np.linalg.norm(stored, axis=1)
+    assert (cosine > 0.99).all(), cosine
 
 
 def test_rerun_without_new_keys_writes_nothing(tmp_path) -> None:
@@ -211,7 +221,7 @@ def test_rerun_without_new_keys_writes_nothing(tmp_path) -> None:
     assert again.edges.equals(first.edges)
 
 
-def test_changed_parameters_or_removed_keys_start_over(tmp_path) -> None:
+def test_changed_parameters_start_over_or_query_again(tmp_path) -> None:
     keys, vectors, _ = dataset(sizes=(8, 4, 2), solo=300)
     table = embeddings_table(keys, vectors)
     lake = Lake(str(tmp_path / "lake"))
@@ -226,15 +236,43 @@ def test_changed_parameters_or_removed_keys_start_over(tmp_path) -> None:
     assert rebuilt.rebuilt == "build settings changed"
     assert rebuilt.edges.equals(narrower.edges)
 
-    kept = [i for i, key in enumerate(keys) if not key.startswith("dup0000")]
-    fewer = find_near_duplicates(
-        table.take(pa.array(kept)), THRESHOLD, k=2, settings=denser, lake=lake, model_tag="m"
-    )
-    assert fewer.rebuilt == "keys left the input"
-    assert not any("dup0000" in key for pair in as_dict(fewer.edges) for key in pair)
+
+def test_removed_keys_leave_the_index_without_a_rebuild(tmp_path) -> None:
+    # k below the group sizes: removing a member changes the k best of the others.
+    keys, vectors, _ = dataset(sizes=(8, 6, 3, 2), solo=400)
+    k = 3
+    table = embeddings_table(keys, vectors)
+    lake = Lake(str(tmp_path / "lake"))
+    first = find_near_duplicates(table, THRESHOLD, k=k, lake=lake, model_tag="m")
+
+    gone = {"dup0000_0", "dup0000_1", "dup0001_5", "dup0003_0"}
+    kept = [i for i, key in enumerate(keys) if key not in gone]
+    run = find_near_duplicates(table.take(pa.array(kept)), THRESHOLD, k=k, lake=lake, model_tag="m")
+    fresh = near_duplicate_edges(table.take(pa.array(kept)), THRESHOLD, k=k)
+
+    assert (run.rebuilt, run.added, run.removed) == ("", 0, len(gone))
+    assert run.edges.equals(fresh)
     assert_matches_reference(
-        fewer.edges, reference_edges([keys[i] for i in kept], vectors[kept], THRESHOLD, 2)
+        run.edges, reference_edges([keys[i] for i in kept], vectors[kept], THRESHOLD, k)
     )
+    assert not any(key in gone for pair in as_dict(run.edges) for key in pair)
+    # Only keys whose stored rows named a removed key were searched again.
+    touched = {
+        key
+        for left, right in as_dict(first.edges)
+        for key, other in ((left, right), (right, left))
+        if other in gone and key not in gone
+    }
+    assert 0 < run.queried <= len(touched)
+    state = load_index_state(lake, "m")
+    assert len(state.index) == len(kept) == len(state.keys)
+    assert state.next_label == len(keys)
+    assert not set(state.keys.to_pylist()) & gone
+
+    # A key that comes back gets a new label and its edges back.
+    again = find_near_duplicates(table, THRESHOLD, k=k, lake=lake, model_tag="m")
+    assert (again.added, again.removed) == (len(gone), 0)
+    assert again.edges.equals(first.edges)
 
 
 def test_invalid_inputs_are_rejected() -> None:
@@ -268,13 +306,16 @@ def test_the_stage_reads_its_vars_and_keeps_model_tags_apart(tmp_path) -> None:
     tagged = table.append_column("model_tag", pa.array(["m@1"] * len(table)))
     meta = {"settings": json.dumps({"near_dup_threshold": THRESHOLD, "near_dup_neighbors": 4})}
     settings = read_settings(NearDuplicateSettings, meta)
-    edges = embedding_edges(tagged, settings, Lake(str(tmp_path / "lake")))
+    # The stage reads a stream, in batches of any size and keys in any order.
+    edges = embedding_edges(
+        tagged.to_reader(max_chunksize=64), settings, Lake(str(tmp_path / "lake"))
+    )
     assert edges.equals(near_duplicate_edges(table, THRESHOLD, k=4))
     assert load_index_state(Lake(str(tmp_path / "lake")), "m@1") is not None
 
     mixed = tagged.set_column(2, "model_tag", pa.array([f"m@{i % 2}" for i in range(len(table))]))
     with pytest.raises(ValueError, match="several model tags"):
-        embedding_edges(mixed, settings, Lake(str(tmp_path / "lake")))
+        embedding_edges(mixed.to_reader(), settings, Lake(str(tmp_path / "l")))
     for bad in ({"near_dup_threshold": 1.5}, {"near_dup_neighbors": 0}):
         values = {"near_dup_threshold": THRESHOLD, "near_dup_neighbors": 4, **bad}
         with pytest.raises(SettingsError, match=next(iter(bad))):

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ PutMode = Literal["create", "overwrite"]
 # Row groups small enough for loaders that read one row group at a time (HF `datasets`).
 ROW_GROUP_SIZE = 10_000
 _STREAM_CHUNK = 8 << 20
+PUT_ATTEMPTS = 4  # a put whose connection broke is sent again (see Lake.put)
 
 
 def lake_root(env: Mapping[str, str] | None = None) -> str:
@@ -366,15 +368,23 @@ class Lake:
         the sha256 of what was written.
         """
         import obstore
-        from obstore.exceptions import AlreadyExistsError, PreconditionError
+        from obstore.exceptions import AlreadyExistsError, GenericError, PreconditionError
 
         digest = _file_sha256(data) if isinstance(data, Path) else sha256(data)
-        try:
-            obstore.put(self.store, path, data, mode=mode)
-        except (AlreadyExistsError, PreconditionError) as error:
-            if self.digest(path) == digest:
+        for attempt in range(PUT_ATTEMPTS):
+            try:
+                obstore.put(self.store, path, data, mode=mode)
                 return digest
-            raise FileExistsError(f"{self.url(path)} already exists") from error
+            except (AlreadyExistsError, PreconditionError) as error:
+                if self.digest(path) == digest:
+                    return digest
+                raise FileExistsError(f"{self.url(path)} already exists") from error
+            except GenericError:
+                # obstore does not retry a conditional PUT whose connection broke: the write may
+                # have landed. Retrying is safe here, since `create` recognises its own bytes.
+                if attempt + 1 == PUT_ATTEMPTS:
+                    raise
+                time.sleep(0.05 * 2**attempt)
         return digest
 
     def digest(self, path: str) -> str | None:

@@ -1,8 +1,8 @@
 """Identity edges of kind `embedding`: near-duplicate images by cosine similarity.
 
 A thin adapter over `dataproc.neighbours.edges.embedding_edges` (USearch kNN, exact cosine kept
-when at or above `near_dup_threshold`). Listed in the `identity_edge_models` var. Settings
-arrive through `meta.settings` (see _identity_edges__models.yml).
+when at or above `near_dup_threshold`). The embeddings stream from DuckDB batch by batch. Listed in the `identity_edge_models` var. Settings arrive through `meta.settings` (see
+_identity_edges__models.yml).
 """
 
 from dataproc.config import read_settings
@@ -17,6 +17,5 @@ def model(dbt, session):
         dbt.ref("int_image_embeddings")
         .filter("error is null")
         .project("image_key, embedding, model_tag")
-        .to_arrow_table()
     )
-    return embedding_edges(embeddings, settings, Lake())
+    return embedding_edges(embeddings.to_arrow_reader(65_536), settings, Lake())

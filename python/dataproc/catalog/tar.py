@@ -19,13 +19,11 @@ with no valid header after it, keeps the entries read before the cut (`truncated
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from tqdm import tqdm
-
 from dataproc.lake import Lake, LakeObject
+from dataproc.progress import progress
 
 BLOCK = 512
 DEFAULT_READ_AHEAD = 4096
@@ -113,8 +111,8 @@ class ShardIndex:
 def index_shards(
     lake: Lake, shards: list[LakeObject], read_ahead: int, workers: int
 ) -> list[ShardIndex]:
-    """Index every shard, in input order, `workers` at a time, showing the shard bytes
-    indexed, the rate and the time left on stderr when it is a terminal.
+    """Index every shard, in input order, `workers` at a time, showing the shards indexed,
+    the rate and the time left (`dataproc.progress`).
 
     Threads suffice: the store releases the GIL while it waits on IO.
     """
@@ -124,23 +122,9 @@ def index_shards(
     def index(obj: LakeObject) -> ShardIndex:
         return index_shard(lake, obj.path, obj.size, read_ahead=read_ahead)
 
-    indexes = []
-    with (
-        ThreadPoolExecutor(max_workers=max(1, min(workers, len(shards)))) as pool,
-        tqdm(
-            total=sum(obj.size for obj in shards),
-            desc="indexing shards",
-            unit="B",
-            unit_scale=True,
-            file=sys.stderr,
-            disable=not sys.stderr.isatty(),
-            dynamic_ncols=True,
-        ) as progress,
-    ):
-        for shard in pool.map(index, shards):
-            indexes.append(shard)
-            progress.update(shard.size)
-    return indexes
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(shards)))) as pool:
+        indexed = pool.map(index, shards)
+        return list(progress(indexed, total=len(shards), desc="indexing shards", unit="shard"))
 
 
 def index_shard(

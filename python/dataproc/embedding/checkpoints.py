@@ -1,12 +1,14 @@
 """Incremental, checkpointed embeddings of the lake's images: the `int_image_embeddings` stage.
 
 In: the image refs of `int_posts_with_images` (image_key, uri, offset, length) and the stage's
-vars (`ImageEmbeddingSettings`). Out: one row per ref, sorted by image_key, as the engine makes
-it (`engine.result_schema`): the embedding or the reason there is none, the decoded size and
-format, and the model tag. An image whose shorter decoded side is below the prefilter's
-`min_side` has no embedding and the reason `too_small`: its metadata said it was large enough.
-That rule runs on every build over the checkpointed rows, which keep the vectors, so another
-`min_side` needs no re-embedding.
+vars (`ImageEmbeddingSettings`). Out: a stream of record batches with one row per ref, as the
+engine makes it (`engine.result_schema`): the embedding or the reason there is none, the decoded
+size and format, and the model tag. The rows are read back from the checkpoints one chunk at a
+time (in the order they were written), so the vectors are never all in Python memory.
+
+An image whose shorter decoded side is below the prefilter's `min_side` has no embedding and
+the reason `too_small`: its metadata said it was large enough. That rule runs on every build
+over the checkpointed rows, which keep the vectors, so another `min_side` needs no re-embedding.
 
 Only images without a row under `state/embeddings/<model_tag>/` in the lake are embedded, in
 chunks of `embed_chunk_rows`. Many chunks are in flight at once over the backend's replicas,
@@ -19,14 +21,16 @@ different model tags live in different folders, so two models are never mixed.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm import tqdm
@@ -35,6 +39,7 @@ from dataproc.config import require
 from dataproc.embedding.client import EmbedBackend, open_embedder
 from dataproc.embedding.engine import EmbedSettings, result_schema
 from dataproc.lake import Lake
+from dataproc.progress import progress_enabled
 
 STATE_PREFIX = "state/embeddings"
 TOO_SMALL = "too_small"
@@ -73,8 +78,8 @@ class ImageEmbeddingSettings:
         )
 
 
-def image_embeddings(refs: pa.Table, settings: ImageEmbeddingSettings) -> pa.Table:
-    """`int_image_embeddings`: embed what is missing for the configured model, return all rows."""
+def image_embeddings(refs: pa.Table, settings: ImageEmbeddingSettings) -> pa.RecordBatchReader:
+    """`int_image_embeddings`: embed what is missing for the configured model, stream all rows."""
     engine_settings = settings.embed_settings()
     backend = open_embedder(engine_settings)
     try:
@@ -82,7 +87,11 @@ def image_embeddings(refs: pa.Table, settings: ImageEmbeddingSettings) -> pa.Tab
         rows = embed_incrementally(refs, backend, checkpoints, chunk_rows=settings.embed_chunk_rows)
     finally:
         backend.close()
-    return reject_too_small(rows, settings.min_side)
+    batches = (
+        reject_too_small(pa.Table.from_batches([batch]), settings.min_side).to_batches()
+        for batch in rows
+    )
+    return pa.RecordBatchReader.from_batches(rows.schema, itertools.chain.from_iterable(batches))
 
 
 def reject_too_small(rows: pa.Table, min_side: int | None) -> pa.Table:
@@ -115,14 +124,34 @@ class EmbeddingCheckpoints:
         """Chunk object paths, in the order they were written."""
         return [obj.path for obj in self.lake.list(self.prefix) if CHUNK_NAME.search(obj.path)]
 
-    def read(self) -> pa.Table | None:
-        """Every checkpointed row, one per image_key (the first chunk wins), or None if empty."""
-        tables = [self.lake.read_parquet(path) for path in self.chunk_paths()]
-        if not tables:
-            return None
-        table = pa.concat_tables(tables, promote_options="permissive")
-        unique = len(pc.unique(table["image_key"])) == len(table)
-        return table if unique else _first_per_key(table)
+    def keys(self) -> pa.Array:
+        """The image_key of every checkpointed row (only that column is read)."""
+        columns = [self.lake.read_parquet(path, ["image_key"]) for path in self.chunk_paths()]
+        chunks = [chunk for table in columns for chunk in table["image_key"].chunks]
+        return pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
+
+    def rows(self, wanted: pa.Array | pa.ChunkedArray, schema: pa.Schema) -> pa.RecordBatchReader:
+        """The checkpointed rows of the `wanted` keys, one per key (the first chunk wins), as a
+        stream of `schema` batches read one chunk at a time, in the order they were written."""
+        wanted = pc.unique(wanted)
+        emitted = np.zeros(len(wanted), dtype=bool)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            for path in self.chunk_paths():
+                for batch in self.lake.iter_parquet(path):
+                    position = pc.index_in(batch["image_key"], value_set=wanted)
+                    position = position.fill_null(-1).to_numpy(zero_copy_only=False)
+                    # First occurrence of each wanted key not emitted by an earlier batch.
+                    first = np.zeros(len(position), dtype=bool)
+                    _, at = np.unique(position, return_index=True)
+                    first[at] = True
+                    keep = first & (position >= 0)
+                    keep[keep] = ~emitted[position[keep]]
+                    emitted[position[keep]] = True
+                    table = pa.Table.from_batches([batch]).filter(pa.array(keep))
+                    yield from conform(table, schema).to_batches()
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
 
     def write(self, table: pa.Table) -> str:
         """Write one finished chunk as the next numbered object; returns its path.
@@ -167,16 +196,6 @@ class CheckpointWriter:
                 write.result()
 
 
-def _first_per_key(table: pa.Table) -> pa.Table:
-    """Keep the first row of each image_key (chunks never overlap unless written concurrently)."""
-    seen: set[str] = set()
-    keep = []
-    for key in table["image_key"].to_pylist():
-        keep.append(key not in seen)
-        seen.add(key)
-    return table.filter(pa.array(keep))
-
-
 def embed_incrementally(
     refs: pa.Table,
     backend: EmbedBackend,
@@ -184,31 +203,24 @@ def embed_incrementally(
     *,
     chunk_rows: int,
     progress: Progress | None = None,
-) -> pa.Table:
+) -> pa.RecordBatchReader:
     """Embeddings (and error rows) for every ref, computing only those not yet checkpointed.
 
     Missing refs are embedded in chunks of `chunk_rows`, in (uri, offset) order so shard
     members are read front to back; the backend keeps several chunks in flight, and each
     finished chunk is written, in order, while later ones embed. Returns one row per ref,
-    sorted by image_key.
+    streamed from the checkpoints (`EmbeddingCheckpoints.rows`).
     """
-    done = checkpoints.read()
-    done_keys = done["image_key"] if done is not None else pa.array([], pa.string())
+    done_keys = checkpoints.keys()
     todo = refs.select(REF_COLUMNS).filter(pc.invert(pc.is_in(refs["image_key"], done_keys)))
     todo = todo.sort_by([("uri", "ascending"), ("offset", "ascending"), ("image_key", "ascending")])
     progress = progress or Progress(total=len(todo))
-    written = [done] if done is not None else []
     chunks = (todo.slice(start, chunk_rows) for start in range(0, len(todo), chunk_rows))
     with CheckpointWriter(checkpoints) as writer, progress:
         for chunk in backend.embed_all(chunks):
             writer.submit(chunk)
-            written.append(chunk)
             progress.update(len(chunk))
-    if not written:
-        return result_schema(backend.info.dim).empty_table()
-    everything = pa.concat_tables(written, promote_options="permissive")
-    wanted = everything.filter(pc.is_in(everything["image_key"], refs["image_key"]))
-    return conform(wanted.sort_by("image_key"), result_schema(backend.info.dim))
+    return checkpoints.rows(refs["image_key"], result_schema(backend.info.dim))
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -224,7 +236,8 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 class Progress:
     """Images embedded so far, the rate and the time left, as a `tqdm` bar on `stream` (stderr).
 
-    The bar is drawn only when `stream` is a terminal, so logs and captured output stay clean.
+    Counted in images as chunks finish; drawn when `dataproc.progress` would draw a bar on
+    `stream` (a terminal, or `DATAPROC_PROGRESS`), so logs and captured output stay clean.
     """
 
     def __init__(self, total: int, label: str = "embedding", stream: TextIO | None = None) -> None:
@@ -234,7 +247,7 @@ class Progress:
             desc=label,
             unit="img",
             file=stream,
-            disable=not stream.isatty(),
+            disable=not progress_enabled(stream=stream),
             dynamic_ncols=True,
         )
 

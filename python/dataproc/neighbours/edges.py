@@ -1,24 +1,28 @@
 """Near-duplicate edges between images from their embeddings: `int_identity_embedding_edges`.
 
-In: the embeddings of one model tag (image_key, embedding, model_tag) and the stage's vars
-(`NearDuplicateSettings`). Out: identity edges of kind `embedding` (left_key, right_key, kind,
-score), the USearch index kept under `state/index/<model_tag>/` and extended by each run.
+In: a stream of the embeddings of one model tag (image_key, embedding, model_tag)
+and the stage's vars (`NearDuplicateSettings`). Out: identity edges of kind `embedding`
+(left_key, right_key, kind, score), the USearch index kept under `state/index/<model_tag>/` and
+kept up to date by each run.
 
 Definition (what a full run computes): for every key q, take the keys the index finds with exact
 cosine >= threshold, keep q's `k` best of them (highest cosine, ties by lower key), and emit the
 undirected pair {q, neighbour}. A pair appears once, with left_key < right_key, and its score is
 the exact cosine of the two input vectors, so it never depends on index approximation.
 
-Incremental runs equal a full run. With a persisted index, a later call adds only keys the index
-lacks. A key's k best above the threshold can only change if a new key scores >= threshold with
-it (a new key below the threshold can only displace neighbours that were below it too). So a run
-re-queries the new keys and every key a new key reaches at the threshold, and reuses the stored
-neighbour rows of all other keys. Any change to the build settings, k, the threshold, or keys
-that left the input makes the run start from scratch instead.
+Incremental runs equal a full run. With a persisted index, a later call removes the keys that
+left the input from the index and adds only keys the index lacks. A key's k best above the
+threshold can only change if a new key scores >= threshold with it (a new key below the
+threshold can only displace neighbours that were below it too) or if one of its stored k best
+left. So a run re-queries the new keys, every key a new key reaches at the threshold and every
+key whose stored rows name a removed key, and reuses the stored neighbour rows of all other
+keys. A change to the build settings or the dimension rebuilds the index; a change to k or the
+threshold re-queries every key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +36,8 @@ from dataproc.neighbours.search import (
     DirectedPairs,
     Embeddings,
     IndexSettings,
+    add_vectors,
+    embeddings_from_batches,
     embeddings_from_table,
     neighbours_above,
     top_k,
@@ -67,24 +73,33 @@ class NearDuplicateSettings:
         require(k >= 1, "near_dup_neighbors", "at least 1", k)
 
 
-def embedding_edges(embeddings: pa.Table, settings: NearDuplicateSettings, lake: Lake) -> pa.Table:
+def embedding_edges(
+    embeddings: pa.RecordBatchReader, settings: NearDuplicateSettings, lake: Lake
+) -> pa.Table:
     """`int_identity_embedding_edges`: pairs with cosine >= `near_dup_threshold`.
 
-    `embeddings` (image_key, embedding, model_tag) must be of one model tag; its index persists
-    under `state/index/<model_tag>/` of `lake` and grows each run.
+    `embeddings` (image_key, embedding, model_tag), in any order, must be of one model tag;
+    its index persists under `state/index/<model_tag>/` of `lake` and follows the input.
     """
-    tags = pc.unique(embeddings["model_tag"]).to_pylist()
+    tags: set[str] = set()
+
+    def keys_and_vectors() -> Iterator[pa.RecordBatch]:
+        for batch in embeddings:
+            tags.update(pc.unique(batch.column("model_tag")).drop_null().to_pylist())
+            yield batch.select(["image_key", "embedding"])
+
+    vectors = embeddings_from_batches(keys_and_vectors())
     if not tags:
         return EDGE_SCHEMA.empty_table()
     if len(tags) > 1:
-        raise ValueError(f"embeddings of several model tags cannot be compared: {tags}")
-    return near_duplicate_edges(
-        embeddings.select(["image_key", "embedding"]),
+        raise ValueError(f"embeddings of several model tags cannot be compared: {sorted(tags)}")
+    return find_near_duplicates(
+        vectors,
         settings.near_dup_threshold,
         k=settings.near_dup_neighbors,
         lake=lake,
-        model_tag=tags[0],
-    )
+        model_tag=tags.pop(),
+    ).edges
 
 
 @dataclass
@@ -95,6 +110,7 @@ class NeighbourRun:
         edges: EDGE_SCHEMA table, sorted by (left_key, right_key).
         keys: number of embeddings in the input.
         added: keys inserted into the index by this run.
+        removed: keys removed from the index by this run (they left the input).
         queried: keys whose neighbours were searched by this run.
         rebuilt: why the index was built from scratch ("" when an existing one was extended).
         generation: committed generation of the persisted index (0 when not persisted).
@@ -103,13 +119,14 @@ class NeighbourRun:
     edges: pa.Table
     keys: int
     added: int
+    removed: int
     queried: int
     rebuilt: str
     generation: int = 0
 
 
 def near_duplicate_edges(
-    embeddings: pa.Table,
+    embeddings: pa.Table | Embeddings,
     threshold: float,
     *,
     k: int = 10,
@@ -133,7 +150,7 @@ def near_duplicate_edges(
 
 
 def find_near_duplicates(
-    embeddings: pa.Table,
+    embeddings: pa.Table | Embeddings,
     threshold: float,
     *,
     k: int = 10,
@@ -149,18 +166,21 @@ def find_near_duplicates(
         raise ValueError(f"k must be at least 1, got {k}")
     if (lake is None) != (model_tag is None):
         raise ValueError("pass both lake and model_tag to persist the index, or neither")
-    vectors = embeddings_from_table(embeddings)
+    vectors = (
+        embeddings if isinstance(embeddings, Embeddings) else embeddings_from_table(embeddings)
+    )
     search = {"k": k, "threshold": float(threshold), "max_candidates": settings.max_candidates}
     previous = load_index_state(lake, model_tag) if lake is not None else None
-    state, row_of_label, rebuilt = _reusable_state(previous, vectors, settings, search)
-    new_rows = _add_missing(state, row_of_label, vectors, settings)
-    added = len(new_rows)
-    row_of_label = np.concatenate([row_of_label, new_rows])
+    state, rebuilt = _reusable_state(previous, vectors, settings, search)
+    removed = _remove_gone(state, vectors)
+    new_rows = _add_missing(state, vectors, settings)
+    row_of_label = np.full(state.next_label, -1, dtype=np.int64)
+    row_of_label[state.labels.astype(np.int64)] = vectors.rows_of(state.keys)
     reuse_pairs = state.pairs is not None and state.search == search
     directed, queried = _directed_pairs(
         state, row_of_label, vectors, new_rows if reuse_pairs else None, threshold, k, settings
     )
-    changed = bool(added or rebuilt or not reuse_pairs)
+    changed = bool(len(new_rows) or len(removed) or rebuilt or not reuse_pairs)
     state.pairs = _pairs_table(vectors, directed)
     state.search = search
     if lake is not None and changed:
@@ -169,7 +189,8 @@ def find_near_duplicates(
     return NeighbourRun(
         edges=edges,
         keys=len(vectors),
-        added=added,
+        added=len(new_rows),
+        removed=len(removed),
         queried=queried,
         rebuilt=rebuilt,
         generation=state.generation,
@@ -181,8 +202,8 @@ def _reusable_state(
     vectors: Embeddings,
     settings: IndexSettings,
     search: dict[str, Any],
-) -> tuple[IndexState, np.ndarray, str]:
-    """The state to extend, each label's row in `vectors`, and why it was rebuilt ("" if not)."""
+) -> tuple[IndexState, str]:
+    """The state to extend, and why it was rebuilt ("" if not)."""
     reason = ""
     if previous is None:
         reason = "no index"
@@ -191,34 +212,42 @@ def _reusable_state(
     elif int(previous.index.ndim) != vectors.ndim:
         reason = "dimension changed"
     if not reason:
-        row_of_label = vectors.rows_of(previous.keys)
-        if (row_of_label < 0).any():
-            reason = "keys left the input"
-        else:
-            return previous, row_of_label, ""
+        return previous, ""
     empty = IndexState(
         index=settings.new_index(vectors.ndim),
+        labels=np.empty(0, np.uint64),
         keys=pa.array([], pa.string()),
+        next_label=0,
         build=settings.build_params(),
         pairs=None,
         search=search,
         generation=previous.generation if previous is not None else 0,
     )
-    return empty, np.empty(0, np.int64), reason
+    return empty, reason
 
 
-def _add_missing(
-    state: IndexState, row_of_label: np.ndarray, vectors: Embeddings, settings: IndexSettings
-) -> np.ndarray:
-    """Insert rows whose key the index lacks; labels continue after the largest, in key order."""
+def _remove_gone(state: IndexState, vectors: Embeddings) -> pa.Array:
+    """Remove from the index the keys that left the input; returns those keys."""
+    gone = vectors.rows_of(state.keys) < 0
+    if not gone.any():
+        return state.keys[:0]
+    state.index.remove(state.labels[gone])
+    removed = state.keys.filter(pa.array(gone))
+    state.labels, state.keys = state.labels[~gone], state.keys.filter(pa.array(~gone))
+    return removed
+
+
+def _add_missing(state: IndexState, vectors: Embeddings, settings: IndexSettings) -> np.ndarray:
+    """Insert rows whose key the index lacks; labels continue after `next_label`, in key order."""
     present = np.zeros(len(vectors), dtype=bool)
-    present[row_of_label] = True
+    present[vectors.rows_of(state.keys)] = True
     new_rows = np.flatnonzero(~present)
     if len(new_rows):
-        first = len(state.keys)
-        labels = np.arange(first, first + len(new_rows), dtype=np.uint64)
-        state.index.add(labels, vectors.matrix[new_rows], threads=settings.build_threads)
+        labels = np.arange(state.next_label, state.next_label + len(new_rows), dtype=np.uint64)
+        add_vectors(state.index, labels, vectors, new_rows, settings.build_threads)
+        state.labels = np.concatenate([state.labels, labels])
         state.keys = pa.concat_arrays([state.keys, vectors.keys.take(pa.array(new_rows))])
+        state.next_label += len(new_rows)
     return new_rows
 
 
@@ -234,7 +263,8 @@ def _directed_pairs(
     """Each key's k best neighbours above the threshold, and how many keys were queried.
 
     With `new_rows` None every key is queried. Otherwise the new keys are queried first, then the
-    old keys they reach at the threshold, and stored rows of all remaining keys are reused.
+    old keys they reach at the threshold and the keys whose stored rows name a removed key, and
+    stored rows of all remaining keys are reused.
     """
     start = 2 * k + 1
     if new_rows is None:
@@ -246,12 +276,14 @@ def _directed_pairs(
     from_new = neighbours_above(
         state.index, row_of_label, vectors, new_rows, threshold, settings, start
     )
-    reached = np.setdiff1d(np.unique(from_new.neighbour), new_rows)
+    stored = _stored_pairs(state.pairs, vectors)
+    stored = stored.take(stored.query >= 0)  # rows of removed keys go
+    lost_neighbour = np.unique(stored.query[stored.neighbour < 0])
+    reached = np.setdiff1d(np.union1d(from_new.neighbour, lost_neighbour), new_rows)
     from_reached = neighbours_above(
         state.index, row_of_label, vectors, reached, threshold, settings, start
     )
     requeried = np.union1d(new_rows, reached)
-    stored = _stored_pairs(state.pairs, vectors)
     kept = stored.take(~np.isin(stored.query, requeried))
     fresh = top_k(DirectedPairs.concat([from_new, from_reached]), k)
     return DirectedPairs.concat([kept, fresh]), len(requeried)

@@ -1,21 +1,33 @@
 """Embeddings as vectors, the USearch index over them, and queries above a cosine threshold.
 
-In: an Arrow table of (image_key, embedding) and `IndexSettings`. Out: `Embeddings` (a
-key-sorted float32 matrix with exact pair cosines) and `DirectedPairs` (query row, neighbour
-row, exact cosine) for the rows asked about.
+In: a stream of Arrow record batches of (image_key, embedding), in any order, and
+`IndexSettings`. Out: `Embeddings` (key-sorted keys, their vectors and exact pair cosines) and
+`DirectedPairs` (query row, neighbour row, exact cosine) for the rows asked about.
 
-Every later step addresses a vector by its row in the matrix. Rows are in ascending key order,
-so a row number is also a key rank: sorting or tie-breaking by row is sorting by key, and it is
-the same whichever batch a key arrived in.
+The vectors are written batch by batch, as they arrive, to a memory-mapped scratch file, so they
+are never all in Python memory: the index build and the exact re-scoring copy the rows they
+need from there, and the pages read are unmapped again (`Embeddings.vectors`), so they live in
+the kernel's file cache, not in this process. Only the keys are sorted in memory.
+
+Every later step addresses a vector by its row: its key's rank in ascending key order. Sorting
+or tie-breaking by row is sorting by key, and it is the same whichever batch a key arrived in.
 
 The index proposes candidates; every score that decides anything is the exact cosine of the
 input vectors (`Embeddings.cosines`). A query whose candidates all still pass the threshold is
-asked again for twice as many (up to `IndexSettings.max_candidates`), so dense groups of
-near-duplicates are not cut at an arbitrary index-dependent point.
+asked again for twice as many (up to `IndexSettings.max_candidates`), so its candidate set ends
+below the threshold. The result of a query is then the exact set of keys above the threshold,
+whatever graph the index holds, as long as the index finds every such key at that depth. That is
+why a graph built with many threads (whose bytes differ from run to run) gives the same edges:
+the thread schedule can only change which keys the index proposes, and it proposes them all as
+long as its recall of pairs above the threshold is complete (`bench/neighbors.py` measures it).
 """
 
 from __future__ import annotations
 
+import mmap
+import sys
+import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,12 +35,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dataproc.progress import progress_enabled
+
 KEY_COLUMN = "image_key"
 VECTOR_COLUMN = "embedding"
 METRICS = ("cos", "ip")
 DTYPES = ("f32", "f16", "i8")
 _BLOCK_PAIRS = 1 << 15
 _QUERY_BLOCK = 4096
+_ADD_BATCH = 1 << 16
 
 # How far the index's own similarity may sit below the exact cosine because of its storage type.
 # Candidates within this slack of the threshold are re-scored exactly, so quantisation never
@@ -42,15 +57,19 @@ _SLACK_BY_DTYPE = {"f32": 1e-4, "f16": 1e-2, "i8": 1e-1}
 class IndexSettings:
     """How the HNSW index is built and searched.
 
-    The defaults are the ones `bench/neighbors.py` measured on clustered 512-d vectors (see
-    `bench/RESULTS.md`, section "neighbors"). Build parameters are baked into a persisted index;
-    a change to any of them makes the next run rebuild the index rather than mix two graphs.
+    The defaults are the ones `bench/neighbors.py` measured on clustered 512-d vectors with
+    planted near-copies (see `bench/RESULTS.md`, section "neighbors"): the fastest build with
+    complete recall of pairs above the threshold at 100k, and the search width whose pair recall
+    at 1M reached 0.999 at cosine 0.95. Build parameters are baked into a
+    persisted index; a change to any of them makes the next run rebuild the index rather than
+    mix two graphs.
 
     Attributes:
         metric: `cos` (cosine) or `ip` (inner product; equal to cosine on L2-normalised input).
         dtype: storage type of vectors inside the index: `f32`, `f16` or `i8`. Scores are always
             recomputed exactly from the input float32 vectors, so the dtype only affects recall
-            and speed, never a reported score.
+            and speed, never a reported score; candidates within `score_slack` of the
+            threshold are re-scored, so coarse storage cannot drop a pair either.
         connectivity: HNSW graph degree ("M").
         expansion_add: search width while inserting ("efConstruction").
         expansion_search: search width while querying ("ef"); a query that asks for more
@@ -58,21 +77,20 @@ class IndexSettings:
         max_candidates: cap on candidates fetched per query when a key has many neighbours above
             the threshold (dense duplicate groups). Below the cap, results are exact up to the
             index's recall; above it, a query keeps the index's best `max_candidates`.
-        build_threads: threads used to insert vectors. HNSW insertion with more than one thread
-            is not reproducible, so the default is 1; more threads build faster at the price of a
-            graph (and, at the margin, edges) that can differ between runs. Not a build
-            parameter: changing it does not force a rebuild.
+        build_threads: threads used to insert vectors (0 = all cores), in one batched call. The
+            graph's bytes depend on the thread schedule, the edges do not (see the module
+            docstring). Not a build parameter: changing it does not force a rebuild.
         search_threads: threads used to query (0 = all cores). Queries do not change the graph,
             so searching is reproducible with any thread count.
     """
 
     metric: str = "cos"
-    dtype: str = "f16"
+    dtype: str = "i8"
     connectivity: int = 32
     expansion_add: int = 64
-    expansion_search: int = 128
+    expansion_search: int = 256
     max_candidates: int = 1024
-    build_threads: int = 1
+    build_threads: int = 0
     search_threads: int = 0
 
     def __post_init__(self) -> None:
@@ -83,8 +101,8 @@ class IndexSettings:
         for name in ("connectivity", "expansion_add", "expansion_search", "max_candidates"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
-        if self.build_threads < 1 or self.search_threads < 0:
-            raise ValueError("build_threads must be >= 1 and search_threads >= 0")
+        if self.build_threads < 0 or self.search_threads < 0:
+            raise ValueError("build_threads and search_threads must be >= 0 (0 = all cores)")
 
     @property
     def score_slack(self) -> float:
@@ -119,14 +137,18 @@ class Embeddings:
     """Unique keys in ascending order, their vectors, and the vectors' L2 norms.
 
     Attributes:
-        keys: string keys, ascending and unique.
-        matrix: float32 array of shape (len(keys), ndim); row i is the vector of keys[i].
+        keys: string keys, ascending and unique; row i is keys[i].
+        matrix: float32 array of shape (len(keys), ndim), in arrival order (memory-mapped).
+        position: int64 row of `matrix` that holds the vector of each row (key rank).
         norms: float64 L2 norm of each row (used to turn dot products into exact cosines).
+        mapping: the scratch file's memory map behind `matrix` (None when there are no rows).
     """
 
     keys: pa.StringArray
     matrix: np.ndarray
+    position: np.ndarray
     norms: np.ndarray
+    mapping: mmap.mmap | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -134,6 +156,17 @@ class Embeddings:
     @property
     def ndim(self) -> int:
         return int(self.matrix.shape[1])
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """A copy of the float32 vectors of `rows`, in that order.
+
+        The pages read are unmapped again at once: they stay in the kernel's file cache, not in
+        this process, so the resident set holds the index and the copies in use, not every vector.
+        """
+        copy = self.matrix[self.position[np.asarray(rows, dtype=np.int64)]]
+        if self.mapping is not None:
+            self.mapping.madvise(mmap.MADV_DONTNEED)
+        return copy
 
     def rows_of(self, keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Row of each key (int64), -1 where the key has no embedding."""
@@ -152,8 +185,8 @@ class Embeddings:
         out = np.empty(len(left), dtype=np.float64)
         for start in range(0, len(left), _BLOCK_PAIRS):
             stop = start + _BLOCK_PAIRS
-            a = self.matrix[left[start:stop]].astype(np.float64)
-            b = self.matrix[right[start:stop]].astype(np.float64)
+            a = self.vectors(left[start:stop]).astype(np.float64)
+            b = self.vectors(right[start:stop]).astype(np.float64)
             dots = _row_sums(a * b)
             out[start:stop] = dots / (self.norms[left[start:stop]] * self.norms[right[start:stop]])
         return out
@@ -162,16 +195,56 @@ class Embeddings:
 def embeddings_from_table(
     table: pa.Table, key_column: str = KEY_COLUMN, vector_column: str = VECTOR_COLUMN
 ) -> Embeddings:
-    """Validate an Arrow table of (key, vector) rows and sort it by key.
+    """`embeddings_from_batches` of one table."""
+    for name in (key_column, vector_column):
+        if name not in table.column_names:
+            raise ValueError(f"embeddings table has no column {name!r}")
+    return embeddings_from_batches(table.to_batches(), key_column, vector_column)
+
+
+def embeddings_from_batches(
+    batches: Iterable[pa.RecordBatch],
+    key_column: str = KEY_COLUMN,
+    vector_column: str = VECTOR_COLUMN,
+) -> Embeddings:
+    """Validate a stream of (key, vector) batches, in any order, into `Embeddings`.
 
     The vector column may be a fixed-size or variable-size list of floats; all vectors must have
     the same length. Null or duplicate keys, null or non-finite vectors and zero vectors are
     rejected: the caller is expected to drop failed embeddings first and account for them.
     """
-    for name in (key_column, vector_column):
-        if name not in table.column_names:
-            raise ValueError(f"embeddings table has no column {name!r}")
-    keys = table.column(key_column).cast(pa.string()).combine_chunks()
+    key_parts: list[pa.Array] = []
+    norm_parts: list[np.ndarray] = []
+    ndim = 0
+    # The scratch file is unlinked when closed; the mapping keeps its pages until it is freed.
+    with tempfile.TemporaryFile(prefix="dataproc-vectors-") as scratch:
+        for batch in batches:
+            for name in (key_column, vector_column):
+                if name not in batch.schema.names:
+                    raise ValueError(f"embeddings have no column {name!r}")
+            if not batch.num_rows:
+                continue
+            block = _vector_matrix(batch.column(vector_column), vector_column)
+            if key_parts and block.shape[1] != ndim:
+                raise ValueError(f"{vector_column} vectors differ in length")
+            ndim = block.shape[1]
+            if not np.isfinite(block).all():
+                raise ValueError(f"{vector_column} holds NaN or infinite values")
+            norms = _row_norms(block)
+            if not (norms > 0).all():
+                raise ValueError(f"{vector_column} holds zero vectors, which have no cosine")
+            scratch.write(block.tobytes())
+            key_parts.append(batch.column(key_column).cast(pa.string()))
+            norm_parts.append(norms)
+        count = sum(len(part) for part in key_parts)
+        mapping = None
+        if count and ndim:
+            scratch.flush()
+            mapping = mmap.mmap(scratch.fileno(), 0, access=mmap.ACCESS_READ)
+            matrix = np.frombuffer(mapping, dtype=np.float32).reshape(count, ndim)
+        else:
+            matrix = np.empty((count, ndim), np.float32)
+    keys = pa.concat_arrays(key_parts) if key_parts else pa.array([], pa.string())
     if keys.null_count:
         raise ValueError(f"{keys.null_count} embedding rows have a null {key_column}")
     order = pc.sort_indices(keys)
@@ -181,13 +254,9 @@ def embeddings_from_table(
         if pc.any(repeated).as_py():
             first = keys[1:].filter(repeated)[0].as_py()
             raise ValueError(f"duplicate {key_column} in embeddings, e.g. {first!r}")
-    matrix = _vector_matrix(table.column(vector_column).combine_chunks().take(order), vector_column)
-    if not np.isfinite(matrix).all():
-        raise ValueError(f"{vector_column} holds NaN or infinite values")
-    norms = _row_norms(matrix)
-    if len(norms) and not (norms > 0).all():
-        raise ValueError(f"{vector_column} holds zero vectors, which have no cosine")
-    return Embeddings(keys=keys, matrix=matrix, norms=norms)
+    position = order.to_numpy().astype(np.int64)
+    norms = np.concatenate(norm_parts)[position] if norm_parts else np.empty(0)
+    return Embeddings(keys=keys, matrix=matrix, position=position, norms=norms, mapping=mapping)
 
 
 def _vector_matrix(vectors: pa.Array, name: str) -> np.ndarray:
@@ -299,23 +368,26 @@ def neighbours_above(
     pending = np.asarray(query_rows, dtype=np.int64)
     count = min(max(start_count, 1), len(index))
     floor = threshold - settings.score_slack
-    while len(pending) and count > 0:
-        saturated: list[np.ndarray] = []
-        for start in range(0, len(pending), _QUERY_BLOCK):
-            block = pending[start : start + _QUERY_BLOCK]
-            pairs, full = _search_block(
-                index, row_of_label, embeddings, block, count, floor, settings.search_threads
-            )
-            found.append(pairs)
-            saturated.append(block[full])
-        pending = np.concatenate(saturated) if saturated else pending[:0]
-        widest = min(settings.max_candidates, len(index))
-        if count >= widest:
-            break
-        count = min(count * 2, widest)
-        if len(pending):
-            # Saturated queries are asked again from scratch: drop their partial results.
-            found = [p.take(~np.isin(p.query, pending)) for p in found]
+    with progress_bar(len(pending), "searching the index", "queries") as bar:
+        while len(pending) and count > 0:
+            saturated: list[np.ndarray] = []
+            for start in range(0, len(pending), _QUERY_BLOCK):
+                block = pending[start : start + _QUERY_BLOCK]
+                pairs, full = _search_block(
+                    index, row_of_label, embeddings, block, count, floor, settings.search_threads
+                )
+                found.append(pairs)
+                saturated.append(block[full])
+                bar.update(len(block))
+            pending = np.concatenate(saturated) if saturated else pending[:0]
+            widest = min(settings.max_candidates, len(index))
+            if count >= widest:
+                break
+            count = min(count * 2, widest)
+            if len(pending):
+                # Saturated queries are asked again from scratch: drop their partial results.
+                found = [p.take(~np.isin(p.query, pending)) for p in found]
+                bar.total += len(pending)
     pairs = DirectedPairs.concat(found)
     scores = embeddings.cosines(pairs.query, pairs.neighbour)
     return DirectedPairs(pairs.query, pairs.neighbour, scores).take(scores >= threshold)
@@ -335,7 +407,7 @@ def _search_block(
     Returns the candidate pairs and a mask of queries whose `count` candidates all reached
     `floor`, which may have more beyond.
     """
-    result = index.search(embeddings.matrix[rows], count=count, threads=threads)
+    result = index.search(embeddings.vectors(rows), count=count, threads=threads)
     labels = np.asarray(result.keys).reshape(len(rows), -1)
     similarity = 1.0 - np.asarray(result.distances, dtype=np.float64).reshape(len(rows), -1)
     valid = np.arange(labels.shape[1])[None, :] < np.asarray(result.counts)[:, None]
@@ -345,6 +417,32 @@ def _search_block(
     full = valid.all(axis=1) & (similarity[:, -1] >= floor)
     pairs = DirectedPairs(query[keep], neighbour[keep], np.zeros(int(keep.sum())))
     return pairs, full
+
+
+def add_vectors(
+    index: Any, labels: np.ndarray, embeddings: Embeddings, rows: np.ndarray, threads: int
+) -> None:
+    """Insert the vectors of `rows` under `labels`, each batch in one call on `threads` threads
+    (0 = all cores); batches bound the copy taken from the memory-mapped vectors."""
+    with progress_bar(len(rows), "building the index", "vectors") as bar:
+        for start in range(0, len(rows), _ADD_BATCH):
+            batch = slice(start, start + _ADD_BATCH)
+            index.add(labels[batch], embeddings.vectors(rows[batch]), threads=threads)
+            bar.update(len(labels[batch]))
+
+
+def progress_bar(total: int, description: str, unit: str) -> Any:
+    """A tqdm bar on stderr with rate and time left, drawn when `progress_enabled` says so."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        desc=description,
+        unit=f" {unit}",
+        file=sys.stderr,
+        disable=not progress_enabled(),
+        dynamic_ncols=True,
+    )
 
 
 def top_k(pairs: DirectedPairs, k: int) -> DirectedPairs:

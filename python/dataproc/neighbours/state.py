@@ -6,7 +6,8 @@ every file checked against the sha256 its manifest recorded.
 Layout (generation `g` counts commits, zero-padded):
 
     index-<g>.usearch   the USearch index (`Index.save`); integer label -> vector
-    labels-<g>.parquet  label (uint64) <-> image_key, one row per label, label = row number
+    labels-<g>.parquet  label (uint64) <-> image_key, one row per label in the index, ascending;
+                        labels of removed keys are gone and never reused (`next_label`)
     pairs-<g>.parquet   directed neighbour rows kept by the last search: query_key,
                         neighbor_key, score (exact cosine), with the parameters they depend on
     manifest.json       names the files above, their sha256 and the parameters; written last
@@ -29,8 +30,9 @@ import pyarrow as pa
 
 from dataproc.lake import Lake, parquet_bytes
 
-# 2: the manifest's sha256 map is keyed by lake path. An index of another format is rebuilt.
-FORMAT_VERSION = 2
+# 3: labels may have gaps (removed keys) and the manifest records `next_label`.
+# An index of another format is rebuilt.
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 PAIRS_SCHEMA = pa.schema(
     [("query_key", pa.string()), ("neighbor_key", pa.string()), ("score", pa.float64())]
@@ -44,8 +46,10 @@ class IndexState:
     """An index with the key of every label and the neighbour rows of its last search.
 
     Attributes:
-        index: the USearch index; labels are 0..len(keys)-1.
-        keys: image_key of each label (position = label).
+        index: the USearch index.
+        labels: uint64 label of each vector in the index, ascending.
+        keys: image_key of each label in `labels`.
+        next_label: the label the next added vector gets; labels are never reused.
         build: `IndexSettings.build_params()` the index was built with.
         pairs: directed rows (PAIRS_SCHEMA) kept by the last search, or None if none are valid.
         search: the search parameters `pairs` depends on (k, threshold, max_candidates).
@@ -53,7 +57,9 @@ class IndexState:
     """
 
     index: Any
+    labels: np.ndarray
     keys: pa.StringArray
+    next_label: int
     build: dict[str, Any]
     pairs: pa.Table | None
     search: dict[str, Any]
@@ -85,8 +91,16 @@ def load_index_state(lake: Lake, model_tag: str) -> IndexState | None:
     labels = _read_checked(lake, f"{prefix}/{files['labels']}", digests)
     keys = labels.column("image_key").combine_chunks()
     label_values = labels.column("label").to_numpy()
-    if len(keys) != manifest["size"] or (label_values != np.arange(len(keys))).any():
-        raise ValueError(f"{prefix}/{files['labels']}: labels are not 0..{manifest['size'] - 1}")
+    ascending = bool((np.diff(label_values.astype(np.int64)) > 0).all())
+    if (
+        len(keys) != manifest["size"]
+        or not ascending
+        or label_values[-1:] >= manifest["next_label"]
+    ):
+        raise ValueError(
+            f"{prefix}/{files['labels']}: not {manifest['size']} ascending labels below "
+            f"{manifest['next_label']}"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / "index.usearch"
         path = f"{prefix}/{files['index']}"
@@ -103,7 +117,9 @@ def load_index_state(lake: Lake, model_tag: str) -> IndexState | None:
         pairs = _read_checked(lake, f"{prefix}/{files['pairs']}", digests).cast(PAIRS_SCHEMA)
     return IndexState(
         index=index,
+        labels=label_values,
         keys=keys,
+        next_label=manifest["next_label"],
         build=manifest["build"],
         pairs=pairs,
         search=manifest["search"],
@@ -126,7 +142,7 @@ def save_index_state(lake: Lake, model_tag: str, state: IndexState) -> int:
         "pairs": f"pairs-{stem}.parquet" if state.pairs is not None else None,
     }
     labels = pa.table(
-        {"label": pa.array(np.arange(len(state.keys), dtype=np.uint64)), "image_key": state.keys},
+        {"label": pa.array(state.labels, pa.uint64()), "image_key": state.keys},
         schema=LABELS_SCHEMA,
     )
     manifest = {
@@ -134,6 +150,7 @@ def save_index_state(lake: Lake, model_tag: str, state: IndexState) -> int:
         "model_tag": model_tag,
         "generation": generation,
         "size": len(state.keys),
+        "next_label": state.next_label,
         "ndim": int(state.index.ndim),
         "build": state.build,
         "search": state.search,
