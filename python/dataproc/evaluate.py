@@ -13,8 +13,8 @@ share their image_id with a key of another picture.
 
 **Held-out labels** (any other lake). The `holdout` pairs of `int_identity_calibration_pairs`,
 which the threshold was not chosen on: positives are link-joined pairs whose files differ,
-negatives cannot-link pairs (refused by construction) and random pairs. Slices are the
-label sources.
+negatives cannot-link pairs (refused by construction), same-site near-duplicate candidates with
+different md5, and random pairs. Slices are the label sources.
 
 In: the lake and a build's DuckDB file (`int_image_identity`, and without ground truth
 `int_identity_calibration_pairs`). Out: `IdentityScores`, which `describe()` prints as the

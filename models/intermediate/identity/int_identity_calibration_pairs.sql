@@ -3,9 +3,14 @@
 -- Positives: pairs that a `pixiv_id` or `source_url` edge joins and whose files differ (other
 -- md5, byte size or pixel size): re-encodes, resizes and crops, the realistic near-duplicates.
 -- (md5 edges join byte-identical files, which every threshold finds.) Negatives: the
--- cannot-link pairs, the hardest ones, plus one seeded random pair per embedded image that no
--- evidence joins. Every pair falls into the `fit` or the `holdout` split by a seeded hash.
+-- cannot-link pairs (flagged: refusal keeps them apart, so calibration reports them apart);
+-- the hard negatives refusal does not cover, i.e. near-duplicate candidates (embedding edges)
+-- joining two posts of one site with different md5, on the sites of
+-- `identity_distinct_picture_sources`, which host a picture once; and one seeded random pair
+-- per embedded image that no evidence joins and that scores below `near_dup_candidate_floor`.
+-- Every pair falls into the `fit` or the `holdout` split by a seeded hash.
 {%- set seed = var('identity_calibration_seed') %}
+{%- set distinct_picture_sources = var('identity_distinct_picture_sources') %}
 
 with
 
@@ -16,6 +21,7 @@ embedded as (
         files.bytes,
         files.width,
         files.height,
+        posts.source,
         posts.md5
     from {{ ref('int_image_embeddings') }} as embeddings
     inner join {{ ref('int_identity_nodes') }} as nodes on embeddings.image_key = nodes.image_key
@@ -39,6 +45,44 @@ cannot_links as (
         right_key,
         reason
     from {{ ref('int_identity_cannot_links') }}
+),
+
+-- Candidates the search found that one site hosts with different bytes: different pictures.
+same_site_pairs as (
+    select
+        candidates.left_key,
+        candidates.right_key,
+        'same_source_other_md5' as label_source
+    from {{ ref('int_identity_edges') }} as candidates
+    inner join embedded as left_images on candidates.left_key = left_images.image_key
+    inner join embedded as right_images on candidates.right_key = right_images.image_key
+    where
+        candidates.kind = 'embedding'
+        and left_images.source = right_images.source
+        -- The trailing null keeps the list valid when the var is empty (and matches nothing).
+        and left_images.source in (
+            {%- for source_name in distinct_picture_sources %}
+                '{{ source_name }}',
+            {%- endfor %}
+            null
+        )
+        and left_images.md5 != right_images.md5
+),
+
+hard_negatives as (
+    select
+        same_site_pairs.left_key,
+        same_site_pairs.right_key,
+        same_site_pairs.label_source
+    from same_site_pairs
+    anti join evidence_edges
+        on
+            same_site_pairs.left_key = evidence_edges.left_key
+            and same_site_pairs.right_key = evidence_edges.right_key
+    anti join cannot_links
+        on
+            same_site_pairs.left_key = cannot_links.left_key
+            and same_site_pairs.right_key = cannot_links.right_key
 ),
 
 linked_pairs as (
@@ -85,6 +129,10 @@ unjoined_random_pairs as (
         on
             random_pairs.left_key = cannot_links.left_key
             and random_pairs.right_key = cannot_links.right_key
+    anti join hard_negatives
+        on
+            random_pairs.left_key = hard_negatives.left_key
+            and random_pairs.right_key = hard_negatives.right_key
 ),
 
 labelled as (
@@ -93,6 +141,7 @@ labelled as (
         linked_pairs.left_key,
         linked_pairs.right_key,
         true as is_same_picture,
+        false as is_cannot_link,
         linked_pairs.label_source
     from linked_pairs
     anti join cannot_links
@@ -104,6 +153,7 @@ labelled as (
         left_key,
         right_key,
         false as is_same_picture,
+        true as is_cannot_link,
         reason as label_source
     from cannot_links
     union all
@@ -111,28 +161,52 @@ labelled as (
         left_key,
         right_key,
         false as is_same_picture,
+        false as is_cannot_link,
+        label_source
+    from hard_negatives
+    union all
+    select
+        left_key,
+        right_key,
+        false as is_same_picture,
+        false as is_cannot_link,
         label_source
     from unjoined_random_pairs
+),
+
+scored as (
+    select
+        labelled.left_key,
+        labelled.right_key,
+        labelled.is_same_picture,
+        labelled.is_cannot_link,
+        labelled.label_source,
+        array_cosine_similarity(left_images.embedding, right_images.embedding) as score
+    from labelled
+    inner join embedded as left_images on labelled.left_key = left_images.image_key
+    inner join embedded as right_images on labelled.right_key = right_images.image_key
+    where
+        not labelled.is_same_picture
+        or (
+            left_images.md5 != right_images.md5
+            or left_images.bytes is distinct from right_images.bytes
+            or left_images.width is distinct from right_images.width
+            or left_images.height is distinct from right_images.height
+        )
 )
 
 select
-    labelled.left_key,
-    labelled.right_key,
-    labelled.is_same_picture,
-    labelled.label_source,
-    array_cosine_similarity(left_images.embedding, right_images.embedding) as score,
+    left_key,
+    right_key,
+    is_same_picture,
+    is_cannot_link,
+    label_source,
+    score,
     case
-        when hash('{{ seed }}', labelled.left_key, labelled.right_key) % 2 = 0 then 'fit'
+        when hash('{{ seed }}', left_key, right_key) % 2 = 0 then 'fit'
         else 'holdout'
     end as split
-from labelled
-inner join embedded as left_images on labelled.left_key = left_images.image_key
-inner join embedded as right_images on labelled.right_key = right_images.image_key
-where
-    not labelled.is_same_picture
-    or (
-        left_images.md5 != right_images.md5
-        or left_images.bytes is distinct from right_images.bytes
-        or left_images.width is distinct from right_images.width
-        or left_images.height is distinct from right_images.height
-    )
+from scored
+-- A random pair is a negative because two random images are almost never one picture; one
+-- that scores like a near-duplicate candidate may well be a copy no link names: no label.
+where label_source != 'random_pair' or score < {{ var('near_dup_candidate_floor') }}

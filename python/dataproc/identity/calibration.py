@@ -1,21 +1,29 @@
 """The embedding threshold, calibrated from the lake's own labelled pairs.
 
-In: labelled pairs (`is_same_picture`, `label_source`, `score` = cosine, `split` = `fit` or
+In: labelled pairs (`is_same_picture`, `is_cannot_link`, `score` = cosine, `split` = `fit` or
 `holdout`; the `int_identity_calibration_pairs` model) and `CalibrationSettings`. Out: a
 `Calibration`, whose `table()` is the one-row `identity_calibration` model: the threshold
 identity applies to embedding edges, how it was chosen, and its estimated precision and recall.
 
+**Cannot-link pairs** are negatives that refusal keeps apart whatever their score, so they
+cost no precision: they take no part in choosing or estimating, and are reported apart (how
+many, how many score at or above the threshold) to show how hard the lake's negatives are.
+
 **auto** (`near_dup_threshold: auto`). The threshold is the lowest cosine at which the `fit`
-pairs scoring at or above it reach `near_dup_target_precision` (share of positives among them).
+pairs scoring at or above it reach `near_dup_target_precision` (share of positives among them),
+that is, just above the negative below the lowest positive that reaches it (see
+`lowest_threshold`). Auto needs a fit negative among the candidates (at or above
+`near_dup_candidate_floor`): without one the labels say nothing about where copies end and
+look-alikes begin.
 Precision and recall are then estimated on the `holdout` pairs, which played no part in the
 choice. A threshold below `near_dup_candidate_floor` is raised to the floor: the neighbour
 search finds no pair below it.
 
 **fixed** (a number). That threshold, with the same estimates when there are labels.
 
-**fallback.** With fewer than `near_dup_min_labels` positives or negatives in either split, or
-when no threshold reaches the target on the fit pairs, `near_dup_fallback_threshold` is used and
-a warning says why.
+**fallback.** With fewer than `near_dup_min_labels` positives or negatives in either split, no
+fit negative at or above the candidate floor, or no threshold reaching the target on the fit
+pairs, `near_dup_fallback_threshold` is used and a warning says why.
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ CALIBRATION_SCHEMA = pa.schema(
         pa.field("target_precision", pa.float64(), nullable=False),
         pa.field("positive_pairs", pa.int64(), nullable=False),
         pa.field("negative_pairs", pa.int64(), nullable=False),
+        pa.field("cannot_link_pairs", pa.int64(), nullable=False),
+        pa.field("cannot_link_above_threshold", pa.int64(), nullable=False),
         pa.field("estimated_precision", pa.float64()),
         pa.field("estimated_recall", pa.float64()),
         pa.field("label_source", pa.string(), nullable=False),
@@ -46,6 +56,9 @@ CALIBRATION_SCHEMA = pa.schema(
     ]
 )
 LABEL_SOURCE = "lake_labels"
+# Cosines closer than this are one score: a pair's cosine here (float32) and on its embedding
+# edge (float64) differ by rounding, so a cut just above a negative keeps this margin.
+SCORE_RESOLUTION = 1e-6
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,8 @@ class Calibration:
     target_precision: float
     positive_pairs: int
     negative_pairs: int
+    cannot_link_pairs: int
+    cannot_link_above_threshold: int
     estimated_precision: float | None
     estimated_recall: float | None
     label_source: str = LABEL_SOURCE
@@ -101,14 +116,24 @@ class Calibration:
 
 @dataclass(frozen=True)
 class Labels:
-    """Scores and truth of one split."""
+    """Scores and truth of one split, or of the cannot-link pairs."""
 
     score: np.ndarray
     positive: np.ndarray
 
     @classmethod
     def of(cls, pairs: pa.Table, split: str) -> Labels:
-        rows = pairs.filter(pc.equal(pairs["split"], split))
+        """The pairs of `split` that refusal does not already decide (no cannot-link pairs)."""
+        in_split = pc.equal(pairs["split"], split)
+        return cls.where(pairs, pc.and_(in_split, pc.invert(pairs["is_cannot_link"])))
+
+    @classmethod
+    def cannot_links(cls, pairs: pa.Table) -> Labels:
+        return cls.where(pairs, pairs["is_cannot_link"])
+
+    @classmethod
+    def where(cls, pairs: pa.Table, mask: pa.ChunkedArray) -> Labels:
+        rows = pairs.filter(mask)
         score = rows["score"].to_numpy(zero_copy_only=False).astype(np.float64)
         positive = rows["is_same_picture"].to_numpy(zero_copy_only=False).astype(bool)
         return cls(score=score, positive=positive)
@@ -131,10 +156,13 @@ class Labels:
 
 
 def lowest_threshold(labels: Labels, target_precision: float) -> float | None:
-    """The lowest score `t` at which the pairs scoring >= t reach `target_precision`.
+    """The lowest threshold at which the pairs scoring >= it reach `target_precision`.
 
     Candidates are the positives' scores; ties count together, since a threshold cannot split
-    pairs of equal score. None when no candidate reaches the target.
+    pairs of equal score. None when no candidate reaches the target. Every cut between the
+    lowest reaching positive and the next lower pair (a negative the cut must leave out) gives
+    the same precision on these pairs, so the lowest is taken: `SCORE_RESOLUTION` above that
+    negative (a positive's score is only a sample's minimum; the negative bounds the cut).
     """
     order = np.argsort(-labels.score, kind="stable")
     score, positive = labels.score[order], labels.positive[order]
@@ -145,32 +173,45 @@ def lowest_threshold(labels: Labels, target_precision: float) -> float | None:
     scores = score[last_of_tie]
     has_positive = np.append(True, true_above[1:] > true_above[:-1]) & (true_above > 0)
     reaching = np.flatnonzero((true_above / all_above >= target_precision) & has_positive)
-    return float(scores[reaching[-1]]) if len(reaching) else None
+    if not len(reaching):
+        return None
+    lowest = reaching[-1]
+    if lowest + 1 == len(scores):
+        return float(scores[lowest])
+    return float(min(scores[lowest + 1] + SCORE_RESOLUTION, scores[lowest]))
 
 
 def calibrate(pairs: pa.Table, settings: CalibrationSettings) -> Calibration:
     """Choose the embedding threshold from labelled `pairs` (see the module docstring)."""
     fit, holdout = Labels.of(pairs, "fit"), Labels.of(pairs, "holdout")
+    cannot_links = Labels.cannot_links(pairs)
     if settings.near_dup_threshold != "auto":
-        return _measured("fixed", float(settings.near_dup_threshold), fit, holdout, settings)
+        threshold = float(settings.near_dup_threshold)
+        return _measured("fixed", threshold, fit, holdout, cannot_links, settings)
     fewest = min(fit.positives, fit.negatives, holdout.positives, holdout.negatives)
     if fewest < settings.near_dup_min_labels:
         reason = (
             f"too few labelled pairs to calibrate ({fewest} in the smallest class of a split;"
             f" near_dup_min_labels is {settings.near_dup_min_labels})"
         )
-        return _fallback(reason, fit, holdout, settings)
+        return _fallback(reason, fit, holdout, cannot_links, settings)
+    floor = settings.near_dup_candidate_floor
+    if not (fit.score[~fit.positive] >= floor).any():
+        reason = (
+            f"no fit negative scores at or above near_dup_candidate_floor {floor}, so the labels"
+            " cannot tell where copies end"
+        )
+        return _fallback(reason, fit, holdout, cannot_links, settings)
     chosen = lowest_threshold(fit, settings.near_dup_target_precision)
     if chosen is None:
         reason = (
             f"no threshold reaches precision {settings.near_dup_target_precision} on the fit pairs"
         )
-        return _fallback(reason, fit, holdout, settings)
-    floor = settings.near_dup_candidate_floor
+        return _fallback(reason, fit, holdout, cannot_links, settings)
     if chosen < floor:
         detail = f"{chosen:.6f} raised to near_dup_candidate_floor"
-        return _measured("auto", floor, fit, holdout, settings, detail)
-    return _measured("auto", chosen, fit, holdout, settings)
+        return _measured("auto", floor, fit, holdout, cannot_links, settings, detail)
+    return _measured("auto", chosen, fit, holdout, cannot_links, settings)
 
 
 def _measured(
@@ -178,6 +219,7 @@ def _measured(
     threshold: float,
     fit: Labels,
     holdout: Labels,
+    cannot_links: Labels,
     settings: CalibrationSettings,
     detail: str | None = None,
 ) -> Calibration:
@@ -189,6 +231,8 @@ def _measured(
         target_precision=settings.near_dup_target_precision,
         positive_pairs=fit.positives + holdout.positives,
         negative_pairs=fit.negatives + holdout.negatives,
+        cannot_link_pairs=len(cannot_links.score),
+        cannot_link_above_threshold=int((cannot_links.score >= threshold).sum()),
         estimated_precision=precision,
         estimated_recall=recall,
         detail=detail,
@@ -196,11 +240,15 @@ def _measured(
 
 
 def _fallback(
-    reason: str, fit: Labels, holdout: Labels, settings: CalibrationSettings
+    reason: str,
+    fit: Labels,
+    holdout: Labels,
+    cannot_links: Labels,
+    settings: CalibrationSettings,
 ) -> Calibration:
     threshold = settings.near_dup_fallback_threshold
     warnings.warn(
         f"near_dup_threshold auto: {reason}; using near_dup_fallback_threshold {threshold}",
         stacklevel=3,
     )
-    return _measured("fallback", threshold, fit, holdout, settings, reason)
+    return _measured("fallback", threshold, fit, holdout, cannot_links, settings, reason)
