@@ -40,6 +40,9 @@ def test_metadata_only_is_deterministic_too(tmp_path: Path) -> None:
 def test_rerun_replaces_an_earlier_demo(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     generate_lake(str(lake), posts=30, seed=1)
+    # A build's derived state of the earlier demo: checkpoints keyed by the same image keys.
+    (lake / "state" / "embeddings").mkdir(parents=True)
+    (lake / "state" / "embeddings" / "chunk-00000.parquet").write_bytes(b"earlier vectors")
     report = generate_lake(str(lake), posts=20, seed=1, images=False)
     fresh = tmp_path / "fresh"
     generate_lake(str(fresh), posts=20, seed=1, images=False)

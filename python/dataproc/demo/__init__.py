@@ -30,6 +30,9 @@ __all__ = ["DemoReport", "generate_lake"]
 
 PART_ROWS = 250_000
 DEMO_PREFIXES = ("raw/", "images/", "shards/", "metrics/", "ground_truth/")
+# What a build derives from a lake (embedding checkpoints keyed by image key, identity state,
+# the index, published versions): stale once a new demo replaces the inputs under those keys.
+DERIVED_PREFIXES = ("state/", "exports/")
 MARKER = "ground_truth/pictures.parquet"  # a lake with this under the prefixes is a demo's
 METRICS = ("aesthetic", "watermark")
 PICTURES_SCHEMA = pa.schema(
@@ -155,7 +158,8 @@ def _pictures(plan: Plan, source: str, rows: np.ndarray) -> pa.Table:
 
 def generate_lake(lake: str, posts: int = 100, seed: int = 0, images: bool = True) -> DemoReport:
     """Write the demo lake at `lake` and report on it. Objects an earlier demo wrote that this
-    run does not are removed; a lake with data but no demo ground truth is refused."""
+    run does not are removed, and so is what builds derived from it (`DERIVED_PREFIXES`); a
+    lake with data but no demo ground truth is refused."""
     if posts < 1:
         raise ValueError("posts must be at least 1")
     started = time.perf_counter()
@@ -186,7 +190,8 @@ def generate_lake(lake: str, posts: int = 100, seed: int = 0, images: bool = Tru
     columns = {name: [r[i] for r in hostile] for i, name in enumerate(HOSTILE_SCHEMA.names)}
     put("ground_truth/hostile.parquet", parquet_bytes(pa.table(columns, schema=HOSTILE_SCHEMA)))
     report.hostile = Counter(kind for _, kind, _ in hostile)
-    stale = sorted(set(previous) - set(written))
+    derived = [obj.path for prefix in DERIVED_PREFIXES for obj in store.list(prefix)]
+    stale = sorted(set(previous) - set(written)) + (sorted(derived) if previous else [])
     store.delete(stale)
     report.stale_removed, report.objects = len(stale), len(written)
     report.bytes_written = sum(written.values())
