@@ -13,5 +13,7 @@ from dataproc.identity.calibration import CalibrationSettings, calibrate
 def model(dbt, session):
     dbt.config(materialized="table")
     settings = read_settings(CalibrationSettings, dbt.config.get("meta"))
-    pairs = dbt.ref("int_identity_calibration_pairs").project("is_same_picture, is_cannot_link, score, split")
+    pairs = dbt.ref("int_identity_calibration_pairs").project(
+        "is_same_picture, is_cannot_link, score, split"
+    )
     return calibrate(pairs.to_arrow_table(), settings).table()
