@@ -49,7 +49,11 @@ import httpx
 import numpy as np
 import pyarrow as pa
 import torch
-from dataproc.embedding.checkpoints import EmbeddingCheckpoints, Progress, embed_incrementally
+from dataproc.embedding.checkpoints import (
+    EmbeddingCheckpoints,
+    embed_incrementally,
+    embedding_progress,
+)
 from dataproc.embedding.client import RemoteEmbedder
 from dataproc.embedding.decode import DecodedImage, ImageRef, decode_image, fetch_bytes
 from dataproc.embedding.engine import (
@@ -250,7 +254,7 @@ def pipeline_run(
 
     def run() -> None:
         checkpoints = EmbeddingCheckpoints(Lake(str(lake)), f"bench-{len(urls)}-{next(runs)}")
-        quiet = Progress(total=len(refs), stream=io.StringIO())
+        quiet = embedding_progress(len(refs), stream=io.StringIO())
         with RemoteEmbedder(urls, chunk_size=chunk_rows) as client:
             rows = embed_incrementally(
                 refs, client, checkpoints, chunk_rows=chunk_rows, progress=quiet

@@ -10,7 +10,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from dataproc.embedding.checkpoints import EmbeddingCheckpoints, Progress, embed_incrementally
+from dataproc.embedding.checkpoints import (
+    EmbeddingCheckpoints,
+    embed_incrementally,
+    embedding_progress,
+)
 from dataproc.embedding.client import RemoteEmbedder
 from dataproc.embedding.engine import Embedder, LoadedModel
 from dataproc.embedding.server import ServerLimits, create_app
@@ -57,7 +61,7 @@ class MeetingEmbedder:
 
 def run(refs: pa.Table, backend, root: Path, tag: str) -> pa.Table:
     checkpoints = EmbeddingCheckpoints(Lake(str(root)), tag)
-    quiet = Progress(total=len(refs), stream=io.StringIO())
+    quiet = embedding_progress(len(refs), stream=io.StringIO())
     rows = embed_incrementally(refs, backend, checkpoints, chunk_rows=CHUNK, progress=quiet)
     return rows.read_all().sort_by("image_key")
 

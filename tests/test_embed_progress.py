@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from dataproc.catalog.tar import index_shards
-from dataproc.embedding.checkpoints import Progress
+from dataproc.embedding.checkpoints import embedding_progress
 from dataproc.lake import Lake
 from test_catalog_lakes import tar_with, write
 
@@ -28,7 +28,7 @@ def test_embedding_progress_shows_rate_and_eta_on_a_terminal_only(
     monkeypatch.delenv("DATAPROC_PROGRESS", raising=False)
     terminal, log = Terminal(), io.StringIO()
     for stream in (terminal, log):
-        with Progress(total=1000, stream=stream) as progress:
+        with embedding_progress(1000, stream=stream) as progress:
             progress.update(250)
             progress.update(750)
     assert re.search(r"embedding: 100%.*1000/1000 \[.*<.*(img/s|s/img)\]", terminal.getvalue())

@@ -13,8 +13,8 @@ from dataproc.config import SettingsError, read_settings
 from dataproc.embedding.checkpoints import (
     EmbeddingCheckpoints,
     ImageEmbeddingSettings,
-    Progress,
     embed_incrementally,
+    embedding_progress,
 )
 from dataproc.embedding.engine import Embedder, LoadedModel
 from dataproc.lake import Lake
@@ -75,7 +75,7 @@ def image_lake(root: Path, count: int) -> pa.Table:
 
 def run(refs, backend, root: Path, tag: str) -> pa.Table:
     checkpoints = EmbeddingCheckpoints(Lake(str(root)), tag)
-    quiet = Progress(total=len(refs), stream=io.StringIO())
+    quiet = embedding_progress(len(refs), stream=io.StringIO())
     rows = embed_incrementally(refs, backend, checkpoints, chunk_rows=4, progress=quiet)
     return rows.read_all().sort_by("image_key")
 

@@ -4,6 +4,14 @@
     replace those of `prompt_defaults`, and the `prompt` var overrides both; no preset (null)
     keeps those of `prompt_defaults`. -#}
 {% macro prompt_preset_options(name) -%}
+    {#- Illustrious's card names no year tags: it takes Animagine's. -#}
+    {%- set animagine_years = [
+        {'tag': 'newest', 'min_year': 2021},
+        {'tag': 'recent', 'min_year': 2018},
+        {'tag': 'mid', 'min_year': 2015},
+        {'tag': 'early', 'min_year': 2011},
+        {'tag': 'oldest', 'min_year': none},
+    ] -%}
     {%- set presets = {
         'animagine-4': {
             'sections': ['count', 'characters', 'copyrights', 'rating', 'artist', 'general',
@@ -17,13 +25,7 @@
                 {'tag': 'bad score', 'above': 0.1},
                 {'tag': 'low score', 'above': none},
             ],
-            'year_tags': [
-                {'tag': 'newest', 'min_year': 2021},
-                {'tag': 'recent', 'min_year': 2018},
-                {'tag': 'mid', 'min_year': 2015},
-                {'tag': 'early', 'min_year': 2011},
-                {'tag': 'oldest', 'min_year': none},
-            ],
+            'year_tags': animagine_years,
         },
         'noobai': {
             'sections': ['count', 'characters', 'copyrights', 'artist', 'quality', 'year',
@@ -54,13 +56,7 @@
                 {'tag': 'bad quality', 'above': 0.1},
                 {'tag': 'worst quality', 'above': none},
             ],
-            'year_tags': [
-                {'tag': 'newest', 'min_year': 2021},
-                {'tag': 'recent', 'min_year': 2018},
-                {'tag': 'mid', 'min_year': 2015},
-                {'tag': 'early', 'min_year': 2011},
-                {'tag': 'oldest', 'min_year': none},
-            ],
+            'year_tags': animagine_years,
         },
     } -%}
     {%- if name is none -%}

@@ -2,8 +2,9 @@
 
 In: an iterable, its total (when known), a short description and the unit counted. Out: the
 same items, in order, while a `tqdm` bar with the count, the rate and the time left is drawn on
-stderr. The bar is drawn only when stderr is a terminal; `DATAPROC_PROGRESS=0` turns it off
-and `DATAPROC_PROGRESS=1` turns it on anyway (a log file that wants the rates).
+stderr (`progress`); or that bar itself, for work counted as it finishes (`progress_bar`). The
+bar is drawn only when stderr is a terminal; `DATAPROC_PROGRESS=0` turns it off and
+`DATAPROC_PROGRESS=1` turns it on anyway (a log file that wants the rates).
 """
 
 from __future__ import annotations
@@ -30,12 +31,25 @@ def progress_enabled(env: Mapping[str, str] | None = None, stream=None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+def progress_bar(total: int | None, desc: str, unit: str = "it", stream=None) -> tqdm:
+    """A bar to `update` by hand with the count of `unit`s done, the rate and the time left,
+    drawn on `stream` (default stderr) when `progress_enabled` says so."""
+    stream = sys.stderr if stream is None else stream
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=stream,
+        disable=not progress_enabled(stream=stream),
+        dynamic_ncols=True,
+    )
+
+
 def progress(
     items: Iterable[Item], total: int | None = None, desc: str = "", unit: str = "it"
 ) -> Iterator[Item]:
     """Yield `items` while showing `desc`, the count of `unit`s, the rate and the time left."""
-    if not progress_enabled():
-        yield from items
-        return
-    with tqdm(items, total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True) as bar:
-        yield from bar
+    with progress_bar(total, desc, unit) as bar:
+        for item in items:
+            yield item
+            bar.update(1)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import sys
 from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,7 +38,7 @@ from dataproc.config import require
 from dataproc.embedding.client import EmbedBackend, open_embedder
 from dataproc.embedding.engine import EmbedSettings, result_schema
 from dataproc.lake import Lake
-from dataproc.progress import progress_enabled
+from dataproc.progress import progress_bar
 
 STATE_PREFIX = "state/embeddings"
 TOO_SMALL = "too_small"
@@ -202,7 +201,7 @@ def embed_incrementally(
     checkpoints: EmbeddingCheckpoints,
     *,
     chunk_rows: int,
-    progress: Progress | None = None,
+    progress: tqdm | None = None,
 ) -> pa.RecordBatchReader:
     """Embeddings (and error rows) for every ref, computing only those not yet checkpointed.
 
@@ -214,7 +213,7 @@ def embed_incrementally(
     done_keys = checkpoints.keys()
     todo = refs.select(REF_COLUMNS).filter(pc.invert(pc.is_in(refs["image_key"], done_keys)))
     todo = todo.sort_by([("uri", "ascending"), ("offset", "ascending"), ("image_key", "ascending")])
-    progress = progress or Progress(total=len(todo))
+    progress = progress or embedding_progress(len(todo))
     chunks = (todo.slice(start, chunk_rows) for start in range(0, len(todo), chunk_rows))
     with CheckpointWriter(checkpoints) as writer, progress:
         for chunk in backend.embed_all(chunks):
@@ -233,29 +232,7 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-class Progress:
-    """Images embedded so far, the rate and the time left, as a `tqdm` bar on `stream` (stderr).
-
-    Counted in images as chunks finish; drawn when `dataproc.progress` would draw a bar on
-    `stream` (a terminal, or `DATAPROC_PROGRESS`), so logs and captured output stay clean.
-    """
-
-    def __init__(self, total: int, label: str = "embedding", stream: TextIO | None = None) -> None:
-        stream = sys.stderr if stream is None else stream
-        self._bar = tqdm(
-            total=total,
-            desc=label,
-            unit="img",
-            file=stream,
-            disable=not progress_enabled(stream=stream),
-            dynamic_ncols=True,
-        )
-
-    def update(self, count: int) -> None:
-        self._bar.update(count)
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.close()
+def embedding_progress(total: int, stream: TextIO | None = None) -> tqdm:
+    """Images embedded so far, the rate and the time left (`dataproc.progress.progress_bar`),
+    counted in images as chunks finish."""
+    return progress_bar(total, "embedding", "img", stream)

@@ -25,7 +25,6 @@ long as its recall of pairs above the threshold is complete (`bench/neighbors.py
 from __future__ import annotations
 
 import mmap
-import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -35,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataproc.progress import progress_enabled
+from dataproc.progress import progress_bar
 
 KEY_COLUMN = "image_key"
 VECTOR_COLUMN = "embedding"
@@ -369,7 +368,7 @@ def neighbours_above(
     pending = np.asarray(query_rows, dtype=np.int64)
     count = min(max(start_count, 1), len(index))
     floor = threshold - settings.score_slack
-    with progress_bar(len(pending), "searching the index", "queries") as bar:
+    with progress_bar(len(pending), "searching the index", " queries") as bar:
         while len(pending) and count > 0:
             saturated: list[np.ndarray] = []
             for start in range(0, len(pending), _QUERY_BLOCK):
@@ -425,25 +424,11 @@ def add_vectors(
 ) -> None:
     """Insert the vectors of `rows` under `labels`, each batch in one call on `threads` threads
     (0 = all cores); batches bound the copy taken from the memory-mapped vectors."""
-    with progress_bar(len(rows), "building the index", "vectors") as bar:
+    with progress_bar(len(rows), "building the index", " vectors") as bar:
         for start in range(0, len(rows), _ADD_BATCH):
             batch = slice(start, start + _ADD_BATCH)
             index.add(labels[batch], embeddings.vectors(rows[batch]), threads=threads)
             bar.update(len(labels[batch]))
-
-
-def progress_bar(total: int, description: str, unit: str) -> Any:
-    """A tqdm bar on stderr with rate and time left, drawn when `progress_enabled` says so."""
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        desc=description,
-        unit=f" {unit}",
-        file=sys.stderr,
-        disable=not progress_enabled(),
-        dynamic_ncols=True,
-    )
 
 
 def top_k(pairs: DirectedPairs, k: int) -> DirectedPairs:
