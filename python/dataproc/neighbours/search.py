@@ -44,6 +44,9 @@ _BLOCK_PAIRS = 1 << 15
 _QUERY_BLOCK = 4096
 _ADD_BATCH = 1 << 16
 
+# Up to this many keys a query scans every stored vector (cheap at this size), so the edges of
+# small lakes never depend on HNSW recall; above it the graph proposes the candidates.
+EXACT_SEARCH_MAX_KEYS = 10_000
 # How far the index's own similarity may sit below the exact cosine because of its storage type.
 # Candidates within this slack of the threshold are re-scored exactly, so quantisation never
 # drops a pair that passes. f16 keeps ~3 decimal digits per component (|error| << 0.01 on
@@ -407,7 +410,10 @@ def _search_block(
     Returns the candidate pairs and a mask of queries whose `count` candidates all reached
     `floor`, which may have more beyond.
     """
-    result = index.search(embeddings.vectors(rows), count=count, threads=threads)
+    # A small index is searched exhaustively: its candidates then depend on the vectors alone,
+    # not on the graph a multi-threaded build happened to make.
+    exact = len(index) <= EXACT_SEARCH_MAX_KEYS
+    result = index.search(embeddings.vectors(rows), count=count, threads=threads, exact=exact)
     labels = np.asarray(result.keys).reshape(len(rows), -1)
     similarity = 1.0 - np.asarray(result.distances, dtype=np.float64).reshape(len(rows), -1)
     valid = np.arange(labels.shape[1])[None, :] < np.asarray(result.counts)[:, None]
