@@ -618,6 +618,8 @@ def messy(build: tuple[DbtProject, dict[str, Path]]) -> tuple[Part, dict[str, Pa
 def test_bad_values_are_rejected_with_column_file_and_raw_value(messy) -> None:
     # The whole lake's rejections: the good rows give none.
     project, files = messy
+    # Rejections name each raw file relative to the lake's root.
+    files = {source: path.relative_to(project.project.lake) for source, path in files.items()}
     danbooru, gelbooru, pixiv = files["danbooru"], files["gelbooru"], files["pixiv"]
     rejected = project.query(
         "select source, image_key, reason, detail from staging.stg_post_rejections"
@@ -656,8 +658,8 @@ def test_bad_values_are_rejected_with_column_file_and_raw_value(messy) -> None:
 
 def test_duplicate_post_ids_keep_the_newest_row(messy) -> None:
     project, files = messy
-    later = files["danbooru"].with_name("messy-00001.parquet")
-    earlier = files["danbooru"]
+    earlier = files["danbooru"].relative_to(project.project.lake)
+    later = earlier.with_name("messy-00001.parquet")
     duplicates = project.query(
         "select image_key, detail from staging.stg_post_rejections"
         " where reason = 'duplicate_post' order by raw_file, file_row_number"

@@ -11,25 +11,36 @@
 
     A contract violation (no file, a file without a required column) fails the build. A bad value
     in one row does not: the row is left out of the staged rows and listed by
-    `raw_contract_rejections`, and every other row is staged. -#}
+    `raw_contract_rejections`, and every other row is staged.
+
+    A staging model materialized as a `memoized_table` with `memo_raw_files` reads only the
+    files added since its last build, when files were only added (see `memo_raw_file_plan`). -#}
 
 {% macro raw_contract_select(relation) -%}
     {#- The staged raw rows: the source's declared columns, in declared order, typed (see
-        `raw_contract_typed_rows`), without the rows holding a bad value, and one row per post id
-        (the newest, see `raw_contract_newest_first`). -#}
+        `raw_contract_typed_rows`), then `raw_file` and `file_row_number`, without the rows
+        holding a bad value, and one row per post id (the newest, see `raw_contract_newest_first`).
+        When the model only needs the raw files added since its last build, only those are read. -#}
     {%- set table = raw_contract_table(relation) -%}
     {%- if table is none -%}
         {#- Parsing: the graph is not built yet and nothing is executed. -#}
         select * from {{ relation }}
     {%- else -%}
+        {%- set added_files = none -%}
+        {%- if config.get('memo_raw_files') -%}
+            {%- set plan = memo_raw_file_plan(model) -%}
+            {%- set added_files = plan.added if plan.mode == 'append' else none -%}
+        {%- endif %}
         with typed_rows as (
-            {{ raw_contract_typed_rows(relation, table) }}
+            {{ raw_contract_typed_rows(relation, table, added_files) }}
         )
 
         select
         {%- for column in table.columns.values() %}
-            {{ adapter.quote(column.name) }}{{ "," if not loop.last }}
+            {{ adapter.quote(column.name) }},
         {%- endfor %}
+            raw_file,
+            file_row_number
         from typed_rows
         where bad_values is null
         qualify row_number() over (
@@ -109,7 +120,7 @@
 {%- endmacro %}
 
 
-{% macro raw_contract_typed_rows(relation, table) -%}
+{% macro raw_contract_typed_rows(relation, table, files=none) -%}
     {#- Every raw row: the declared columns typed, `raw_file`, `file_row_number`, and `bad_values`,
         NULL when the row is good, else `<column>: '<raw value>'` for each bad column.
 
@@ -121,8 +132,10 @@
         A value is bad when it is there but does not convert: a number or flag that `try_cast`
         refuses (text in a numeric column, an overflow), a date in none of the column's
         `timestamp_formats`. A NULL in a required column is bad too. Text converts always, and a
-        nested column (list, struct) whose type does not fit fails the build. -#}
-    {%- set found = raw_contract_columns_found(table) -%}
+        nested column (list, struct) whose type does not fit fails the build.
+
+        `files` (paths) reads those files instead of every file of the source. -#}
+    {%- set found = raw_contract_columns_found(table, files) -%}
     {%- set checked = [] -%}
     with parsed_rows as (
         select
@@ -138,9 +151,9 @@
             cast(null as {{ raw_value_type(column) }}) as {{ name }},
             {%- endif %}
         {%- endfor %}
-            raw_file,
+            {{ lake_relative_path('raw_file') }} as raw_file,
             file_row_number
-        from {{ relation }}
+        from {{ relation if files is none else raw_contract_read(table, files) }}
     )
 
     select
@@ -211,11 +224,40 @@
 {%- endmacro %}
 
 
-{% macro raw_contract_columns_found(table) -%}
+{% macro lake_root() -%}
+    {#- The lake's root (DATAPROC_LAKE: a directory or s3://bucket/prefix), ending in `/`. -#}
+    {{ return(env_var('DATAPROC_LAKE', 'lake').rstrip('/') ~ '/') }}
+{%- endmacro %}
+
+
+{% macro lake_relative_path(path) -%}
+    {#- A file's path relative to the lake's root, so that staged rows, rejections and reports
+        name a raw file the same wherever the lake lives. -#}
+    case
+        when starts_with({{ path }}, {{ dbt.string_literal(lake_root()) }})
+            then substr({{ path }}, {{ lake_root() | length + 1 }})
+        else {{ path }}
+    end
+{%- endmacro %}
+
+
+{% macro raw_contract_read(table, files) -%}
+    {#- The source's `external_location` read over the given files instead of its glob. -#}
+    {{ table.meta.external_location | replace("'{raw_glob}'", raw_contract_files_literal(files)) }}
+{%- endmacro %}
+
+
+{% macro raw_contract_files_literal(files) -%}
+    {#- A SQL list of file paths, for the `read_parquet` family. -#}
+    [{% for file in files %}{{ dbt.string_literal(file) }}{{ ", " if not loop.last }}{% endfor %}]
+{%- endmacro %}
+
+
+{% macro raw_contract_columns_found(table, files=none) -%}
     {#- The lowercased names of the declared columns that at least one file has.
 
         Fails when no file matches the glob, or when any file lacks a required column; the message
-        names the source, the file and the column. Returns none without looking at the lake when the
+        names the source, the file and the column. `files` (paths) looks at those files only. Returns none without looking at the lake when the
         var `raw_contract_check` is false (linting templates the models without a lake). -#}
     {%- if var('raw_contract_check', true) | string | lower in ['false', '0', 'no'] -%}
         {{ return(none) }}
@@ -228,8 +270,10 @@
         ) }}
     {%- endif -%}
 
+    {%- set files_literal = dbt.string_literal(raw_glob) if files is none
+        else raw_contract_files_literal(files) -%}
     {%- set file_count_sql -%}
-        select count(*) as file_count from glob('{{ raw_glob | replace("'", "''") }}')
+        select count(*) as file_count from glob({{ dbt.string_literal(raw_glob) }})
     {%- endset -%}
     {%- if run_query(file_count_sql).columns[0].values()[0] == 0 -%}
         {%- set others = var('enabled_sources') | reject('equalto', source_name) | list -%}
@@ -242,7 +286,7 @@
 
     {%- set sample_size = 10 -%}
     {%- set missing = run_query(
-        raw_contract_missing_columns_sql(raw_glob, table.columns.values(), sample_size)
+        raw_contract_missing_columns_sql(files_literal, table.columns.values(), sample_size)
     ) -%}
     {%- set errors = [] -%}
     {%- set found = [] -%}
@@ -273,7 +317,7 @@
 {%- endmacro %}
 
 
-{% macro raw_contract_missing_columns_sql(raw_glob, columns, sample_size) -%}
+{% macro raw_contract_missing_columns_sql(files_literal, columns, sample_size) -%}
     {#- One row per declared column: how many files lack it at top level, out of how many, and the
         first `sample_size` of those files (newline-separated, sorted).
 
@@ -287,7 +331,7 @@
             column_id,
             lower(name) as column_name,
             coalesce(num_children, 0) as num_children
-        from parquet_schema('{{ raw_glob | replace("'", "''") }}')
+        from parquet_schema({{ files_literal }})
     ),
 
     schema_walk as (

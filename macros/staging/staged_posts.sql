@@ -22,6 +22,8 @@
         ('is_pending', 'boolean'),
         ('is_banned', 'boolean'),
         ('is_flagged', 'boolean'),
+        ('raw_file', 'varchar'),
+        ('file_row_number', 'bigint'),
     ]) }}
 {%- endmacro %}
 

@@ -11,7 +11,7 @@ from dataproc.identity.calibration import CalibrationSettings, calibrate
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="memoized_table")
     settings = read_settings(CalibrationSettings, dbt.config.get("meta"))
     pairs = dbt.ref("int_identity_calibration_pairs").project(
         "is_same_picture, is_cannot_link, score, split"

@@ -14,7 +14,8 @@ from dataproc.lake import Lake
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    # Rebuilt when its inputs or its ID state in the lake change (macros/memo/).
+    dbt.config(materialized="memoized_table", memo_lake_files=["state/identity/*.json"])
     settings = read_settings(IdentitySettings, dbt.config.get("meta"))
     nodes = dbt.ref("int_identity_nodes").project("image_key").to_arrow_table()
     edges = dbt.ref("int_identity_edges").project("left_key, right_key, kind, score")

@@ -12,7 +12,8 @@ from dataproc.neighbours.edges import NearDuplicateSettings, embedding_edges
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    # Rebuilt when its inputs or its index in the lake change (macros/memo/).
+    dbt.config(materialized="memoized_table", memo_lake_files=["state/index/*/manifest.json"])
     settings = read_settings(NearDuplicateSettings, dbt.config.get("meta"))
     embeddings = (
         dbt.ref("int_image_embeddings")

@@ -41,6 +41,8 @@ posts as (
         raw_posts.is_pending,
         raw_posts.is_banned,
         raw_posts.is_flagged,
+        raw_posts.raw_file,
+        raw_posts.file_row_number,
         raw_posts.up_score,
         raw_posts.down_score,
         raw_posts.fav_count,

@@ -44,6 +44,8 @@ pages as (
         false as is_pending,
         false as is_banned,
         false as is_flagged,
+        work_pages.raw_file,
+        work_pages.file_row_number,
         work_pages.title,
         work_pages.caption,
         lower(work_pages.type) as work_type,

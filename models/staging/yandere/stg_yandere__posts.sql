@@ -25,6 +25,8 @@ posts as (
         {{ blank_to_null('raw_posts.source') }} as source_url,
         {{ file_extension('raw_posts.file_ext') }} as file_ext,
         {{ booru_status_flags('raw_posts.status') }},
+        raw_posts.raw_file,
+        raw_posts.file_row_number,
         raw_posts.file_size,
         raw_posts.author,
         nullif(raw_posts.parent_id, 0) as parent_id,

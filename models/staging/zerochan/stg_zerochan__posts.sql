@@ -28,6 +28,8 @@ posts as (
         false as is_pending,
         false as is_banned,
         false as is_flagged,
+        raw_posts.raw_file,
+        raw_posts.file_row_number,
         raw_posts.size as file_size,
         post_tags.primary_tag[1] as primary_tag
     from raw_posts

@@ -1,0 +1,122 @@
+"""Reruns cost what changed (macros/memo/): a rebuild with nothing changed keeps every memoized
+table and passes its data tests without running them, a re-crawl's new raw files are staged on
+their own and merged in, and the export of such an incremental build is byte-identical to the
+export of a `--full-refresh` build of the same lake."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import DbtProject, copy_project, make_dbt_project
+
+SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
+RECRAWL_FILE = "part-recrawl.parquet"
+# Danbooru posts the re-crawl fetches again, edited since: a later updated_at, another score
+# and one more tag. The newer edit must replace the staged one.
+EDITED_POSTS = 2
+KEPT = "nothing it reads has changed, kept as built"
+
+
+def add_recrawl(lake: Path) -> None:
+    """One more raw file per source, as a daily re-crawl writes: a sample of the source's posts
+    under new ids, and (danbooru) newer edits of posts already staged."""
+    with duckdb.connect() as con:
+        for source in SOURCES:
+            raw = f"read_parquet('{lake}/raw/{source}/*.parquet', union_by_name = true)"
+            top = con.sql(f"select max(id) from {raw}").fetchone()[0]
+            edited = ""
+            if source == "danbooru":
+                edited = f"""
+                    union all by name
+                    select * replace (
+                        '2030' || substr(updated_at, 5) as updated_at,
+                        score + 1000 as score,
+                        tag_string || ' recrawl_edit' as tag_string
+                    )
+                    from (select * from {raw} order by id limit {EDITED_POSTS})
+                """
+            con.sql(
+                f"""
+                copy (
+                    select * replace (id + {top} as id) from {raw}
+                    using sample reservoir(4 rows) repeatable (1)
+                    {edited}
+                ) to '{lake}/raw/{source}/{RECRAWL_FILE}' (format parquet)
+                """
+            )
+
+
+def memoized_models(project: DbtProject) -> set[str]:
+    listed = project.run(
+        "ls", "--resource-type", "model", "--output", "json", "--output-keys", "name config"
+    ).output
+    names = set()
+    for line in listed.splitlines():
+        if line.startswith("{"):
+            node = json.loads(line)
+            if node["config"]["materialized"] == "memoized_table":
+                names.add(node["name"])
+    return names
+
+
+def kept_models(output: str) -> set[str]:
+    return {
+        line.split('"."')[-1].split('"')[0] for line in output.splitlines() if KEPT in line
+    }
+
+
+def export_files(project: DbtProject) -> dict[str, str]:
+    """path -> sha256 of every file of the newest version the project's last build names."""
+    (manifest_path,) = project.query("select manifest_path from exports.export_dataset")[0]
+    manifest = json.loads(Path(project.lake, "exports", manifest_path).read_text())
+    return {entry["path"]: entry["sha256"] for entry in manifest["files"]}
+
+
+@pytest.fixture(scope="module")
+def recrawled(demo_build, tmp_path_factory) -> tuple[DbtProject, DbtProject, str]:
+    """The demo build's lake after a re-crawl, built twice: incrementally on the demo build's
+    database, and with --full-refresh into a new database on a copy of the same lake."""
+    work = tmp_path_factory.mktemp("recrawl")
+    incremental = copy_project(demo_build, work / "incremental")
+    add_recrawl(Path(incremental.lake))
+    full_lake = work / "full" / "lake"
+    shutil.copytree(incremental.lake, full_lake)
+    full = make_dbt_project(work / "full" / "dbt", full_lake)
+    output = incremental.run("run").output
+    full.run("seed")
+    full.run("run", "--full-refresh")
+    return incremental, full, output
+
+
+def test_recrawl_stages_only_the_new_files(recrawled):
+    (incremental, full, output) = recrawled
+    for source in SOURCES:
+        assert f'"stg_{source}__posts": staging only the 1 raw file(s) added' in output, source
+    # The newer edit replaced the staged post, as a full staging does.
+    for project in (incremental, full):
+        edited = project.query(
+            "select count(*) from staging.stg_danbooru__posts "
+            "where list_contains(tags, 'recrawl_edit') and raw_file like '%" + RECRAWL_FILE + "'"
+        )
+        assert edited == [(EDITED_POSTS,)]
+    staged = "select * from staging.stg_{}__posts order by image_key"
+    for source in SOURCES:
+        assert incremental.query(staged.format(source)) == full.query(staged.format(source))
+
+
+def test_incremental_export_is_byte_identical_to_a_full_refresh(recrawled):
+    (incremental, full, _) = recrawled
+    assert incremental.query("select status from exports.export_dataset") == [("published",)]
+    assert export_files(incremental) == export_files(full)
+
+
+def test_rebuild_with_nothing_changed_keeps_every_table_and_publishes_nothing(recrawled):
+    (incremental, _, _) = recrawled
+    output = incremental.run("build", "--exclude-resource-type", "unit_test").output
+    assert memoized_models(incremental) <= kept_models(output)
+    assert incremental.query("select status from exports.export_dataset") == [("unchanged",)]
