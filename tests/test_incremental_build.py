@@ -11,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import DbtProject, copy_project, make_dbt_project
 
 SOURCES = ("danbooru", "gelbooru", "yandere", "pixiv", "zerochan")
@@ -65,9 +64,7 @@ def memoized_models(project: DbtProject) -> set[str]:
 
 
 def kept_models(output: str) -> set[str]:
-    return {
-        line.split('"."')[-1].split('"')[0] for line in output.splitlines() if KEPT in line
-    }
+    return {line.split('"."')[-1].split('"')[0] for line in output.splitlines() if KEPT in line}
 
 
 def export_files(project: DbtProject) -> dict[str, str]:
