@@ -19,6 +19,8 @@ RECRAWL_FILE = "part-recrawl.parquet"
 # and one more tag. The newer edit must replace the staged one.
 EDITED_POSTS = 2
 KEPT = "nothing it reads has changed, kept as built"
+PASSED_BEFORE = "nothing it reads has changed since it passed"
+BUILD = ("build", "--exclude-resource-type", "unit_test")
 
 
 def add_recrawl(lake: Path) -> None:
@@ -77,14 +79,15 @@ def export_files(project: DbtProject) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def recrawled(demo_build, tmp_path_factory) -> tuple[DbtProject, DbtProject, str]:
     """The demo build's lake after a re-crawl, built twice: incrementally on the demo build's
-    database, and with --full-refresh into a new database on a copy of the same lake."""
+    database (with its data tests), and with --full-refresh into a new database on a copy of
+    the same lake."""
     work = tmp_path_factory.mktemp("recrawl")
     incremental = copy_project(demo_build, work / "incremental")
     add_recrawl(Path(incremental.lake))
     full_lake = work / "full" / "lake"
     shutil.copytree(incremental.lake, full_lake)
     full = make_dbt_project(work / "full" / "dbt", full_lake)
-    output = incremental.run("run").output
+    output = incremental.run(*BUILD).output
     full.run("seed")
     full.run("run", "--full-refresh")
     return incremental, full, output
@@ -114,6 +117,14 @@ def test_incremental_export_is_byte_identical_to_a_full_refresh(recrawled):
 
 def test_rebuild_with_nothing_changed_keeps_every_table_and_publishes_nothing(recrawled):
     (incremental, _, _) = recrawled
-    output = incremental.run("build", "--exclude-resource-type", "unit_test").output
+    log = incremental.work / "logs" / "dbt.log"
+    log.unlink()
+    output = incremental.run(*BUILD).output
     assert memoized_models(incremental) <= kept_models(output)
+    # Every data test passed in the incremental build and reads what it read then, but those
+    # of the publish: it ran again, and its row now says `unchanged`.
+    data_tests = sum(
+        " PASS " in line and "export_dataset" not in line for line in output.splitlines()
+    )
+    assert 0 < data_tests <= log.read_text().count(PASSED_BEFORE)
     assert incremental.query("select status from exports.export_dataset") == [("unchanged",)]
