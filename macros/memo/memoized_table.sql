@@ -5,7 +5,7 @@
     {%- set target_relation = this.incorporate(type='table') -%}
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- if config.get('memo_raw_files') -%}
-        {%- set plan = memo_raw_file_plan(model) -%}
+        {%- set plan = memo_compiled_plan(model) -%}
     {%- else -%}
         {%- set fingerprint = memo_fingerprint(model) -%}
         {%- set recorded = memo_recorded([model.unique_id]).get(model.unique_id) -%}
@@ -25,7 +25,7 @@
     {%- do adapter.commit() -%}
     {%- if plan.mode == 'append' -%}
         {%- set relations = memo_append_new_rows(
-            target_relation, plan.unique_key, plan.newest_first, plan.added
+            target_relation, plan.unique_key, plan.newest_first, plan.read
         ) -%}
     {%- elif model.language == 'python' -%}
         {#- dbt submits a Python model only from a materialization's own `statement` call, so
@@ -93,12 +93,13 @@
 {% macro memo_raw_file_plan(node) -%}
     {#- How a staging model over one source's raw files is brought up to date:
         - `skip`: the same files (path, size, modification time) as at its last build;
-        - `append`: files were only added: stage those, and merge them in by the model's
+        - `append`: files were only added: stage those (`read`), and merge them in by the model's
           `unique_key` (the staged post id) and the source's newest-first rule (see
           `raw_contract_newest_first`);
         - `full`: anything else (a file changed or went away, the model's code or a seed it reads
           changed, no table yet, --full-refresh).
-        The fingerprint covers the model's definition and every file. -#}
+        `full` reads every file listed (`read`), never the glob, so what is recorded is what was
+        read. The fingerprint covers the model's definition and every file. -#}
     {%- set sources = [] -%}
     {%- for dependency in node.depends_on.nodes if dependency.startswith('source.') -%}
         {%- do sources.append(graph.sources[dependency]) -%}
@@ -120,8 +121,11 @@
             node.unique_id ~ ": memo_raw_files needs the staged post id column as unique_key"
         ),
         'newest_first': raw_contract_newest_first(table),
-        'added': [],
+        'read': [],
     } -%}
+    {%- for file in files -%}
+        {%- do plan.read.append(lake_root() ~ file.split('|')[0]) -%}
+    {%- endfor -%}
     {%- set recorded = memo_recorded([node.unique_id]).get(node.unique_id) -%}
     {%- if recorded is none or recorded.inputs is none or should_full_refresh()
         or load_relation(this) is none -%}
@@ -132,14 +136,40 @@
         {{ return(plan) }}
     {%- endif -%}
     {%- if previous.files == files -%}
-        {%- do plan.update({'mode': 'skip'}) -%}
+        {%- do plan.update({'mode': 'skip', 'read': []}) -%}
     {%- elif previous.files | reject('in', files) | list | length == 0 -%}
+        {%- set added = [] -%}
         {%- for file in files if file not in previous.files -%}
-            {%- do plan.added.append(lake_root() ~ file.split('|')[0]) -%}
+            {%- do added.append(lake_root() ~ file.split('|')[0]) -%}
         {%- endfor -%}
-        {%- do plan.update({'mode': 'append'}) -%}
+        {%- do plan.update({'mode': 'append', 'read': added}) -%}
     {%- endif -%}
     {{ return(plan) }}
+{%- endmacro %}
+
+
+{% macro memo_plan_comment(plan) -%}
+    {#- The plan a staging model's SQL was compiled from, as a comment in that SQL: the
+        materialization carries out this plan, not one made later, so a raw file that lands
+        between the two is neither half-staged nor recorded unread. -#}
+    {%- set plan_json = tojson(plan) -%}
+    {%- if '*/' in plan_json -%}
+        {{ exceptions.raise_compiler_error("memo: a raw file path holds '*/': " ~ plan_json) }}
+    {%- endif -%}
+    /* memo plan: {{ plan_json }} */
+{%- endmacro %}
+
+
+{% macro memo_compiled_plan(node) -%}
+    {#- The plan `memo_plan_comment` wrote into the node's compiled SQL. -#}
+    {%- set found = modules.re.search('/\\* memo plan: (.*?) \\*/', node.compiled_code) -%}
+    {%- if found is none -%}
+        {{ exceptions.raise_compiler_error(
+            node.unique_id ~ ": memo_raw_files needs its SQL to read the source through "
+            ~ "raw_contract_select, which writes the plan it was compiled from"
+        ) }}
+    {%- endif -%}
+    {{ return(fromjson(found.group(1))) }}
 {%- endmacro %}
 
 
@@ -162,7 +192,6 @@
         {%- do memo_record(model.unique_id, fingerprint) -%}
     {%- else -%}
         {%- do memo_forget(model.unique_id) -%}
-    {%- do adapter.commit() -%}
     {%- endif -%}
     {%- do adapter.commit() -%}
     {{ return(relations) }}

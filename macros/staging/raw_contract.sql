@@ -13,8 +13,9 @@
     in one row does not: the row is left out of the staged rows and listed by
     `raw_contract_rejections`, and every other row is staged.
 
-    A staging model materialized as a `memoized_table` with `memo_raw_files` reads only the
-    files added since its last build, when files were only added (see `memo_raw_file_plan`). -#}
+    A staging model materialized as a `memoized_table` with `memo_raw_files` reads the files its
+    plan lists (`memo_raw_file_plan`): only those added since its last build when files were only
+    added, else every file listed, never the glob. -#}
 
 {% macro raw_contract_select(relation) -%}
     {#- The staged raw rows: the source's declared columns, in declared order, typed (see
@@ -26,13 +27,14 @@
         {#- Parsing: the graph is not built yet and nothing is executed. -#}
         select * from {{ relation }}
     {%- else -%}
-        {%- set added_files = none -%}
+        {%- set files = none -%}
         {%- if config.get('memo_raw_files') -%}
             {%- set plan = memo_raw_file_plan(model) -%}
-            {%- set added_files = plan.added if plan.mode == 'append' else none -%}
+            {%- set files = plan.read if plan.mode != 'skip' else none -%}
+            {{ memo_plan_comment(plan) }}
         {%- endif %}
         with typed_rows as (
-            {{ raw_contract_typed_rows(relation, table, added_files) }}
+            {{ raw_contract_typed_rows(relation, table, files) }}
         )
 
         select
