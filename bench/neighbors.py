@@ -63,6 +63,9 @@ FLOOR = 0.90  # the lower candidate floor identity's calibration may use
 K = 10  # near_dup_neighbors' default: the pipeline asks 2k+1 candidates first
 SEARCH_SAMPLE = 20_000
 CHECKPOINT_ROWS = 65_536
+# The stages' DuckDB memory limit (the `python_model_memory_limit` var's default) and read batch.
+DUCKDB_MEMORY_LIMIT = "256MB"
+READ_BATCH_ROWS = 8192
 
 
 DETERMINISM = """### Why the edges do not depend on the build's threads
@@ -76,6 +79,8 @@ proposes every such key. That last condition is what is not guaranteed: HNSW rec
 construction, and a pair one graph misses and another finds changes the edges. It is measured
 above as pair recall, on the pairs that matter. A key with more than `max_candidates` (1024)
 neighbours above the threshold keeps the index's best 1024, which can differ too.
+An index of at most 10,000 keys (`EXACT_SEARCH_MAX_KEYS`: demos, tests, small lakes) is
+searched exhaustively, so there the edges depend on the vectors alone.
 """
 
 
@@ -250,7 +255,7 @@ def embedding_step(root: Path, n: int) -> dict:
     rows = checkpoints.rows(keys, result_schema(ndim))
     batches = (reject_too_small(pa.Table.from_batches([b]), 256).to_batches() for b in rows)
     stream = pa.RecordBatchReader.from_batches(rows.schema, (b for bs in batches for b in bs))
-    con = duckdb.connect(str(root / "bench.duckdb"))
+    con = duckdb.connect(str(root / "bench.duckdb"), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
     con.register("stream", stream)
     con.execute("create table embeddings as select * from stream")
     count = con.execute("select count(*) from embeddings").fetchone()[0]
@@ -267,10 +272,12 @@ def neighbour_step(root: Path, data_path: Path) -> dict:
     truth = np.load(data_path)
     data = Data(np.empty((0, 0), np.float32), truth["truth"], truth["score"])
     baseline = _memory()["peak_rss_mib"]
-    con = duckdb.connect(str(root / "bench.duckdb"), read_only=True)
+    con = duckdb.connect(
+        str(root / "bench.duckdb"), read_only=True, config={"memory_limit": DUCKDB_MEMORY_LIMIT}
+    )
     relation = con.table("embeddings").filter("error is null").project("image_key, embedding")
     started = time.perf_counter()
-    embeddings = embeddings_from_batches(relation.to_arrow_reader(65_536))
+    embeddings = embeddings_from_batches(relation.to_arrow_reader(READ_BATCH_ROWS))
     load_s = time.perf_counter() - started
     after_load = _memory()
     print(f"  vectors loaded in {load_s:.0f} s: {after_load}", flush=True)
@@ -353,20 +360,34 @@ def report(args, swept: list[dict], size: int, embed: dict, neigh: dict, load: t
             f"({r['queries']:,} keys queried in {r['query_s']:.1f} s)."
         )
     fixed = neigh["baseline_mib"]
+    index_mib = neigh["index_mib"]
+
+    def check(step: dict) -> str:
+        budget = 1.5 * index_mib + step["baseline_mib"]
+        verdict = "met" if step["peak_rss_mib"] <= budget else "missed"
+        return (
+            f"peak <= 1.5 x index + after imports = 1.5 x {index_mib:,.0f} + "
+            f"{step['baseline_mib']:,.0f} = {budget:,.0f} MiB: **{verdict}**"
+        )
+
     lines += [
         f"- search: {neigh['search_qps']:,.0f} queries/s ({SEARCH_SAMPLE:,} random keys, "
         f"threshold {THRESHOLD}); every key of {size:,} would take ~"
         f"{size / neigh['search_qps']:,.0f} s.",
         f"- embedding step (checkpoints -> DuckDB table): {embed['seconds']:.0f} s, peak RSS "
-        f"**{embed['peak_rss_mib']:,.0f} MiB** ({embed['baseline_mib']:,.0f} after imports).",
+        f"**{embed['peak_rss_mib']:,.0f} MiB** ({embed['baseline_mib']:,.0f} after imports; "
+        f"DuckDB memory_limit {DUCKDB_MEMORY_LIMIT}, batches of {READ_BATCH_ROWS:,} rows); "
+        f"{check(embed)}.",
         f"- neighbour step (DuckDB -> memory-mapped vectors -> index -> recall queries and the "
         f"search sample): peak RSS **{neigh['peak_rss_mib']:,.0f} MiB** = "
         f"{(neigh['peak_rss_mib'] - fixed) / neigh['index_mib']:.2f} x index + "
-        f"{fixed:,.0f} MiB after imports. Of it at the end: anonymous "
+        f"{fixed:,.0f} MiB after imports (DuckDB memory_limit {DUCKDB_MEMORY_LIMIT}); "
+        f"{check(neigh)}. Of it at the end: anonymous "
         f"{neigh['anon_mib']:,.0f} MiB, file-backed {neigh['file_mib']:,.0f} MiB (libraries; "
         f"the {neigh['vectors_mib']:,.0f} MiB of memory-mapped vectors are unmapped after each "
         "read). After loading the vectors: "
-        f"{neigh['after_load']['anon_mib']:,.0f} MiB anonymous; load took "
+        f"{neigh['after_load']['anon_mib']:,.0f} MiB anonymous; after the build: "
+        f"{neigh['after_build']['anon_mib']:,.0f} MiB anonymous; load took "
         f"{neigh['load_s']:.0f} s.",
         "",
         DETERMINISM,

@@ -44,6 +44,9 @@ STATE_PREFIX = "state/embeddings"
 TOO_SMALL = "too_small"
 CHUNK_NAME = re.compile(r"chunk-(\d{6})\.parquet$")
 REF_COLUMNS = ["image_key", "uri", "offset", "length"]
+# Rows per batch read back from a chunk: a 512-d float32 batch is 16 MiB, so the copies a batch
+# passes through stay small next to the vectors' total.
+READ_BATCH_ROWS = 8192
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ def reject_too_small(rows: pa.Table, min_side: int | None) -> pa.Table:
         return rows
     shorter = pc.min_element_wise(rows["width"], rows["height"])
     small = pc.fill_null(pc.and_(pc.is_null(rows["error"]), pc.less(shorter, min_side)), False)
+    if not pc.any(small).as_py():
+        return rows  # no copy of the vectors when nothing changes
     embedding = pc.if_else(
         small, pa.scalar(None, rows.schema.field("embedding").type), rows["embedding"]
     )
@@ -137,7 +142,7 @@ class EmbeddingCheckpoints:
 
         def batches() -> Iterator[pa.RecordBatch]:
             for path in self.chunk_paths():
-                for batch in self.lake.iter_parquet(path):
+                for batch in self.lake.iter_parquet(path, READ_BATCH_ROWS):
                     position = pc.index_in(batch["image_key"], value_set=wanted)
                     position = position.fill_null(-1).to_numpy(zero_copy_only=False)
                     # First occurrence of each wanted key not emitted by an earlier batch.
@@ -147,7 +152,9 @@ class EmbeddingCheckpoints:
                     keep = first & (position >= 0)
                     keep[keep] = ~emitted[position[keep]]
                     emitted[position[keep]] = True
-                    table = pa.Table.from_batches([batch]).filter(pa.array(keep))
+                    table = pa.Table.from_batches([batch])
+                    if not keep.all():
+                        table = table.filter(pa.array(keep))
                     yield from conform(table, schema).to_batches()
 
         return pa.RecordBatchReader.from_batches(schema, batches())
