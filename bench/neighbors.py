@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from dataproc.neighbours.search import IndexSettings
+from dataproc.neighbours.search import _ADD_BATCH, IndexSettings
 
 # The synthetic vectors are shared with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -126,7 +126,10 @@ def _pairs_within_clusters(
         left, right = np.nonzero(np.triu(sims >= floor - 1e-6, k=1))
         pairs.append(np.stack([members[left], members[right]], axis=1))
     truth = np.concatenate(pairs) if pairs else np.empty((0, 2), np.int64)
-    a, b = vectors[truth[:, 0]].astype(np.float64), vectors[truth[:, 1]].astype(np.float64)
+    a, b = (
+        vectors[truth[:, 0]].astype(np.float64),
+        vectors[truth[:, 1]].astype(np.float64),
+    )
     score = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     keep = score >= floor
     return truth[keep].astype(np.int64), score[keep]
@@ -261,7 +264,11 @@ def embedding_step(root: Path, n: int) -> dict:
     count = con.execute("select count(*) from embeddings").fetchone()[0]
     con.close()
     assert count == n, count
-    return {"seconds": time.perf_counter() - started, "baseline_mib": baseline, **_memory()}
+    return {
+        "seconds": time.perf_counter() - started,
+        "baseline_mib": baseline,
+        **_memory(),
+    }
 
 
 def neighbour_step(root: Path, data_path: Path) -> dict:
@@ -273,7 +280,9 @@ def neighbour_step(root: Path, data_path: Path) -> dict:
     data = Data(np.empty((0, 0), np.float32), truth["truth"], truth["score"])
     baseline = _memory()["peak_rss_mib"]
     con = duckdb.connect(
-        str(root / "bench.duckdb"), read_only=True, config={"memory_limit": DUCKDB_MEMORY_LIMIT}
+        str(root / "bench.duckdb"),
+        read_only=True,
+        config={"memory_limit": DUCKDB_MEMORY_LIMIT},
     )
     relation = con.table("embeddings").filter("error is null").project("image_key, embedding")
     started = time.perf_counter()
@@ -315,16 +324,51 @@ def in_child(function, *args):
         return pool.apply(function, args)
 
 
-def report(args, swept: list[dict], size: int, embed: dict, neigh: dict, load: tuple) -> str:
+def report(args, swept: list[dict] | None, size: int, embed: dict, neigh: dict, load: tuple) -> str:
+    command = f"--sweep-size {args.sweep_size}" if swept is not None else "--skip-sweep"
     lines = ["## neighbors", ""]
     lines += [
-        f"`bench/neighbors.py --size {size} --sweep-size {args.sweep_size}` (one run; "
+        f"`bench/neighbors.py --size {size} {command}` (one run; "
         f"{os.cpu_count()} cores, load average {load[0]:.1f} at start, {load[1]:.1f} at end). "
         "Data and method: the module docstring. Pair "
         "recall counts the true pairs >= the threshold found by the pipeline's own query; "
         f"thresholds {THRESHOLD} (identity) and {FLOOR} (candidate floor). Build = one "
-        f"batched `add` per {2**16:,} vectors, all cores.",
+        f"batched `add` per {_ADD_BATCH:,} vectors, all cores.",
         "",
+    ]
+    lines += sweep_lines(args, swept) if swept is not None else previous_sweep()
+    lines += [
+        f"### Chosen settings at n={size:,} x {args.ndim}-d",
+        "",
+        f"`IndexSettings()`: {asdict(CHOSEN)}.",
+        "",
+        f"- build: **{neigh['rate']:,.0f} vectors/s** on {neigh['threads']} threads; index "
+        f"{neigh['index_mib']:,.0f} MiB.",
+    ]
+    for r in neigh["recall"]:
+        lines.append(
+            f"- pair recall @{r['threshold']}, expansion_search {r['expansion_search']}: "
+            f"**{r['found']:,}/{r['pairs']:,} = "
+            f"{r['recall']:.5f}**; pairs found outside the truth: {r['outside']} "
+            f"({r['queries']:,} keys queried in {r['query_s']:.1f} s)."
+        )
+    return "\n".join(lines + chosen_lines(size, embed, neigh))
+
+
+def previous_sweep() -> list[str]:
+    """The sweep subsection of the current RESULTS.md, marked as from an earlier run."""
+    current = RESULTS.read_text() if RESULTS.exists() else ""
+    start = current.find("### Sweep at")
+    stop = current.find("### Chosen settings at", start)
+    if start < 0 or stop < 0:
+        return ["(No sweep in this run.)", ""]
+    note = "(Not rerun with `--skip-sweep`: kept from the previous run of this bench.)"
+    kept = [line for line in current[start:stop].rstrip("\n").splitlines() if line != note]
+    return [kept[0], "", note, *kept[1:], ""]
+
+
+def sweep_lines(args, swept: list[dict]) -> list[str]:
+    lines = [
         f"### Sweep at n={args.sweep_size:,} x {args.ndim}-d",
         "",
         "| dtype | M | ef_add | threads | vectors/s | index MiB | pair recall @0.95 | "
@@ -345,20 +389,11 @@ def report(args, swept: list[dict], size: int, embed: dict, neigh: dict, load: t
         f"Chosen ({CHOSEN.dtype}, M={CHOSEN.connectivity}): all cores / 1 thread = "
         f"{parallel:,.0f} / {serial:,.0f} = **{parallel / serial:.2f}x** (same run, same data).",
         "",
-        f"### Chosen settings at n={size:,} x {args.ndim}-d",
-        "",
-        f"`IndexSettings()`: {asdict(CHOSEN)}.",
-        "",
-        f"- build: **{neigh['rate']:,.0f} vectors/s** on {neigh['threads']} threads; index "
-        f"{neigh['index_mib']:,.0f} MiB.",
     ]
-    for r in neigh["recall"]:
-        lines.append(
-            f"- pair recall @{r['threshold']}, expansion_search {r['expansion_search']}: "
-            f"**{r['found']:,}/{r['pairs']:,} = "
-            f"{r['recall']:.5f}**; pairs found outside the truth: {r['outside']} "
-            f"({r['queries']:,} keys queried in {r['query_s']:.1f} s)."
-        )
+
+
+def chosen_lines(size: int, embed: dict, neigh: dict) -> list[str]:
+    """The search rate and the memory of both steps at `size`, with the 1.5x check."""
     fixed = neigh["baseline_mib"]
     index_mib = neigh["index_mib"]
 
@@ -370,7 +405,7 @@ def report(args, swept: list[dict], size: int, embed: dict, neigh: dict, load: t
             f"{step['baseline_mib']:,.0f} = {budget:,.0f} MiB: **{verdict}**"
         )
 
-    lines += [
+    return [
         f"- search: {neigh['search_qps']:,.0f} queries/s ({SEARCH_SAMPLE:,} random keys, "
         f"threshold {THRESHOLD}); every key of {size:,} would take ~"
         f"{size / neigh['search_qps']:,.0f} s.",
@@ -392,7 +427,6 @@ def report(args, swept: list[dict], size: int, embed: dict, neigh: dict, load: t
         "",
         DETERMINISM,
     ]
-    return "\n".join(lines)
 
 
 def write_section(text: str) -> None:
@@ -411,6 +445,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--sweep-size", type=int, default=100_000)
+    parser.add_argument(
+        "--skip-sweep",
+        action="store_true",
+        help="keep the sweep of RESULTS.md as it is",
+    )
     parser.add_argument("--ndim", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-write", action="store_true", help="print, do not edit RESULTS.md")
@@ -418,9 +457,10 @@ def main() -> None:
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
     print(
-        f"cpus={os.cpu_count()} load average {load_start:.1f}; chosen {asdict(CHOSEN)}", flush=True
+        f"cpus={os.cpu_count()} load average {load_start:.1f}; chosen {asdict(CHOSEN)}",
+        flush=True,
     )
-    swept = in_child(sweep, args.sweep_size, args.ndim, args.seed)
+    swept = None if args.skip_sweep else in_child(sweep, args.sweep_size, args.ndim, args.seed)
     with tempfile.TemporaryDirectory(prefix="bench-neighbors-") as tmp:
         root = Path(tmp)
         data = make_data(args.size, args.ndim, args.seed)

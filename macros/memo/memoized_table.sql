@@ -32,9 +32,11 @@
             this one builds it here: into a new table, then swapped in. -#}
         {%- set intermediate_relation = make_intermediate_relation(target_relation) -%}
         {{ drop_relation_if_exists(load_cached_relation(intermediate_relation)) }}
+        {{ run_hooks(pre_hooks) }}
         {%- call statement('main', language='python') -%}
             {{- create_table_as(False, intermediate_relation, compiled_code, 'python') }}
         {%- endcall -%}
+        {{ run_hooks(post_hooks) }}
         {{ drop_relation_if_exists(existing_relation) }}
         {{ adapter.rename_relation(intermediate_relation, target_relation) }}
         {% do persist_docs(target_relation, model) %}

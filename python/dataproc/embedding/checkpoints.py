@@ -3,8 +3,9 @@
 In: the image refs of `int_posts_with_images` (image_key, uri, offset, length) and the stage's
 vars (`ImageEmbeddingSettings`). Out: a stream of record batches with one row per ref, as the
 engine makes it (`engine.result_schema`): the embedding or the reason there is none, the decoded
-size and format, and the model tag. The rows are read back from the checkpoints one chunk at a
-time (in the order they were written), so the vectors are never all in Python memory.
+size and format, and the model tag. The rows are read back from the checkpoints one chunk after
+another (in the order they were written), in batches of at most `READ_BATCH_ROWS`, so the
+vectors are never all in Python memory.
 
 An image whose shorter decoded side is below the prefilter's `min_side` has no embedding and
 the reason `too_small`: its metadata said it was large enough. That rule runs on every build
@@ -136,7 +137,8 @@ class EmbeddingCheckpoints:
 
     def rows(self, wanted: pa.Array | pa.ChunkedArray, schema: pa.Schema) -> pa.RecordBatchReader:
         """The checkpointed rows of the `wanted` keys, one per key (the first chunk wins), as a
-        stream of `schema` batches read one chunk at a time, in the order they were written."""
+        stream of `schema` batches of at most `READ_BATCH_ROWS` rows read one chunk at a time,
+        in the order they were written."""
         wanted = pc.unique(wanted)
         emitted = np.zeros(len(wanted), dtype=bool)
 
