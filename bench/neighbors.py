@@ -63,7 +63,7 @@ FLOOR = 0.90  # the lower candidate floor identity's calibration may use
 K = 10  # near_dup_neighbors' default: the pipeline asks 2k+1 candidates first
 SEARCH_SAMPLE = 20_000
 CHECKPOINT_ROWS = 65_536
-# The stages' DuckDB memory limit (the `python_model_memory_limit` var's default) and read batch.
+# The stages' DuckDB memory limit (the `vector_memory_limit` var's default) and read batch.
 DUCKDB_MEMORY_LIMIT = "256MB"
 READ_BATCH_ROWS = 8192
 
