@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from dataproc.neighbours.search import IndexSettings
+from dataproc.neighbours.search import _ADD_BATCH, IndexSettings
 
 # The synthetic vectors are shared with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -63,6 +63,9 @@ FLOOR = 0.90  # the lower candidate floor identity's calibration may use
 K = 10  # near_dup_neighbors' default: the pipeline asks 2k+1 candidates first
 SEARCH_SAMPLE = 20_000
 CHECKPOINT_ROWS = 65_536
+# The stages' DuckDB memory limit (the `vector_memory_limit` var's default) and read batch.
+DUCKDB_MEMORY_LIMIT = "256MB"
+READ_BATCH_ROWS = 8192
 
 
 DETERMINISM = """### Why the edges do not depend on the build's threads
@@ -76,6 +79,8 @@ proposes every such key. That last condition is what is not guaranteed: HNSW rec
 construction, and a pair one graph misses and another finds changes the edges. It is measured
 above as pair recall, on the pairs that matter. A key with more than `max_candidates` (1024)
 neighbours above the threshold keeps the index's best 1024, which can differ too.
+An index of at most 10,000 keys (`EXACT_SEARCH_MAX_KEYS`: demos, tests, small lakes) is
+searched exhaustively, so there the edges depend on the vectors alone.
 """
 
 
@@ -121,7 +126,10 @@ def _pairs_within_clusters(
         left, right = np.nonzero(np.triu(sims >= floor - 1e-6, k=1))
         pairs.append(np.stack([members[left], members[right]], axis=1))
     truth = np.concatenate(pairs) if pairs else np.empty((0, 2), np.int64)
-    a, b = vectors[truth[:, 0]].astype(np.float64), vectors[truth[:, 1]].astype(np.float64)
+    a, b = (
+        vectors[truth[:, 0]].astype(np.float64),
+        vectors[truth[:, 1]].astype(np.float64),
+    )
     score = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     keep = score >= floor
     return truth[keep].astype(np.int64), score[keep]
@@ -250,13 +258,17 @@ def embedding_step(root: Path, n: int) -> dict:
     rows = checkpoints.rows(keys, result_schema(ndim))
     batches = (reject_too_small(pa.Table.from_batches([b]), 256).to_batches() for b in rows)
     stream = pa.RecordBatchReader.from_batches(rows.schema, (b for bs in batches for b in bs))
-    con = duckdb.connect(str(root / "bench.duckdb"))
+    con = duckdb.connect(str(root / "bench.duckdb"), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
     con.register("stream", stream)
     con.execute("create table embeddings as select * from stream")
     count = con.execute("select count(*) from embeddings").fetchone()[0]
     con.close()
     assert count == n, count
-    return {"seconds": time.perf_counter() - started, "baseline_mib": baseline, **_memory()}
+    return {
+        "seconds": time.perf_counter() - started,
+        "baseline_mib": baseline,
+        **_memory(),
+    }
 
 
 def neighbour_step(root: Path, data_path: Path) -> dict:
@@ -267,10 +279,14 @@ def neighbour_step(root: Path, data_path: Path) -> dict:
     truth = np.load(data_path)
     data = Data(np.empty((0, 0), np.float32), truth["truth"], truth["score"])
     baseline = _memory()["peak_rss_mib"]
-    con = duckdb.connect(str(root / "bench.duckdb"), read_only=True)
+    con = duckdb.connect(
+        str(root / "bench.duckdb"),
+        read_only=True,
+        config={"memory_limit": DUCKDB_MEMORY_LIMIT},
+    )
     relation = con.table("embeddings").filter("error is null").project("image_key, embedding")
     started = time.perf_counter()
-    embeddings = embeddings_from_batches(relation.to_arrow_reader(65_536))
+    embeddings = embeddings_from_batches(relation.to_arrow_reader(READ_BATCH_ROWS))
     load_s = time.perf_counter() - started
     after_load = _memory()
     print(f"  vectors loaded in {load_s:.0f} s: {after_load}", flush=True)
@@ -308,16 +324,51 @@ def in_child(function, *args):
         return pool.apply(function, args)
 
 
-def report(args, swept: list[dict], size: int, embed: dict, neigh: dict, load: tuple) -> str:
+def report(args, swept: list[dict] | None, size: int, embed: dict, neigh: dict, load: tuple) -> str:
+    command = f"--sweep-size {args.sweep_size}" if swept is not None else "--skip-sweep"
     lines = ["## neighbors", ""]
     lines += [
-        f"`bench/neighbors.py --size {size} --sweep-size {args.sweep_size}` (one run; "
+        f"`bench/neighbors.py --size {size} {command}` (one run; "
         f"{os.cpu_count()} cores, load average {load[0]:.1f} at start, {load[1]:.1f} at end). "
         "Data and method: the module docstring. Pair "
         "recall counts the true pairs >= the threshold found by the pipeline's own query; "
         f"thresholds {THRESHOLD} (identity) and {FLOOR} (candidate floor). Build = one "
-        f"batched `add` per {2**16:,} vectors, all cores.",
+        f"batched `add` per {_ADD_BATCH:,} vectors, all cores.",
         "",
+    ]
+    lines += sweep_lines(args, swept) if swept is not None else previous_sweep()
+    lines += [
+        f"### Chosen settings at n={size:,} x {args.ndim}-d",
+        "",
+        f"`IndexSettings()`: {asdict(CHOSEN)}.",
+        "",
+        f"- build: **{neigh['rate']:,.0f} vectors/s** on {neigh['threads']} threads; index "
+        f"{neigh['index_mib']:,.0f} MiB.",
+    ]
+    for r in neigh["recall"]:
+        lines.append(
+            f"- pair recall @{r['threshold']}, expansion_search {r['expansion_search']}: "
+            f"**{r['found']:,}/{r['pairs']:,} = "
+            f"{r['recall']:.5f}**; pairs found outside the truth: {r['outside']} "
+            f"({r['queries']:,} keys queried in {r['query_s']:.1f} s)."
+        )
+    return "\n".join(lines + chosen_lines(size, embed, neigh))
+
+
+def previous_sweep() -> list[str]:
+    """The sweep subsection of the current RESULTS.md, marked as from an earlier run."""
+    current = RESULTS.read_text() if RESULTS.exists() else ""
+    start = current.find("### Sweep at")
+    stop = current.find("### Chosen settings at", start)
+    if start < 0 or stop < 0:
+        return ["(No sweep in this run.)", ""]
+    note = "(Not rerun with `--skip-sweep`: kept from the previous run of this bench.)"
+    kept = [line for line in current[start:stop].rstrip("\n").splitlines() if line != note]
+    return [kept[0], "", note, *kept[1:], ""]
+
+
+def sweep_lines(args, swept: list[dict]) -> list[str]:
+    lines = [
         f"### Sweep at n={args.sweep_size:,} x {args.ndim}-d",
         "",
         "| dtype | M | ef_add | threads | vectors/s | index MiB | pair recall @0.95 | "
@@ -338,40 +389,44 @@ def report(args, swept: list[dict], size: int, embed: dict, neigh: dict, load: t
         f"Chosen ({CHOSEN.dtype}, M={CHOSEN.connectivity}): all cores / 1 thread = "
         f"{parallel:,.0f} / {serial:,.0f} = **{parallel / serial:.2f}x** (same run, same data).",
         "",
-        f"### Chosen settings at n={size:,} x {args.ndim}-d",
-        "",
-        f"`IndexSettings()`: {asdict(CHOSEN)}.",
-        "",
-        f"- build: **{neigh['rate']:,.0f} vectors/s** on {neigh['threads']} threads; index "
-        f"{neigh['index_mib']:,.0f} MiB.",
     ]
-    for r in neigh["recall"]:
-        lines.append(
-            f"- pair recall @{r['threshold']}, expansion_search {r['expansion_search']}: "
-            f"**{r['found']:,}/{r['pairs']:,} = "
-            f"{r['recall']:.5f}**; pairs found outside the truth: {r['outside']} "
-            f"({r['queries']:,} keys queried in {r['query_s']:.1f} s)."
-        )
+
+
+def chosen_lines(size: int, embed: dict, neigh: dict) -> list[str]:
+    """The search rate and the memory of both steps at `size`, with the 1.5x check."""
     fixed = neigh["baseline_mib"]
-    lines += [
+    index_mib = neigh["index_mib"]
+
+    def check(step: dict) -> str:
+        budget = 1.5 * index_mib + step["baseline_mib"]
+        verdict = "met" if step["peak_rss_mib"] <= budget else "missed"
+        return (
+            f"peak <= 1.5 x index + after imports = 1.5 x {index_mib:,.0f} + "
+            f"{step['baseline_mib']:,.0f} = {budget:,.0f} MiB: **{verdict}**"
+        )
+
+    return [
         f"- search: {neigh['search_qps']:,.0f} queries/s ({SEARCH_SAMPLE:,} random keys, "
         f"threshold {THRESHOLD}); every key of {size:,} would take ~"
         f"{size / neigh['search_qps']:,.0f} s.",
         f"- embedding step (checkpoints -> DuckDB table): {embed['seconds']:.0f} s, peak RSS "
-        f"**{embed['peak_rss_mib']:,.0f} MiB** ({embed['baseline_mib']:,.0f} after imports).",
+        f"**{embed['peak_rss_mib']:,.0f} MiB** ({embed['baseline_mib']:,.0f} after imports; "
+        f"DuckDB memory_limit {DUCKDB_MEMORY_LIMIT}, batches of {READ_BATCH_ROWS:,} rows); "
+        f"{check(embed)}.",
         f"- neighbour step (DuckDB -> memory-mapped vectors -> index -> recall queries and the "
         f"search sample): peak RSS **{neigh['peak_rss_mib']:,.0f} MiB** = "
         f"{(neigh['peak_rss_mib'] - fixed) / neigh['index_mib']:.2f} x index + "
-        f"{fixed:,.0f} MiB after imports. Of it at the end: anonymous "
+        f"{fixed:,.0f} MiB after imports (DuckDB memory_limit {DUCKDB_MEMORY_LIMIT}); "
+        f"{check(neigh)}. Of it at the end: anonymous "
         f"{neigh['anon_mib']:,.0f} MiB, file-backed {neigh['file_mib']:,.0f} MiB (libraries; "
         f"the {neigh['vectors_mib']:,.0f} MiB of memory-mapped vectors are unmapped after each "
         "read). After loading the vectors: "
-        f"{neigh['after_load']['anon_mib']:,.0f} MiB anonymous; load took "
+        f"{neigh['after_load']['anon_mib']:,.0f} MiB anonymous; after the build: "
+        f"{neigh['after_build']['anon_mib']:,.0f} MiB anonymous; load took "
         f"{neigh['load_s']:.0f} s.",
         "",
         DETERMINISM,
     ]
-    return "\n".join(lines)
 
 
 def write_section(text: str) -> None:
@@ -390,6 +445,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--sweep-size", type=int, default=100_000)
+    parser.add_argument(
+        "--skip-sweep",
+        action="store_true",
+        help="keep the sweep of RESULTS.md as it is",
+    )
     parser.add_argument("--ndim", type=int, default=512)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-write", action="store_true", help="print, do not edit RESULTS.md")
@@ -397,9 +457,10 @@ def main() -> None:
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
     print(
-        f"cpus={os.cpu_count()} load average {load_start:.1f}; chosen {asdict(CHOSEN)}", flush=True
+        f"cpus={os.cpu_count()} load average {load_start:.1f}; chosen {asdict(CHOSEN)}",
+        flush=True,
     )
-    swept = in_child(sweep, args.sweep_size, args.ndim, args.seed)
+    swept = None if args.skip_sweep else in_child(sweep, args.sweep_size, args.ndim, args.seed)
     with tempfile.TemporaryDirectory(prefix="bench-neighbors-") as tmp:
         root = Path(tmp)
         data = make_data(args.size, args.ndim, args.seed)

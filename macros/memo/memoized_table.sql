@@ -32,6 +32,9 @@
             this one builds it here: into a new table, then swapped in. -#}
         {%- set intermediate_relation = make_intermediate_relation(target_relation) -%}
         {{ drop_relation_if_exists(load_cached_relation(intermediate_relation)) }}
+        {#- Only hooks outside the transaction: the model's table is created on another cursor,
+            which a transaction opened before it would not see. -#}
+        {{ run_hooks(pre_hooks, inside_transaction=False) }}
         {%- call statement('main', language='python') -%}
             {{- create_table_as(False, intermediate_relation, compiled_code, 'python') }}
         {%- endcall -%}
@@ -46,6 +49,9 @@
         else plan.fingerprint -%}
     {%- do memo_record(model.unique_id, fingerprint, plan.get('inputs')) -%}
     {%- do adapter.commit() -%}
+    {%- if model.language == 'python' -%}
+        {{ run_hooks(post_hooks, inside_transaction=False) }}
+    {%- endif -%}
     {{ return(relations) }}
 {% endmaterialization %}
 

@@ -3,8 +3,9 @@
 A thin adapter over `dataproc.embedding.checkpoints`: only images not yet under
 `state/embeddings/<model_tag>/` are sent to the embedder (sidecars named by
 DATAPROC_EMBEDDER_URLS, or the in-process engine), one checkpointed chunk at a time. The rows
-stream back from the checkpoints into DuckDB, chunk by chunk. Settings arrive
-through `meta.settings` (see _embeddings__models.yml).
+stream back from the checkpoints into DuckDB in batches of 8,192 rows, under the
+`vector_memory_limit` hooks. Settings arrive through `meta.settings` (see
+_embeddings__models.yml).
 """
 
 from dataproc.config import read_settings

@@ -2,7 +2,8 @@
 
 A thin adapter over `dataproc.neighbours.edges.embedding_edges` (USearch kNN, exact cosine kept
 at or above `near_dup_candidate_floor`; identity applies the calibrated threshold). The
-embeddings stream from DuckDB batch by batch. Listed in the `identity_edge_models` var.
+embeddings stream from DuckDB in batches of 8,192 rows, under the `vector_memory_limit` hooks.
+Listed in the `identity_edge_models` var.
 Settings arrive through `meta.settings` (see _identity_edges__models.yml).
 """
 
@@ -20,4 +21,4 @@ def model(dbt, session):
         .filter("error is null")
         .project("image_key, embedding, model_tag")
     )
-    return embedding_edges(embeddings.to_arrow_reader(65_536), settings, Lake())
+    return embedding_edges(embeddings.to_arrow_reader(8192), settings, Lake())

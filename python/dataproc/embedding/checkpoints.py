@@ -3,8 +3,9 @@
 In: the image refs of `int_posts_with_images` (image_key, uri, offset, length) and the stage's
 vars (`ImageEmbeddingSettings`). Out: a stream of record batches with one row per ref, as the
 engine makes it (`engine.result_schema`): the embedding or the reason there is none, the decoded
-size and format, and the model tag. The rows are read back from the checkpoints one chunk at a
-time (in the order they were written), so the vectors are never all in Python memory.
+size and format, and the model tag. The rows are read back from the checkpoints one chunk after
+another (in the order they were written), in batches of at most `READ_BATCH_ROWS`, so the
+vectors are never all in Python memory.
 
 An image whose shorter decoded side is below the prefilter's `min_side` has no embedding and
 the reason `too_small`: its metadata said it was large enough. That rule runs on every build
@@ -44,6 +45,9 @@ STATE_PREFIX = "state/embeddings"
 TOO_SMALL = "too_small"
 CHUNK_NAME = re.compile(r"chunk-(\d{6})\.parquet$")
 REF_COLUMNS = ["image_key", "uri", "offset", "length"]
+# Rows per batch read back from a chunk: a 512-d float32 batch is 16 MiB, so the copies a batch
+# passes through stay small next to the vectors' total.
+READ_BATCH_ROWS = 8192
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,8 @@ def reject_too_small(rows: pa.Table, min_side: int | None) -> pa.Table:
         return rows
     shorter = pc.min_element_wise(rows["width"], rows["height"])
     small = pc.fill_null(pc.and_(pc.is_null(rows["error"]), pc.less(shorter, min_side)), False)
+    if not pc.any(small).as_py():
+        return rows  # no copy of the vectors when nothing changes
     embedding = pc.if_else(
         small, pa.scalar(None, rows.schema.field("embedding").type), rows["embedding"]
     )
@@ -131,13 +137,14 @@ class EmbeddingCheckpoints:
 
     def rows(self, wanted: pa.Array | pa.ChunkedArray, schema: pa.Schema) -> pa.RecordBatchReader:
         """The checkpointed rows of the `wanted` keys, one per key (the first chunk wins), as a
-        stream of `schema` batches read one chunk at a time, in the order they were written."""
+        stream of `schema` batches of at most `READ_BATCH_ROWS` rows read one chunk at a time,
+        in the order they were written."""
         wanted = pc.unique(wanted)
         emitted = np.zeros(len(wanted), dtype=bool)
 
         def batches() -> Iterator[pa.RecordBatch]:
             for path in self.chunk_paths():
-                for batch in self.lake.iter_parquet(path):
+                for batch in self.lake.iter_parquet(path, READ_BATCH_ROWS):
                     position = pc.index_in(batch["image_key"], value_set=wanted)
                     position = position.fill_null(-1).to_numpy(zero_copy_only=False)
                     # First occurrence of each wanted key not emitted by an earlier batch.
@@ -147,7 +154,9 @@ class EmbeddingCheckpoints:
                     keep = first & (position >= 0)
                     keep[keep] = ~emitted[position[keep]]
                     emitted[position[keep]] = True
-                    table = pa.Table.from_batches([batch]).filter(pa.array(keep))
+                    table = pa.Table.from_batches([batch])
+                    if not keep.all():
+                        table = table.filter(pa.array(keep))
                     yield from conform(table, schema).to_batches()
 
         return pa.RecordBatchReader.from_batches(schema, batches())

@@ -40,9 +40,13 @@ KEY_COLUMN = "image_key"
 VECTOR_COLUMN = "embedding"
 METRICS = ("cos", "ip")
 DTYPES = ("f32", "f16", "i8")
-_BLOCK_PAIRS = 1 << 15
+# Work is cut into blocks so that the copies a step makes (float64 pairs for exact scores, the
+# candidates of a query block, the vectors of one `add`) stay small next to the index: at 512-d a
+# block of pairs is ~50 MiB at most, a query block's candidates ~40 MiB, an add batch 64 MiB.
+_BLOCK_PAIRS = 1 << 12
 _QUERY_BLOCK = 4096
-_ADD_BATCH = 1 << 16
+_QUERY_CANDIDATES = 1 << 20
+_ADD_BATCH = 1 << 15
 
 # Up to this many keys a query scans every stored vector (cheap at this size), so the edges of
 # small lakes never depend on HNSW recall; above it the graph proposes the candidates.
@@ -237,7 +241,9 @@ def embeddings_from_batches(
             if not (norms > 0).all():
                 raise ValueError(f"{vector_column} holds zero vectors, which have no cosine")
             scratch.write(block.tobytes())
-            key_parts.append(batch.column(key_column).cast(pa.string()))
+            # A copy: the batch's columns can share one allocation (DuckDB's export does), so
+            # keeping a view of the keys would keep every vector of the batch alive too.
+            key_parts.append(pa.concat_arrays([batch.column(key_column).cast(pa.string())]))
             norm_parts.append(norms)
         count = sum(len(part) for part in key_parts)
         mapping = None
@@ -371,29 +377,32 @@ def neighbours_above(
     pending = np.asarray(query_rows, dtype=np.int64)
     count = min(max(start_count, 1), len(index))
     floor = threshold - settings.score_slack
+    widest = min(settings.max_candidates, len(index))
     with progress_bar(len(pending), "searching the index", " queries") as bar:
         while len(pending) and count > 0:
             saturated: list[np.ndarray] = []
-            for start in range(0, len(pending), _QUERY_BLOCK):
-                block = pending[start : start + _QUERY_BLOCK]
+            step = min(_QUERY_BLOCK, max(_QUERY_CANDIDATES // count, 1))
+            for start in range(0, len(pending), step):
+                block = pending[start : start + step]
                 pairs, full = _search_block(
                     index, row_of_label, embeddings, block, count, floor, settings.search_threads
                 )
-                found.append(pairs)
-                saturated.append(block[full])
+                if count < widest:
+                    # Saturated queries are asked again wider: their partial results go.
+                    saturated.append(block[full])
+                    pairs = pairs.take(~np.isin(pairs.query, block[full]))
+                # Scored block by block, so only the pairs that pass are kept, not every candidate.
+                scores = embeddings.cosines(pairs.query, pairs.neighbour)
+                found.append(
+                    DirectedPairs(pairs.query, pairs.neighbour, scores).take(scores >= threshold)
+                )
                 bar.update(len(block))
-            pending = np.concatenate(saturated) if saturated else pending[:0]
-            widest = min(settings.max_candidates, len(index))
             if count >= widest:
                 break
+            pending = np.concatenate(saturated) if saturated else pending[:0]
             count = min(count * 2, widest)
-            if len(pending):
-                # Saturated queries are asked again from scratch: drop their partial results.
-                found = [p.take(~np.isin(p.query, pending)) for p in found]
-                bar.total += len(pending)
-    pairs = DirectedPairs.concat(found)
-    scores = embeddings.cosines(pairs.query, pairs.neighbour)
-    return DirectedPairs(pairs.query, pairs.neighbour, scores).take(scores >= threshold)
+            bar.total += len(pending)
+    return DirectedPairs.concat(found)
 
 
 def _search_block(
