@@ -44,6 +44,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import yaml
+from dataproc.embedding.checkpoints import READ_BATCH_ROWS
 from dataproc.neighbours.search import _ADD_BATCH, IndexSettings
 
 # The synthetic vectors are shared with the tests.
@@ -63,9 +65,10 @@ FLOOR = 0.90  # the lower candidate floor identity's calibration may use
 K = 10  # near_dup_neighbors' default: the pipeline asks 2k+1 candidates first
 SEARCH_SAMPLE = 20_000
 CHECKPOINT_ROWS = 65_536
-# The stages' DuckDB memory limit (the `vector_memory_limit` var's default) and read batch.
-DUCKDB_MEMORY_LIMIT = "256MB"
-READ_BATCH_ROWS = 8192
+# The stages' DuckDB memory limit: the `vector_memory_limit` var's default.
+DUCKDB_MEMORY_LIMIT = yaml.safe_load(
+    (Path(__file__).resolve().parents[1] / "dbt_project.yml").read_text()
+)["vars"]["vector_memory_limit"]
 
 
 DETERMINISM = """### Why the edges do not depend on the build's threads

@@ -2,12 +2,13 @@
 
 A thin adapter over `dataproc.neighbours.edges.embedding_edges` (USearch kNN, exact cosine kept
 at or above `near_dup_candidate_floor`; identity applies the calibrated threshold). The
-embeddings stream from DuckDB in batches of 8,192 rows, under the `vector_memory_limit` hooks.
-Listed in the `identity_edge_models` var.
-Settings arrive through `meta.settings` (see _identity_edges__models.yml).
+embeddings stream from DuckDB in batches of `READ_BATCH_ROWS` (as the checkpoints are read),
+under the `vector_memory_limit` hooks. Listed in the `identity_edge_models` var. Settings
+arrive through `meta.settings` (see _identity_edges__models.yml).
 """
 
 from dataproc.config import read_settings
+from dataproc.embedding.checkpoints import READ_BATCH_ROWS
 from dataproc.lake import Lake
 from dataproc.neighbours.edges import NearDuplicateSettings, embedding_edges
 
@@ -21,4 +22,4 @@ def model(dbt, session):
         .filter("error is null")
         .project("image_key, embedding, model_tag")
     )
-    return embedding_edges(embeddings.to_arrow_reader(8192), settings, Lake())
+    return embedding_edges(embeddings.to_arrow_reader(READ_BATCH_ROWS), settings, Lake())
