@@ -21,9 +21,9 @@ floor a calibration step may ask for.
    so that peak RSS is its own:
    - embedding step: the checkpoints (parquet chunks in a local lake) streamed by
      `EmbeddingCheckpoints.rows` into a DuckDB table, as `int_image_embeddings` does;
-   - neighbour step: that table streamed by DuckDB into `embeddings_from_batches` (vectors in a
-     memory-mapped scratch file), the index built by `add_vectors` with all cores, then the
-     pair-recall queries and a timed sample of the full search.
+   - neighbour step: that table streamed by DuckDB into `embeddings_from_batches` (vectors in
+     a scratch file, read back with pread), the index built by `add_vectors` with all cores,
+     then the pair-recall queries and a timed sample of the full search.
    Peak RSS is compared with the index's own size (`Index.memory_usage`) and with the process
    after its imports (the fixed overhead).
 
@@ -275,7 +275,7 @@ def embedding_step(root: Path, n: int) -> dict:
 
 
 def neighbour_step(root: Path, data_path: Path) -> dict:
-    """Section 2, neighbour step (child): DuckDB stream -> memory-mapped vectors -> index."""
+    """Section 2, neighbour step (child): DuckDB stream -> vectors in a scratch file -> index."""
     import duckdb
     from dataproc.neighbours.search import embeddings_from_batches, neighbours_above
 
@@ -311,7 +311,7 @@ def neighbour_step(root: Path, data_path: Path) -> dict:
         "rate": rate,
         "threads": CHOSEN.build_threads or os.cpu_count(),
         "index_mib": index.memory_usage / 2**20,
-        "vectors_mib": embeddings.matrix.nbytes / 2**20,
+        "vectors_mib": embeddings.nbytes / 2**20,
         "baseline_mib": baseline,
         "after_load": after_load,
         "after_build": after_build,
@@ -393,6 +393,7 @@ def sweep_lines(args, swept: list[dict]) -> list[str]:
         f"{parallel:,.0f} / {serial:,.0f} = **{parallel / serial:.2f}x** (same run, same data).",
         "",
     ]
+    return lines
 
 
 def chosen_lines(size: int, embed: dict, neigh: dict) -> list[str]:
@@ -416,14 +417,14 @@ def chosen_lines(size: int, embed: dict, neigh: dict) -> list[str]:
         f"**{embed['peak_rss_mib']:,.0f} MiB** ({embed['baseline_mib']:,.0f} after imports; "
         f"DuckDB memory_limit {DUCKDB_MEMORY_LIMIT}, batches of {READ_BATCH_ROWS:,} rows); "
         f"{check(embed)}.",
-        f"- neighbour step (DuckDB -> memory-mapped vectors -> index -> recall queries and the "
+        f"- neighbour step (DuckDB -> vectors in a scratch file -> index -> recall queries and the "
         f"search sample): peak RSS **{neigh['peak_rss_mib']:,.0f} MiB** = "
         f"{(neigh['peak_rss_mib'] - fixed) / neigh['index_mib']:.2f} x index + "
         f"{fixed:,.0f} MiB after imports (DuckDB memory_limit {DUCKDB_MEMORY_LIMIT}); "
         f"{check(neigh)}. Of it at the end: anonymous "
         f"{neigh['anon_mib']:,.0f} MiB, file-backed {neigh['file_mib']:,.0f} MiB (libraries; "
-        f"the {neigh['vectors_mib']:,.0f} MiB of memory-mapped vectors are unmapped after each "
-        "read). After loading the vectors: "
+        f"the {neigh['vectors_mib']:,.0f} MiB of vectors are read from their scratch file with "
+        "pread, never mapped). After loading the vectors: "
         f"{neigh['after_load']['anon_mib']:,.0f} MiB anonymous; after the build: "
         f"{neigh['after_build']['anon_mib']:,.0f} MiB anonymous; load took "
         f"{neigh['load_s']:.0f} s.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 
 import numpy as np
@@ -65,14 +66,15 @@ def test_checkpointed_rows_stream_one_chunk_at_a_time(tmp_path, monkeypatch) -> 
     )
 
 
-def test_stream_lands_in_a_memory_mapped_matrix_in_key_order() -> None:
+def test_stream_lands_in_a_scratch_file_read_in_key_order() -> None:
     rng = np.random.default_rng(3)
     keys = [f"k{i:03d}" for i in rng.permutation(300)]
     vectors = normalize_rows(rng.standard_normal((300, 16)))
     table = embeddings_table(keys, vectors)
     streamed = embeddings_from_batches(table.to_reader(max_chunksize=7))
 
-    assert streamed.mapping is not None and not streamed.matrix.flags.owndata
+    # The vectors are in the scratch file only, read back row by row in key order.
+    assert os.fstat(streamed.scratch.fileno()).st_size == streamed.nbytes == 300 * 16 * 4
     assert streamed.keys.to_pylist() == sorted(keys)
     row = {key: i for i, key in enumerate(keys)}
     np.testing.assert_array_equal(
@@ -81,6 +83,11 @@ def test_stream_lands_in_a_memory_mapped_matrix_in_key_order() -> None:
     whole = embeddings_from_table(table)
     pairs = np.arange(300), rng.permutation(300)
     np.testing.assert_array_equal(streamed.cosines(*pairs), whole.cosines(*pairs))
+    repeated = np.array([5, 5, 4, 6, 7, 0, 299, 6])
+    np.testing.assert_array_equal(
+        streamed.vectors(repeated), vectors[[row[sorted(keys)[r]] for r in repeated]]
+    )
+    assert streamed.vectors(np.array([], np.int64)).shape == (0, 16)
     with pytest.raises(ValueError, match="duplicate image_key"):
         embeddings_from_batches([table.to_batches()[0], table.slice(5, 1).to_batches()[0]])
 

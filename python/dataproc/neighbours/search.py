@@ -4,10 +4,10 @@ In: a stream of Arrow record batches of (image_key, embedding), in any order, an
 `IndexSettings`. Out: `Embeddings` (key-sorted keys, their vectors and exact pair cosines) and
 `DirectedPairs` (query row, neighbour row, exact cosine) for the rows asked about.
 
-The vectors are written batch by batch, as they arrive, to a memory-mapped scratch file, so they
-are never all in Python memory: the index build and the exact re-scoring copy the rows they
-need from there, and the pages read are unmapped again (`Embeddings.vectors`), so they live in
-the kernel's file cache, not in this process. Only the keys are sorted in memory.
+The vectors are written batch by batch, as they arrive, to a scratch file, so they are never all
+in Python memory: the index build and the exact re-scoring read the rows they need from there
+with `pread` (`Embeddings.vectors`), so the file's pages live in the kernel's file cache, never
+in this process. Only the keys are sorted in memory.
 
 Every later step addresses a vector by its row: its key's rank in ascending key order. Sorting
 or tie-breaking by row is sorting by key, and it is the same whichever batch a key arrived in.
@@ -24,11 +24,11 @@ long as its recall of pairs above the threshold is complete (`bench/neighbors.py
 
 from __future__ import annotations
 
-import mmap
+import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -145,35 +145,51 @@ class Embeddings:
 
     Attributes:
         keys: string keys, ascending and unique; row i is keys[i].
-        matrix: float32 array of shape (len(keys), ndim), in arrival order (memory-mapped).
-        position: int64 row of `matrix` that holds the vector of each row (key rank).
+        position: int64 record of the scratch file that holds the vector of each row (key rank).
         norms: float64 L2 norm of each row (used to turn dot products into exact cosines).
-        mapping: the scratch file's memory map behind `matrix` (None when there are no rows).
+        ndim: the vectors' length.
+        scratch: the unlinked scratch file of float32 records of `ndim` values, in arrival order
+            (None when there are no rows); closed when this object is freed.
     """
 
     keys: pa.StringArray
-    matrix: np.ndarray
     position: np.ndarray
     norms: np.ndarray
-    mapping: mmap.mmap | None = None
+    ndim: int
+    scratch: BinaryIO | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
 
     @property
-    def ndim(self) -> int:
-        return int(self.matrix.shape[1])
+    def nbytes(self) -> int:
+        """Size of all the vectors as float32 (what the scratch file holds)."""
+        return len(self) * self.ndim * 4
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
         """A copy of the float32 vectors of `rows`, in that order.
 
-        The pages read are unmapped again at once: they stay in the kernel's file cache, not in
-        this process, so the resident set holds the index and the copies in use, not every vector.
+        Read with `pread`, one call per run of consecutive records: the file's pages stay in the
+        kernel's file cache and are never mapped into this process. (A memory map would map each
+        fault's read-ahead window, megabytes, so copying a block of random rows mapped most of
+        the file.) The resident set holds the index and the copies in use, not every vector.
         """
-        copy = self.matrix[self.position[np.asarray(rows, dtype=np.int64)]]
-        if self.mapping is not None:
-            self.mapping.madvise(mmap.MADV_DONTNEED)
-        return copy
+        records = self.position[np.asarray(rows, dtype=np.int64)]
+        out = np.empty((len(records), self.ndim), np.float32)
+        if not len(records) or not self.ndim:
+            return out
+        order = np.argsort(records, kind="stable")
+        ordered = records[order]
+        gathered = np.empty_like(out)
+        runs = np.flatnonzero(np.diff(ordered) != 1) + 1
+        record_bytes = self.ndim * 4
+        for start, stop in zip(np.r_[0, runs], np.r_[runs, len(ordered)], strict=True):
+            buffer = memoryview(gathered[start:stop]).cast("B")
+            offset = int(ordered[start]) * record_bytes
+            if os.preadv(self.scratch.fileno(), [buffer], offset) != len(buffer):
+                raise OSError(f"short read from the vectors' scratch file at byte {offset}")
+        out[order] = gathered
+        return out
 
     def rows_of(self, keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Row of each key (int64), -1 where the key has no embedding."""
@@ -223,8 +239,9 @@ def embeddings_from_batches(
     key_parts: list[pa.Array] = []
     norm_parts: list[np.ndarray] = []
     ndim = 0
-    # The scratch file is unlinked when closed; the mapping keeps its pages until it is freed.
-    with tempfile.TemporaryFile(prefix="dataproc-vectors-") as scratch:
+    # Unlinked at once: the file goes when `Embeddings.scratch` is closed or freed.
+    scratch = tempfile.TemporaryFile(prefix="dataproc-vectors-")  # noqa: SIM115 (outlives the call)
+    try:
         for batch in batches:
             for name in (key_column, vector_column):
                 if name not in batch.schema.names:
@@ -245,14 +262,10 @@ def embeddings_from_batches(
             # keeping a view of the keys would keep every vector of the batch alive too.
             key_parts.append(pa.concat_arrays([batch.column(key_column).cast(pa.string())]))
             norm_parts.append(norms)
-        count = sum(len(part) for part in key_parts)
-        mapping = None
-        if count and ndim:
-            scratch.flush()
-            mapping = mmap.mmap(scratch.fileno(), 0, access=mmap.ACCESS_READ)
-            matrix = np.frombuffer(mapping, dtype=np.float32).reshape(count, ndim)
-        else:
-            matrix = np.empty((count, ndim), np.float32)
+        scratch.flush()
+    except BaseException:
+        scratch.close()
+        raise
     keys = pa.concat_arrays(key_parts) if key_parts else pa.array([], pa.string())
     if keys.null_count:
         raise ValueError(f"{keys.null_count} embedding rows have a null {key_column}")
@@ -265,7 +278,10 @@ def embeddings_from_batches(
             raise ValueError(f"duplicate {key_column} in embeddings, e.g. {first!r}")
     position = order.to_numpy().astype(np.int64)
     norms = np.concatenate(norm_parts)[position] if norm_parts else np.empty(0)
-    return Embeddings(keys=keys, matrix=matrix, position=position, norms=norms, mapping=mapping)
+    if not len(keys):
+        scratch.close()
+        scratch = None
+    return Embeddings(keys=keys, position=position, norms=norms, ndim=ndim, scratch=scratch)
 
 
 def _vector_matrix(vectors: pa.Array, name: str) -> np.ndarray:
@@ -438,7 +454,7 @@ def add_vectors(
     index: Any, labels: np.ndarray, embeddings: Embeddings, rows: np.ndarray, threads: int
 ) -> None:
     """Insert the vectors of `rows` under `labels`, each batch in one call on `threads` threads
-    (0 = all cores); batches bound the copy taken from the memory-mapped vectors."""
+    (0 = all cores); batches bound the copy read from the vectors' scratch file."""
     with progress_bar(len(rows), "building the index", " vectors") as bar:
         for start in range(0, len(rows), _ADD_BATCH):
             batch = slice(start, start + _ADD_BATCH)
