@@ -22,7 +22,8 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -50,12 +51,14 @@ GIB = 1024**3
 
 @dataclass
 class Measured:
-    """One measured command: wall seconds, peak RSS of its process tree, exit code, output."""
+    """One measured command: wall seconds, peak RSS of its process tree, exit code, output, and
+    the RSS samples as (epoch seconds, bytes)."""
 
     wall_s: float
     peak_rss_bytes: int
     returncode: int
     output: str
+    samples: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def peak_rss_gib(self) -> float:
@@ -85,6 +88,7 @@ def measure(
     """Run `cmd`, sampling the RSS of its process tree every 0.1 s until it exits; past
     `timeout_s`, or once its RSS exceeds `rss_cap` bytes, it is killed (return code -9)."""
     peak = 0
+    samples: list[tuple[float, int]] = []
     with log.open("w") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(
@@ -100,7 +104,8 @@ def measure(
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, tree_rss(proc.pid))
+                samples.append((time.time(), tree_rss(proc.pid)))
+                peak = max(peak, samples[-1][1])
                 if rss_cap is not None and peak > rss_cap:
                     os.killpg(proc.pid, 9)  # before the machine runs out of memory
                     return
@@ -116,7 +121,7 @@ def measure(
         wall = time.perf_counter() - started
         done.set()
         sampler.join()
-    return Measured(wall, peak, returncode, log.read_text())
+    return Measured(wall, peak, returncode, log.read_text(), samples)
 
 
 def ensure_lake(lake: Path, posts: int, seed: int) -> None:
@@ -155,6 +160,26 @@ def slowest_nodes(target: Path, n: int = 8) -> list[tuple[str, float]]:
     results = json.loads((target / "run_results.json").read_text())["results"]
     timed = [(r["unique_id"].split(".", 2)[-1], r["execution_time"]) for r in results]
     return sorted(timed, key=lambda item: -item[1])[:n]
+
+
+def peak_by_node(
+    target: Path, samples: list[tuple[float, int]], n: int = 5
+) -> list[tuple[str, float]]:
+    """The `n` nodes with the highest RSS sample (GiB) while they ran. With dbt --threads 1 the
+    nodes run one at a time, so a sample belongs to the one node running then."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    peaks = []
+    for result in results:
+        if not result["timing"]:
+            continue
+        start, stop = (
+            datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+            for moment in (result["timing"][0]["started_at"], result["timing"][-1]["completed_at"])
+        )
+        inside = [rss for at, rss in samples if start <= at <= stop]
+        if inside:
+            peaks.append((result["unique_id"].split(".", 2)[-1], max(inside) / GIB))
+    return sorted(peaks, key=lambda item: -item[1])[:n]
 
 
 def dbt_env(args: argparse.Namespace, lake: Path) -> dict[str, str]:
@@ -205,6 +230,7 @@ def build_dbt(args: argparse.Namespace, lake: Path, log_name: str) -> tuple[Meas
             ).fetchone()
             facts["columns"] = len(con.sql("select * from marts.images limit 0").columns)
         facts["slowest"] = slowest_nodes(target)
+        facts["peaks"] = peak_by_node(target, measured.samples)
     return measured, facts
 
 
@@ -351,6 +377,9 @@ def report(
     if dbt_facts.get("slowest"):
         slowest = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in dbt_facts["slowest"])
         lines.append(f"- slowest dbt nodes: {slowest}.")
+    if dbt_facts.get("peaks"):
+        peaks = ", ".join(f"{name} {gib:.2f} GiB" for name, gib in dbt_facts["peaks"])
+        lines.append(f"- highest peak RSS of the process tree while a node ran: {peaks}.")
     return "\n".join(lines) + "\n"
 
 
