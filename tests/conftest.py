@@ -38,15 +38,17 @@ RENAMED_CLAIMED_SIZE = (2000, 3000)
 # collection order as it frees up, so these are queued before the rest: none of them is left
 # to start when the other worker has nothing more to do. Each worker starts with two modules:
 # the first builds `demo_build` and then its own builds (the longest module), the second needs
-# no shared build; the third is short, as it waits behind the first on the same worker. A
-# module missing here only runs later; nothing else depends on this list.
+# no shared build; the third is short, as it waits behind the first on the same worker; the
+# next two start with builds of their own, so the shared build is done before a module that
+# only reads it comes up. A module missing here only runs later; nothing else depends on this
+# list.
 SLOW_MODULES = (
     "test_incremental_build.py",
     "test_staging_posts.py",
     "test_demo_learned_aliases.py",
-    "test_build_demo.py",
     "test_merge_images.py",
     "test_merge_weighted_pick.py",
+    "test_build_demo.py",
     "test_embed_ray.py",
     "test_vars_no_lake.py",
     "test_metrics_lake.py",
