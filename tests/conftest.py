@@ -1,9 +1,9 @@
 """Shared pytest fixtures: run dbt against a lake in a temporary directory.
 
 `demo_build` is the one full `dbt build` of the test suite: a small demo lake with a few known
-cases added (see `write_test_lake`), built once per session and read by every module that
-inspects a build. Tests only query it; a test that runs dbt again works on its own copy
-(`copy_project`).
+cases added (see `write_test_lake`), built once per test run (however many xdist workers) and
+read by every module that inspects a build. Tests only query it; a test that runs dbt again
+works on its own copy (`copy_project`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from filelock import FileLock
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # The demo model's seeded weights, at the path the `clip_pretrained` var names by default.
@@ -30,6 +31,35 @@ DELETED_POST_ID = 990_000_001
 # What the two lying danbooru posts of the test lake claim (see `add_lying_image_posts`).
 TINY_CLAIMED_SIZE = (680, 453)
 RENAMED_CLAIMED_SIZE = (2000, 3000)
+
+
+# The modules that run dbt builds of their own, slowest first. Under xdist (`-n 2 --dist
+# loadscope --no-loadscope-reorder` in pyproject.toml) each worker takes whole modules in
+# collection order as it frees up, so these are queued before the rest: none of them is left
+# to start when the other worker has nothing more to do. Each worker starts with two modules:
+# the first builds `demo_build` and then its own builds (the longest module), the second needs
+# no shared build; the third is short, as it waits behind the first on the same worker; the
+# next two start with builds of their own, so the shared build is done before a module that
+# only reads it comes up. A module missing here only runs later; nothing else depends on this
+# list.
+SLOW_MODULES = (
+    "test_incremental_build.py",
+    "test_staging_posts.py",
+    "test_demo_learned_aliases.py",
+    "test_merge_images.py",
+    "test_merge_weighted_pick.py",
+    "test_build_demo.py",
+    "test_embed_ray.py",
+    "test_vars_no_lake.py",
+    "test_metrics_lake.py",
+    "test_embed_weights.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Queue SLOW_MODULES first, in that order; every module keeps its own test order."""
+    rank = {name: i for i, name in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_MODULES)))
 
 
 @dataclass
@@ -291,16 +321,31 @@ def lying_images(demo_build: DbtProject) -> LyingImagePosts:
     return lying_image_posts(Path(demo_build.lake))
 
 
+def run_temp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of this test run: the same for every xdist worker of the run."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DbtProject:
-    """One full `dbt build` of the test lake, shared by the session: query it, never rebuild it."""
-    work = tmp_path_factory.mktemp("demo_build")
-    write_test_lake(work / "lake")
-    project = make_dbt_project(work / "dbt", work / "lake")
-    project.run("build")
-    # Kept apart: a later `dbt show` or `dbt test` in this project replaces run_results.json.
-    shutil.copy(project.work / "target" / "run_results.json", work / "build_results.json")
-    return project
+    """One full `dbt build` of the test lake, shared by the session: query it, never rebuild it.
+
+    Built once per test run: under xdist, the first worker to ask builds it while the others
+    wait on a file lock, and then every worker reads the same build.
+    """
+    root = run_temp_root(tmp_path_factory)
+    work = root / "demo_build"
+    built = work / "build_results.json"
+    with FileLock(root / "demo_build.lock"):
+        if not built.exists():
+            shutil.rmtree(work, ignore_errors=True)
+            write_test_lake(work / "lake")
+            project = make_dbt_project(work / "dbt", work / "lake")
+            project.run("build")
+            # Kept apart, and written last: it marks the build as done.
+            shutil.copy(project.work / "target" / "run_results.json", built)
+    return make_dbt_project(work / "dbt", work / "lake")
 
 
 @dataclass
