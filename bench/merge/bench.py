@@ -156,18 +156,17 @@ def raw_post_count(lake: Path) -> int:
         ).fetchone()[0]
 
 
-def slowest_nodes(target: Path, n: int = 8) -> list[tuple[str, float]]:
-    results = json.loads((target / "run_results.json").read_text())["results"]
+def slowest_nodes(results: list[dict], n: int = 8) -> list[tuple[str, float]]:
+    """The `n` nodes of run_results.json's `results` with the longest execution time."""
     timed = [(r["unique_id"].split(".", 2)[-1], r["execution_time"]) for r in results]
     return sorted(timed, key=lambda item: -item[1])[:n]
 
 
 def peak_by_node(
-    target: Path, samples: list[tuple[float, int]], n: int = 5
+    results: list[dict], samples: list[tuple[float, int]], n: int = 5
 ) -> list[tuple[str, float]]:
-    """The `n` nodes with the highest RSS sample (GiB) while they ran. With dbt --threads 1 the
-    nodes run one at a time, so a sample belongs to the one node running then."""
-    results = json.loads((target / "run_results.json").read_text())["results"]
+    """The `n` nodes of `results` with the highest RSS sample (GiB) while they ran. With dbt
+    --threads 1 the nodes run one at a time, so a sample belongs to the one node running then."""
     peaks = []
     for result in results:
         if not result["timing"]:
@@ -229,8 +228,9 @@ def build_dbt(args: argparse.Namespace, lake: Path, log_name: str) -> tuple[Meas
                 "select count(*), sum(n_members) from marts.images"
             ).fetchone()
             facts["columns"] = len(con.sql("select * from marts.images limit 0").columns)
-        facts["slowest"] = slowest_nodes(target)
-        facts["peaks"] = peak_by_node(target, measured.samples)
+        results = json.loads((target / "run_results.json").read_text())["results"]
+        facts["slowest"] = slowest_nodes(results)
+        facts["peaks"] = peak_by_node(results, measured.samples)
     return measured, facts
 
 

@@ -263,24 +263,24 @@ def embeddings_from_batches(
             key_parts.append(pa.concat_arrays([batch.column(key_column).cast(pa.string())]))
             norm_parts.append(norms)
         scratch.flush()
+        keys = pa.concat_arrays(key_parts) if key_parts else pa.array([], pa.string())
+        if keys.null_count:
+            raise ValueError(f"{keys.null_count} embedding rows have a null {key_column}")
+        order = pc.sort_indices(keys)
+        keys = keys.take(order)
+        if len(keys) > 1:
+            repeated = pc.equal(keys[1:], keys[:-1])
+            if pc.any(repeated).as_py():
+                first = keys[1:].filter(repeated)[0].as_py()
+                raise ValueError(f"duplicate {key_column} in embeddings, e.g. {first!r}")
+        position = order.to_numpy().astype(np.int64)
+        norms = np.concatenate(norm_parts)[position] if norm_parts else np.empty(0)
+        if not len(keys):
+            scratch.close()
+            scratch = None
     except BaseException:
         scratch.close()
         raise
-    keys = pa.concat_arrays(key_parts) if key_parts else pa.array([], pa.string())
-    if keys.null_count:
-        raise ValueError(f"{keys.null_count} embedding rows have a null {key_column}")
-    order = pc.sort_indices(keys)
-    keys = keys.take(order)
-    if len(keys) > 1:
-        repeated = pc.equal(keys[1:], keys[:-1])
-        if pc.any(repeated).as_py():
-            first = keys[1:].filter(repeated)[0].as_py()
-            raise ValueError(f"duplicate {key_column} in embeddings, e.g. {first!r}")
-    position = order.to_numpy().astype(np.int64)
-    norms = np.concatenate(norm_parts)[position] if norm_parts else np.empty(0)
-    if not len(keys):
-        scratch.close()
-        scratch = None
     return Embeddings(keys=keys, position=position, norms=norms, ndim=ndim, scratch=scratch)
 
 
