@@ -255,9 +255,10 @@ def test_pixiv_artist_is_learned_from_merged_danbooru_posts(demo_build: DbtProje
 
 
 def test_images_is_a_view_over_a_narrow_table(demo_build: DbtProject) -> None:
-    """The mart stores no source's wide fields: int_merged_images holds the merged fields and
-    one representative key per source, and the `images` view joins the staging fields on them,
-    so no build holds every source's fields at once."""
+    """The mart stores no source's wide fields: int_merged_images holds the merged fields, the
+    image_number of its kept tags and one representative key per source, and the `images` view
+    joins the tags and the staging fields on them, so no build holds every source's fields at
+    once."""
     (kind,) = demo_build.query(
         "select table_type from information_schema.tables "
         "where table_schema = 'marts' and table_name = 'images'"
@@ -267,8 +268,10 @@ def test_images_is_a_view_over_a_narrow_table(demo_build: DbtProject) -> None:
     keys = [f"{source}__representative_key" for source in SOURCES]
     assert [name for name in stored if "__" in name] == keys
     mart = columns_of(demo_build, "marts", "images")
+    # The kept tags are stored once, in int_image_tags, and joined on image_number.
+    assert "tag_confidences" not in stored
     assert [name for name in mart if "__" not in name] == [
-        *[name for name in stored if name not in keys and name != "tag_confidences"],
+        *[name for name in stored if name not in keys and name != "image_number"],
         "tags",
         "tag_confidences",
     ]

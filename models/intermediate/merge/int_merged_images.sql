@@ -1,7 +1,8 @@
--- One row per image (image_id): its member posts, the fields chosen across sources, its kept
--- tags with their confidences, its best file, and the image key of each enabled source's
--- representative post (int_image_members). Every input is narrow: the images view derives the
--- plain tag list and joins the sources' own fields on those keys, so no build holds them all.
+-- One row per image (image_id): its member posts, the fields chosen across sources, its best
+-- file, its image_number (the key of its kept tags in int_image_tags) and the image key of each
+-- enabled source's representative post (int_image_members). Every input is narrow: the images
+-- view joins the kept tags and the sources' own fields on those keys, so no build holds them
+-- all, and the tag lists, the largest column, are stored once (in int_image_tags).
 {%- set key_names = source_representative_key_names() %}
 
 with
@@ -54,13 +55,6 @@ best_files as (
         best_width,
         best_height
     from {{ ref('int_image_best_files') }}
-),
-
-image_tags as (
-    select
-        image_number,
-        tag_confidences
-    from {{ ref('int_image_tags') }}
 )
 
 select
@@ -76,10 +70,9 @@ select
     best_files.best_image_key,
     best_files.best_width,
     best_files.best_height,
-    coalesce(image_tags.tag_confidences, []) as tag_confidences,
+    image_members.image_number,
     representative_keys.{{ key_names | join(',\n    representative_keys.') }}
 from image_members
 inner join representative_keys on image_members.image_id = representative_keys.image_id
 inner join field_picks on image_members.image_id = field_picks.image_id
 inner join best_files on image_members.image_id = best_files.image_id
-left join image_tags on image_members.image_number = image_tags.image_number
