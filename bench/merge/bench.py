@@ -221,6 +221,10 @@ def build_dbt(args: argparse.Namespace, lake: Path, log_name: str) -> tuple[Meas
         str(out / "logs"),
     ]
     measured = measure(cmd, dbt_env(args, lake), out / log_name, args.timeout_s)
+    # The RSS samples beside the log, to line them up with the nodes of run_results.json.
+    (out / log_name).with_suffix(".rss.tsv").write_text(
+        "".join(f"{at:.2f}\t{rss}\n" for at, rss in measured.samples)
+    )
     facts: dict = {}
     if measured.returncode == 0:
         with duckdb.connect(str(out / "dataproc.duckdb"), read_only=True) as con:
