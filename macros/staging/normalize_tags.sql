@@ -37,7 +37,8 @@
 
         Tags are unnested, and each distinct raw spelling is cleaned and aliased once and joined
         back, so the cleaning runs once per spelling and the lookup is a hash join however many
-        aliases there are. -#}
+        aliases there are. The lists are grouped as integer tag numbers (in tag order) and mapped
+        back to tags through one vocabulary list, so the grouping holds integers, not strings. -#}
     with tag_lists as (
         select
             {{ key }} as tag_owner
@@ -98,31 +99,62 @@
             on cleaned_spellings.tag = tag_aliases.alias
     ),
 
+    -- Every tag a list can end up with, numbered in sort order: the lists are grouped as these
+    -- integers, a fraction of the strings' memory, and sorting the numbers sorts the tags.
+    tag_vocabulary as (
+        select
+            tag,
+            row_number() over (order by tag) as tag_id
+        from (
+            select cleaned_tag as tag from spelling_tags
+            union
+            select alias_target as tag from spelling_tags
+        ) as output_tags
+        where tag is not null
+    ),
+
+    vocabulary_list as (
+        select list(tag order by tag_id) as tags
+        from tag_vocabulary
+    ),
+
+    spelling_ids as (
+        select
+            spelling_tags.spelling,
+            cleaned_vocabulary.tag_id as cleaned_tag_id,
+            alias_vocabulary.tag_id as alias_target_id
+        from spelling_tags
+        left join tag_vocabulary as cleaned_vocabulary
+            on spelling_tags.cleaned_tag = cleaned_vocabulary.tag
+        left join tag_vocabulary as alias_vocabulary
+            on spelling_tags.alias_target = alias_vocabulary.tag
+    ),
+
     aliased_tags as (
         select
             raw_tags.tag_owner,
             raw_tags.tag_list,
             coalesce(
-                raw_spelling.alias_target,
-                fallback_spelling.alias_target,
-                fallback_spelling.cleaned_tag,
-                raw_spelling.cleaned_tag
-            ) as tag
+                raw_spelling.alias_target_id,
+                fallback_spelling.alias_target_id,
+                fallback_spelling.cleaned_tag_id,
+                raw_spelling.cleaned_tag_id
+            ) as tag_id
         from raw_tags
-        left join spelling_tags as raw_spelling
+        left join spelling_ids as raw_spelling
             on raw_tags.raw_tag = raw_spelling.spelling
-        left join spelling_tags as fallback_spelling
+        left join spelling_ids as fallback_spelling
             on raw_tags.fallback_tag = fallback_spelling.spelling
     ),
 
-    tag_sets as (
+    tag_id_sets as (
         select
             tag_owner
             {%- for name in lists %},
-            list_sort(list_distinct(list(tag) filter (where tag_list = '{{ name }}'))) as {{ name }}
+            list_sort(list_distinct(list(tag_id) filter (where tag_list = '{{ name }}'))) as {{ name }}
             {%- endfor %}
         from aliased_tags
-        where tag is not null
+        where tag_id is not null
         group by tag_owner
     )
 
@@ -130,10 +162,15 @@
         tag_lists.tag_owner
         {%- for name in lists %},
         case
-            when tag_lists.{{ name }} is not null then coalesce(tag_sets.{{ name }}, []::varchar[])
+            when tag_lists.{{ name }} is not null
+                then list_transform(
+                    coalesce(tag_id_sets.{{ name }}, []::bigint[]),
+                    tag_id -> vocabulary_list.tags[tag_id]
+                )
         end as {{ name }}
         {%- endfor %}
     from tag_lists
-    left join tag_sets
-        on tag_lists.tag_owner = tag_sets.tag_owner
+    cross join vocabulary_list
+    left join tag_id_sets
+        on tag_lists.tag_owner = tag_id_sets.tag_owner
 {%- endmacro %}
