@@ -1,13 +1,27 @@
-"""dbt-duckdb plugin: load httpfs from its wheel and, for the s3 target, create the S3 secret."""
+"""dbt-duckdb plugin: load httpfs from its wheel, for the s3 target create the S3 secret, and
+give SQL a way to hand the Python models' freed Arrow memory back to the OS."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pyarrow as pa
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb import DuckDBPyConnection
 
 from dataproc.lake import S3Settings, httpfs_extension_path
+
+
+def release_python_memory() -> int:
+    """Return the Arrow pool's freed memory to the OS, and the bytes it still has allocated.
+
+    The pool keeps freed memory mapped for its next allocation. In dbt's process none may come
+    for the rest of the build, so after a large Python model (identity) about 1 GiB would stay
+    resident under every later node (bench/RESULTS.md, merge).
+    """
+    pool = pa.default_memory_pool()
+    pool.release_unused()
+    return pool.bytes_allocated()
 
 
 class Plugin(BasePlugin):
@@ -18,5 +32,12 @@ class Plugin(BasePlugin):
         path = str(httpfs_extension_path())
         conn.install_extension(path)
         conn.load_extension("httpfs")
+        conn.create_function(
+            "dataproc_release_python_memory",
+            release_python_memory,
+            [],
+            "BIGINT",
+            side_effects=True,
+        )
         if self.s3:
             conn.execute(S3Settings.from_env().duckdb_secret_sql())
