@@ -1,16 +1,25 @@
 """The plugin's `dataproc_release_python_memory()`: freed Arrow memory leaves the process.
 
-`memoized_table` calls it after every Python model, so the memory a model freed does not stay
-resident under the nodes after it.
+The `release_python_memory` post-hook calls it after every Python model, so the memory a model
+freed does not stay resident under the nodes after it.
 """
+
+import json
+import re
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from conftest import DbtProject
 from dataproc.duckdb_plugin import Plugin
 
 MIB = 2**20
+# dbt.log names the node of every statement it runs, threads interleaved.
+NODE_STARTED = re.compile(r"Began running node model\.dataproc\.(\w+)")
+RELEASED = re.compile(
+    r"On model\.dataproc\.(\w+): /\*[^\n]*\*/\s*select dataproc_release_python_memory\(\)"
+)
 
 
 def resident_bytes() -> int:
@@ -33,3 +42,20 @@ def test_freed_arrow_memory_goes_back_to_the_os() -> None:
     after = resident_bytes()
     assert still_allocated == pool.bytes_allocated() < held
     assert before - after >= 256 * MIB, (before / MIB, after / MIB)
+
+
+def test_every_python_model_releases_after_it_runs(demo_build: DbtProject) -> None:
+    """In the demo's cold build, the release runs inside each Python model's run that the build
+    has, whatever its materialization (`table` or `memoized_table`), and in no SQL model's."""
+    manifest = json.loads((demo_build.work / "target" / "manifest.json").read_text())
+    languages = {
+        node["name"]: node["language"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+    log = (demo_build.work / "logs" / "dbt.log").read_text()
+    ran, released = set(NODE_STARTED.findall(log)), set(RELEASED.findall(log))
+    python_models = {name for name, language in languages.items() if language == "python"}
+    # Both materializations that run Python models are in the build.
+    assert {"int_identity_assignment", "int_image_embeddings"} <= python_models & ran
+    assert released == python_models & ran

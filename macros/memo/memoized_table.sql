@@ -38,10 +38,6 @@
         {%- call statement('main', language='python') -%}
             {{- create_table_as(False, intermediate_relation, compiled_code, 'python') }}
         {%- endcall -%}
-        {#- The model's Arrow tables are freed by now, not yet returned to the OS. -#}
-        {%- call statement('release_python_memory') -%}
-            select dataproc_release_python_memory()
-        {%- endcall -%}
         {{ drop_relation_if_exists(existing_relation) }}
         {{ adapter.rename_relation(intermediate_relation, target_relation) }}
         {% do persist_docs(target_relation, model) %}
