@@ -45,6 +45,7 @@ dictionary_categorized_tags as (
 
 select
     representatives.image_id,
+    representatives.image_number,
     representatives.image_key,
     representatives.source,
     representatives.rating,

@@ -25,13 +25,15 @@ learned_aliases as (
 ),
 
 kept_posts as (
+    -- Every representative is a kept post (int_image_members), so the unioned posts give the
+    -- same rows without int_posts_kept's semi-join on the kept keys.
     select
         image_key,
         rating,
         created_at,
         tags,
         tags_by_category
-    from {{ ref('int_posts_kept') }}
+    from {{ ref('int_posts_unioned') }}
 ),
 
 tags_trust as (
