@@ -12,6 +12,21 @@ from duckdb import DuckDBPyConnection
 from dataproc.lake import S3Settings, httpfs_extension_path
 
 
+def use_releasable_arrow_pool() -> None:
+    """Make Arrow allocate from a pool whose freed memory any thread can hand back to the OS.
+
+    Arrow's default pool (mimalloc) keeps freed memory in the heap of the thread that allocated
+    it, and only that thread can release it. A Python model allocates on dbt's model thread and
+    Arrow's own threads, while `dataproc_release_python_memory()` runs on one of DuckDB's, so
+    with mimalloc the release frees nothing. jemalloc purges every arena from any thread; the
+    system allocator, where a wheel has no jemalloc, returns large blocks on free.
+    """
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def release_python_memory() -> int:
     """Return the Arrow pool's freed memory to the OS, and the bytes it still has allocated.
 
@@ -27,6 +42,7 @@ def release_python_memory() -> int:
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.s3 = bool(plugin_config.get("s3", False))
+        use_releasable_arrow_pool()
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         path = str(httpfs_extension_path())
