@@ -12,7 +12,7 @@ representatives as (
     select
         image_id,
         image_key,
-        tags_by_category
+        field_tags_by_category
     from {{ ref('int_image_representatives') }}
 ),
 
@@ -28,9 +28,9 @@ account_images as (
 named_artists as (
     select
         image_id,
-        unnest(struct_extract(tags_by_category, 'artist')) as artist
+        unnest(struct_extract(field_tags_by_category, 'artist')) as artist
     from representatives
-    where tags_by_category is not null
+    where field_tags_by_category is not null
 ),
 
 artist_evidence as (

@@ -14,7 +14,7 @@ representatives as (
         rating,
         created_at,
         tags,
-        tags_by_category
+        field_tags_by_category
     from {{ ref('int_image_representatives') }}
 ),
 
@@ -53,14 +53,20 @@ select
     case
         when account_artists.artist is not null then [account_artists.artist]
         else {{ categorized_tags(
-            'representatives.tags_by_category', 'artist', 'dictionary_categorized_tags.artists'
+            'representatives.field_tags_by_category',
+            'artist',
+            'dictionary_categorized_tags.artists'
         ) }}
     end as artists,
     {{ categorized_tags(
-        'representatives.tags_by_category', 'character', 'dictionary_categorized_tags.characters'
+        'representatives.field_tags_by_category',
+        'character',
+        'dictionary_categorized_tags.characters'
     ) }} as characters,
     {{ categorized_tags(
-        'representatives.tags_by_category', 'copyright', 'dictionary_categorized_tags.copyrights'
+        'representatives.field_tags_by_category',
+        'copyright',
+        'dictionary_categorized_tags.copyrights'
     ) }} as copyrights
 from representatives
 left join account_artists on representatives.image_key = account_artists.image_key
