@@ -21,13 +21,15 @@
 with
 
 members as (
+    -- Every member is a kept post (int_image_members), so the unioned posts give the same rows
+    -- without int_posts_kept's semi-join on the kept keys.
     select
         image_members.image_id,
         image_members.source,
         kept_posts.tags,
         kept_posts.tags_by_category is not null as is_categorized
     from {{ ref('int_image_members') }} as image_members
-    inner join {{ ref('int_posts_kept') }} as kept_posts
+    inner join {{ ref('int_posts_unioned') }} as kept_posts
         on image_members.image_key = kept_posts.image_key
     where
         kept_posts.tags_by_category is not null
