@@ -17,6 +17,8 @@ identities as (
 ),
 
 kept_posts as (
+    -- Every identity node is a kept post (int_identity_nodes), so the unioned posts give the
+    -- same members without int_posts_kept's semi-join on the kept keys.
     select
         image_key,
         source,
@@ -24,7 +26,7 @@ kept_posts as (
         post_id,
         width,
         height
-    from {{ ref('int_posts_kept') }}
+    from {{ ref('int_posts_unioned') }}
 ),
 
 decoded_files as (
