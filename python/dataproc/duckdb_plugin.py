@@ -1,5 +1,6 @@
 """dbt-duckdb plugin: load httpfs from its wheel, for the s3 target create the S3 secret, and
-give SQL a way to hand the Python models' freed Arrow memory back to the OS."""
+give SQL a way to hand the Python models' freed Arrow memory back to the OS (from an Arrow pool
+that lets any thread do so)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def use_releasable_arrow_pool() -> None:
     """
     try:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except NotImplementedError:
+    except pa.ArrowNotImplementedError:  # a pyarrow build without jemalloc
         pa.set_memory_pool(pa.system_memory_pool())
 
 
