@@ -133,3 +133,28 @@ def test_rebuild_with_nothing_changed_keeps_every_table_and_publishes_nothing(re
     )
     assert 0 < data_tests <= log.read_text().count(PASSED_BEFORE)
     assert incremental.query("select status from exports.export_dataset") == [("unchanged",)]
+
+
+def per_image_models(project: DbtProject) -> set[str]:
+    """The models that rebuild only their changed images (config `memo_images`)."""
+    manifest = json.loads((project.work / "target" / "manifest.json").read_text())
+    return {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("memo_images")
+    }
+
+
+def test_recrawl_rebuilds_only_the_changed_images_of_the_merge(recrawled):
+    (incremental, full, output) = recrawled
+    models = per_image_models(full)
+    assert {"int_image_representatives", "int_image_tags", "int_merged_images"} <= models
+    (n_images,) = full.query("select count(*) from intermediate.int_image_digests")[0]
+    for model in sorted(models):
+        (line,) = [line for line in output.splitlines() if f'"{model}": rebuilding only' in line]
+        changed = int(line.split("rebuilding only the ")[1].split(" of ")[0])
+        # The re-crawl adds 4 posts per source and edits 2: each changes the image it joins (and
+        # the one it may leave or merge), a few of all.
+        assert 0 < changed <= 3 * (5 * 4 + EDITED_POSTS) < n_images, (model, line)
+        rows = f"select * from intermediate.{model} order by all"
+        assert incremental.query(rows) == full.query(rows), model

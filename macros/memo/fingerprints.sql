@@ -127,10 +127,11 @@
 {%- endmacro %}
 
 
-{% macro memo_content_fingerprint(relation) -%}
-    {#- A hash of a table's rows, independent of their order. -#}
+{% macro memo_content_fingerprint(relation, columns=none) -%}
+    {#- A hash of a table's rows (of `columns` alone, when given), independent of their order. -#}
+    {%- set hashed = columns | join(', ') if columns else 'content' -%}
     {%- set row = run_query(
-        'select count(*), coalesce(sum(hash(content)), 0) from ' ~ relation ~ ' as content'
+        'select count(*), coalesce(sum(hash(' ~ hashed ~ ')), 0) from ' ~ relation ~ ' as content'
     ).rows[0] -%}
     {{ return('content:' ~ row[0] ~ ':' ~ row[1]) }}
 {%- endmacro %}

@@ -12,6 +12,9 @@
         {%- set unchanged = existing_relation is not none and not should_full_refresh()
             and recorded is not none and recorded.fingerprint == fingerprint -%}
         {%- set plan = {'mode': 'skip' if unchanged else 'full', 'fingerprint': fingerprint} -%}
+        {%- if not unchanged and config.get('memo_images') -%}
+            {%- do plan.update(memo_image_plan(model, existing_relation)) -%}
+        {%- endif -%}
     {%- endif -%}
 
     {%- if plan.mode == 'skip' -%}
@@ -27,6 +30,8 @@
         {%- set relations = memo_append_new_rows(
             target_relation, plan.unique_key, plan.newest_first, plan.read
         ) -%}
+    {%- elif plan.mode == 'images' -%}
+        {%- set relations = memo_rebuild_changed_images(target_relation) -%}
     {%- elif model.language == 'python' -%}
         {#- dbt submits a Python model only from a materialization's own `statement` call, so
             this one builds it here: into a new table, then swapped in. -#}
@@ -43,7 +48,16 @@
         {% do persist_docs(target_relation, model) %}
         {%- set relations = {'relations': [target_relation]} -%}
     {%- else -%}
+        {%- if config.get('memo_images') -%}
+            {#- A whole build: every image, whatever a failed per-image build left set. -#}
+            {%- call statement('memo_all_images') -%}
+                reset variable memo_image_scope
+            {%- endcall -%}
+        {%- endif -%}
         {%- set relations = materialization_table_duckdb() -%}
+        {%- if config.get('memo_images') -%}
+            {%- do memo_keep_image_digests(model) -%}
+        {%- endif -%}
     {%- endif -%}
     {%- set fingerprint = memo_fingerprint(model) if model.config.get('memo_lake_files')
         else plan.fingerprint -%}

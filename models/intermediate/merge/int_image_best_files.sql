@@ -2,22 +2,27 @@
 -- source that comes first in `source_priority` (unlisted sources after listed ones), then the
 -- smallest image_key. Members with unknown dimensions come last. The sizes are int_image_members',
 -- decoded from the bytes where the image was read.
+-- depends_on: {{ ref('int_image_digests') }}
+
 with
 
 members as (
     select
         image_id,
+        image_number,
         image_key,
         source,
         width,
         height,
         pixels
     from {{ ref('int_image_members') }}
+    where {{ memo_image_scope('image_number') }}
 ),
 
 ranked_members as (
     select
         image_id,
+        image_number,
         image_key,
         source,
         width,
@@ -34,6 +39,7 @@ ranked_members as (
 
 select
     image_id,
+    image_number,
     image_key as best_image_key,
     source as best_source,
     width as best_width,

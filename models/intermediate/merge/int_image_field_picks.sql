@@ -2,7 +2,9 @@
 -- `weighted_pick` over its representative posts' values, weighted by `source_trust`. A post
 -- with no value (NULL, or an empty list) abstains, and a post with several artists votes for
 -- each; a field nobody votes on stays NULL. Grouped and joined on image_number, the integer key
--- of the image within the build; the sample mode still draws from the stable image_id.
+-- of the image (int_image_members); the sample mode still draws from the stable image_id.
+-- depends_on: {{ ref('int_image_digests') }}
+
 with
 
 member_fields as (
@@ -16,6 +18,7 @@ member_fields as (
         characters,
         copyrights
     from {{ ref('int_image_member_fields') }}
+    where {{ memo_image_scope('image_number') }}
 ),
 
 images as (

@@ -3,6 +3,8 @@
 -- (danbooru), else from its flat tags through the tag dictionary. On sources whose uploader is
 -- the artist (pixiv), the uploader account's learned artist tag (int_account_artists) is the
 -- post's artist when known. Lists are sorted.
+-- depends_on: {{ ref('int_image_digests') }}
+
 with
 
 representatives as (
@@ -16,6 +18,7 @@ representatives as (
         tags,
         field_tags_by_category
     from {{ ref('int_image_representatives') }}
+    where {{ memo_image_scope('image_number') }}
 ),
 
 account_posts as (
@@ -41,6 +44,7 @@ dictionary_categorized_tags as (
         {{ tags_in_category('categorized_tags', 'character') }} as characters,
         {{ tags_in_category('categorized_tags', 'copyright') }} as copyrights
     from {{ ref('int_image_member_tag_categories') }}
+    where {{ memo_image_scope('image_number') }}
 )
 
 select

@@ -2,6 +2,8 @@
 -- than general (artist, character, copyright, meta), as a list of struct(tag, category) sorted
 -- by tag: one row per representative that has any. Every other tag of the post is general.
 -- Only these few tags are looked up and aggregated, so the many general tags never are.
+-- depends_on: {{ ref('int_image_digests') }}
+
 with
 
 representatives as (
@@ -10,6 +12,7 @@ representatives as (
         source,
         tags
     from {{ ref('int_image_representatives') }}
+    where {{ memo_image_scope('image_number') }}
 ),
 
 member_tags as (

@@ -4,9 +4,9 @@
 -- The first of
 -- each source is the image's representative for that source: highest resolution, then the oldest
 -- post (smallest post_id, then post_key); it speaks for its source in every weighted choice and
--- fills the `<source>__` columns of the images mart. image_number is a compact integer key for
--- the image within this build (dense rank of image_id), so the large tag tables group and join
--- on an integer rather than a string; it is not stable across builds (image_id is).
+-- fills the `<source>__` columns of the images mart. image_number is image_id's 16 hex digits
+-- read as an integer: the large tag tables group and join on it rather than on a string, and,
+-- being as stable as image_id, it keys the per-image incremental rebuilds of the merge.
 with
 
 identities as (
@@ -74,7 +74,7 @@ ranked_members as (
         width,
         height,
         pixels,
-        dense_rank() over (order by image_id) as image_number,
+        ('0x' || substr(image_id, length('img_') + 1))::ubigint as image_number,
         row_number() over (
             partition by image_id, source
             order by pixels desc nulls last, post_id asc nulls last, post_key asc

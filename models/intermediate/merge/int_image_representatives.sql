@@ -6,6 +6,8 @@
 -- source (int_tag_aliases_learned): distinct and sorted. Of the post's tags by category only the
 -- categories a merged field reads are kept: general and meta hold most tags, and writing them
 -- again cost a third of this model's time.
+-- depends_on: {{ ref('int_image_digests') }}
+
 with
 
 representatives as (
@@ -15,7 +17,7 @@ representatives as (
         image_key,
         source
     from {{ ref('int_image_members') }}
-    where is_representative
+    where is_representative and {{ memo_image_scope('image_number') }}
 ),
 
 learned_aliases as (

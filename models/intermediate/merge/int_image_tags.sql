@@ -5,6 +5,7 @@
 -- `min_tag_confidence`, compared exactly on the decimal weights (tag_weight >=
 -- min_tag_confidence * image_weight), so a tag exactly at the threshold is kept. An image
 -- that keeps no tag has no row.
+-- depends_on: {{ ref('int_image_digests') }}
 {%- set min_confidence = "cast(" ~ var('min_tag_confidence') ~ " as decimal(18, 6))" %}
 
 with
@@ -18,6 +19,7 @@ single_voters as (
     where
         n_tag_voters = 1 and len(tags) > 0 and tags_weight > 0
         and {{ min_confidence }} <= 1
+        and {{ memo_image_scope('image_number') }}
 ),
 
 single_voter_categories as (
@@ -61,7 +63,9 @@ shared_tags as (
                 category := category
             ))
         ) as ranked_tags
-    from {{ ref('int_image_tag_votes') }}
+    from (
+        {{ image_tag_votes(scope=memo_image_scope('image_number')) }}
+    ) as tag_votes
     where tag_weight >= {{ min_confidence }} * image_weight
     group by image_number
 ),

@@ -5,6 +5,8 @@
 -- all, and the tag lists, the largest column, are stored once (in int_image_tags).
 {%- set key_names = source_representative_key_names() %}
 
+-- depends_on: {{ ref('int_image_digests') }}
+
 with
 
 members as (
@@ -15,6 +17,7 @@ members as (
         source,
         is_representative
     from {{ ref('int_image_members') }}
+    where {{ memo_image_scope('image_number') }}
 ),
 
 image_members as (
@@ -46,6 +49,7 @@ field_picks as (
         copyrights,
         created_at
     from {{ ref('int_image_field_picks') }}
+    where {{ memo_image_scope('image_number') }}
 ),
 
 best_files as (
@@ -55,6 +59,7 @@ best_files as (
         best_width,
         best_height
     from {{ ref('int_image_best_files') }}
+    where {{ memo_image_scope('image_number') }}
 )
 
 select
