@@ -9,8 +9,14 @@ import pyarrow as pa
 import pytest
 from dataproc.identity import IDENTITY_SCHEMA, RECORDS_SCHEMA, IdentitySettings, build_identity
 from dataproc.identity.graph import SPLITS_SCHEMA
-from dataproc.identity.ids import mint_id, mint_ids
-from dataproc.identity.state import MANIFEST_PATH, REDIRECTS_SCHEMA, load_state
+from dataproc.identity.ids import id_numbers, mint_id, mint_ids
+from dataproc.identity.state import (
+    MANIFEST_PATH,
+    REDIRECTS_SCHEMA,
+    IdentityState,
+    load_state,
+    save_state,
+)
 from dataproc.lake import Lake
 from identity_tables import Edge, edges_table, nodes_table
 
@@ -245,6 +251,32 @@ def test_batch_minting_gives_the_ids_of_minting_one_by_one():
         taken.add(one_by_one[-1])
     assert one_by_one[0] != fresh[0]
     assert mint_ids(pa.array(seeds), pa.array([fresh[0]])).to_pylist() == one_by_one
+
+
+def test_id_numbers_sort_like_the_ids_and_refuse_other_strings():
+    ids = [mint_id(f"danbooru:{n}", set()) for n in range(200)]
+    ids += ["img_0000000000000000", "img_ffffffffffffffff", "img_8000000000000000"]
+    numbers = id_numbers(pa.chunked_array([ids[:50], ids[50:]]))
+    assert [ids[i] for i in numbers.argsort()] == sorted(ids)
+    assert numbers[-3:].tolist() == [0, 2**64 - 1, 2**63]
+    for bad in ["img_0123", "img_ABCDEF0123456789", "abc_0123456789abcdef", "img_0123456789abcdeg"]:
+        with pytest.raises(ValueError, match="image ID"):
+            id_numbers(pa.array([ids[0], bad]))
+
+
+def test_state_assigning_an_unissued_id_is_refused(tmp_path: Path) -> None:
+    first = run(tmp_path, BASE_KEYS, BASE_EDGES)
+    lake = Lake(str(tmp_path))
+    broken = IdentityState(
+        run=first.state.run,
+        assignment=first.state.assignment,
+        ids=first.state.ids.slice(1),
+        redirects=first.state.redirects,
+        splits=first.state.splits,
+    )
+    save_state(lake, broken)
+    with pytest.raises(ValueError, match="assigned but never issued"):
+        run(tmp_path, BASE_KEYS, BASE_EDGES)
 
 
 def test_records_hold_members_splits_and_redirects(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ def model(dbt, session):
     # Rebuilt when its inputs or its ID state in the lake change (macros/memo/).
     dbt.config(materialized="memoized_table", memo_lake_files=["state/identity/*.json"])
     settings = read_settings(IdentitySettings, dbt.config.get("meta"))
-    nodes = dbt.ref("int_identity_nodes").project("image_key").to_arrow_table()
+    # Ordered here, so the graph keeps the keys as they come instead of sorting them again.
+    nodes = dbt.ref("int_identity_nodes").project("image_key").order("image_key").to_arrow_table()
     edges = dbt.ref("int_identity_edges").project("left_key, right_key, kind, score")
     cannot_links = dbt.ref("int_identity_cannot_links").project("left_key, right_key, reason")
     (threshold,) = dbt.ref("identity_calibration").project("threshold").fetchone()

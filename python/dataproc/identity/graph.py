@@ -79,10 +79,18 @@ class IdentityGraph:
 
 
 def sorted_unique_keys(column: pa.ChunkedArray | pa.Array) -> pa.StringArray:
-    """Distinct non-null keys in byte order (the node numbering)."""
-    values = pc.unique(column.drop_null())
+    """Distinct non-null keys in byte order (the node numbering).
+
+    Keys that already come strictly increasing (nodes read with `order by image_key`) are
+    checked in one vectorized pass and kept, instead of hashed and sorted again.
+    """
+    values = column.drop_null()
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    return values.take(pc.array_sort_indices(values)).cast(pa.string())
+    values = values.cast(pa.string())
+    if len(values) < 2 or pc.all(pc.less(values[:-1], values[1:])).as_py():
+        return values
+    values = pc.unique(values)
+    return values.take(pc.array_sort_indices(values))
 
 
 def _kind_ranks(kinds: pa.ChunkedArray, kind_rank: Mapping[str, int]) -> np.ndarray:
@@ -190,22 +198,21 @@ class CannotLinks:
 
     left: np.ndarray
     right: np.ndarray
-    reason: list[str]
+    reason: pa.StringArray
 
     @classmethod
     def of(cls, keys: pa.StringArray, pairs: pa.Table) -> CannotLinks:
         """The pairs of `pairs` (left_key, right_key, reason) whose both keys are nodes."""
         if pairs.num_rows == 0:
-            return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), [])
+            return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), pa.array([], pa.string()))
         ends = pa.chunked_array(pairs["left_key"].chunks + pairs["right_key"].chunks, pa.string())
         positions = pc.fill_null(pc.index_in(ends, value_set=keys), -1).to_numpy()
         left, right = positions[: pairs.num_rows], positions[pairs.num_rows :]
         valid = np.flatnonzero((left >= 0) & (right >= 0) & (left != right))
-        reasons = pairs["reason"].to_pylist()
         return cls(
             left=np.minimum(left, right)[valid].astype(np.int64),
             right=np.maximum(left, right)[valid].astype(np.int64),
-            reason=[reasons[i] for i in valid.tolist()],
+            reason=pairs["reason"].take(pa.array(valid)).combine_chunks().cast(pa.string()),
         )
 
 
@@ -296,7 +303,7 @@ def _refused_table(
             "right_key": graph.keys.take(graph.right[edges]),
             "kind": [graph.kind_names[rank] for rank in graph.rank[edges].tolist()],
             "score": graph.score[edges],
-            "reason": [cannot.reason[pair] for pair in pairs.tolist()],
+            "reason": cannot.reason.take(pa.array(pairs, pa.int64())),
             "blocked_left_key": graph.keys.take(cannot.left[pairs]),
             "blocked_right_key": graph.keys.take(cannot.right[pairs]),
         },

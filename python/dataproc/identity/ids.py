@@ -105,73 +105,165 @@ class Assignment:
     redirects: pa.Table
 
 
-def _lookup(values: pa.Array, keys: pa.Array, targets: pa.Array) -> pa.Array:
-    """`targets[i]` where `values` equals `keys[i]`, else null."""
-    position = pc.index_in(_flat(values), value_set=_flat(keys))
-    return pc.take(_flat(targets), position)
-
-
 def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
-def resolve_previous(keys: pa.StringArray, previous: IdentityState) -> tuple[pa.Array, pa.Array]:
-    """Each key's stored ID (null when new) and that ID followed through the redirects."""
-    stored = _lookup(keys, previous.assignment["image_key"], previous.assignment["image_id"])
-    target = _lookup(stored, previous.redirects["retired_id"], previous.redirects["image_id"])
-    return stored, pc.coalesce(target, stored)
+# Value of every byte as a lowercase hex digit; 255 for any other byte.
+_HEX_VALUE = np.full(256, 255, dtype=np.uint8)
+_HEX_VALUE[np.frombuffer(b"0123456789", np.uint8)] = np.arange(10)
+_HEX_VALUE[np.frombuffer(b"abcdef", np.uint8)] = np.arange(10, 16)
 
 
-def _first_of_groups(*sort_keys: np.ndarray) -> np.ndarray:
-    """Indices of the first row of every group of the last key, rows ordered by all keys.
+def id_numbers(image_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The 64-bit number each image ID spells in its 16 hex characters.
 
-    Keys are given like `np.lexsort`: the last one is the group, earlier ones order the rows
-    within it (the first key is the weakest).
+    Lowercase hex sorts like the number it spells, so these numbers sort like the IDs: the
+    state's lookups and sorts run on integers instead of hashing and comparing strings.
     """
-    order = np.lexsort(sort_keys)
-    group = sort_keys[-1][order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = group[1:] != group[:-1]
-    return order[first]
+    values = _flat(image_ids).cast(pa.string())
+    if len(values) == 0:
+        return np.zeros(0, np.uint64)
+    width = len(ID_PREFIX) + ID_HEX_CHARS
+    if values.null_count or not pc.all(pc.equal(pc.binary_length(values), width)).as_py():
+        raise ValueError(f"identity state holds an image ID that is not {width} characters")
+    _, offsets, data = values.buffers()
+    first = np.frombuffer(offsets, np.int32, count=1, offset=4 * values.offset)[0]
+    chars = np.frombuffer(data, np.uint8, count=width * len(values), offset=first)
+    chars = chars.reshape(len(values), width)
+    digits = _HEX_VALUE[chars[:, len(ID_PREFIX) :]]
+    prefix = np.frombuffer(ID_PREFIX.encode(), np.uint8)
+    if (digits == 255).any() or (chars[:, : len(ID_PREFIX)] != prefix).any():
+        raise ValueError(f"identity state holds an image ID that is not {ID_PREFIX} + hex")
+    # Two hex digits per byte, read as one big-endian 64-bit number.
+    packed = (digits[:, 0::2] << 4) | digits[:, 1::2]
+    return np.ascontiguousarray(packed).view(">u8").reshape(-1).astype(np.uint64)
 
 
-def home_clusters(resolved: pa.Array, labels: np.ndarray) -> tuple[pa.Array, np.ndarray]:
-    """Every previous ID with its home cluster label (see the module docstring)."""
-    encoded = pc.dictionary_encode(resolved)
-    codes = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False)
-    present = ~np.asarray(pc.is_null(resolved).to_numpy(zero_copy_only=False), dtype=bool)
-    node = np.flatnonzero(present)
-    code = codes[present].astype(np.int64)
-    label = labels[present]
-    if len(node) == 0:
-        return encoded.dictionary, np.zeros(0, np.int64)
-    # One row per (id, cluster): member count and smallest member.
-    order = np.lexsort((node, label, code))
-    code, label, node = code[order], label[order], node[order]
-    start = np.ones(len(code), dtype=bool)
-    start[1:] = (code[1:] != code[:-1]) | (label[1:] != label[:-1])
-    starts = np.flatnonzero(start)
-    counts = np.diff(np.append(starts, len(code)))
-    pair_code, pair_label, pair_min = code[starts], label[starts], node[starts]
-    best = _first_of_groups(pair_min, -counts, pair_code)
-    home = np.full(len(encoded.dictionary), -1, dtype=np.int64)
-    home[pair_code[best]] = pair_label[best]
-    return encoded.dictionary, home
+def _positions(sorted_numbers: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Index of each of `numbers` in `sorted_numbers`, -1 where absent."""
+    if len(sorted_numbers) == 0:
+        return np.full(len(numbers), -1, np.int64)
+    # Searching in sorted order walks the array once; millions of random searches miss the
+    # cache on every step and take several times as long as the sort.
+    order = np.argsort(numbers)
+    position = np.empty(len(numbers), np.int64)
+    position[order] = np.searchsorted(sorted_numbers, numbers[order])
+    found = sorted_numbers[np.minimum(position, len(sorted_numbers) - 1)] == numbers
+    return np.where(found, position, -1).astype(np.int64)
 
 
-def _created_runs(id_values: pa.Array, ids: pa.Table) -> np.ndarray:
-    created = _lookup(id_values, ids["image_id"], ids["created_run"])
-    if created.null_count:
-        missing = pc.filter(id_values, pc.is_null(created))[0].as_py()
+@dataclass(frozen=True)
+class PreviousIds:
+    """The previous state as integer positions into its issued IDs (sorted by ID).
+
+    `stored[node]`: the ID position assigned to each present key (-1 for a new key);
+    `stored_run[node]`: the run that assigned it; `resolved[node]`: the stored ID followed
+    through the redirects; `absent`: the assignment rows of keys that are not nodes now.
+    """
+
+    issued: pa.Table
+    stored: np.ndarray
+    stored_run: np.ndarray
+    resolved: np.ndarray
+    absent: pa.Table
+
+
+def _sorted_by_id(ids: pa.Table) -> tuple[pa.Table, np.ndarray]:
+    numbers = id_numbers(ids["image_id"])
+    if len(numbers) > 1 and not (numbers[1:] > numbers[:-1]).all():
+        order = np.argsort(numbers, kind="stable")
+        ids, numbers = ids.take(pa.array(order)), numbers[order]
+        if (numbers[1:] == numbers[:-1]).any():
+            raise ValueError("identity state is inconsistent: an image ID is issued twice")
+    return ids, numbers
+
+
+def resolve_previous(keys: pa.StringArray, previous: IdentityState) -> PreviousIds:
+    """Each key's stored ID and that ID followed through the redirects, as ID positions."""
+    issued, issued_numbers = _sorted_by_id(previous.ids)
+    assignment = previous.assignment
+    assigned = _positions(issued_numbers, id_numbers(assignment["image_id"]))
+    if (assigned < 0).any():
+        missing = assignment["image_id"][int(np.flatnonzero(assigned < 0)[0])].as_py()
         raise ValueError(f"identity state is inconsistent: {missing} is assigned but never issued")
-    return created.to_numpy(zero_copy_only=False).astype(np.int64)
+    # One hash lookup of the stored keys serves the IDs, the runs and the absent keys.
+    node = np.zeros(0, np.int64)
+    if assignment.num_rows:
+        node = pc.fill_null(pc.index_in(_flat(assignment["image_key"]), value_set=keys), -1)
+        node = node.to_numpy().astype(np.int64)
+    present = node >= 0
+    stored = np.full(len(keys), -1, np.int64)
+    stored[node[present]] = assigned[present]
+    stored_run = np.zeros(len(keys), np.int64)
+    stored_run[node[present]] = _flat(assignment["assigned_run"]).to_numpy()[present]
+
+    # follow[i]: the ID that issued ID i redirects to (itself when it is live); the last
+    # entry maps a new key's -1 to -1.
+    follow = np.append(np.arange(len(issued_numbers), dtype=np.int64), -1)
+    redirects = previous.redirects
+    retired = _positions(issued_numbers, id_numbers(redirects["retired_id"]))
+    target = _positions(issued_numbers, id_numbers(redirects["image_id"]))
+    if (retired < 0).any() or (target < 0).any():
+        raise ValueError("identity state is inconsistent: a redirect names an unissued ID")
+    follow[retired] = target
+    resolved = follow[stored]
+    absent = assignment.filter(pa.array(~present)) if assignment.num_rows else assignment
+    return PreviousIds(issued, stored, stored_run, resolved, absent)
 
 
-def _string_ranks(values: pa.Array) -> np.ndarray:
-    """Rank of every string in byte order."""
-    ranks = np.empty(len(values), dtype=np.int64)
-    ranks[pc.array_sort_indices(values).to_numpy()] = np.arange(len(values), dtype=np.int64)
-    return ranks
+def _best_of_groups(group: np.ndarray, *tiebreaks: np.ndarray) -> np.ndarray:
+    """Index of the best row of every group, in group order.
+
+    The best row is the first by `tiebreaks`, given like `np.lexsort` keys (the last one is the
+    strongest). Most groups have one row, so only the rows of larger groups are sorted by them.
+    """
+    order = np.argsort(group, kind="stable")
+    grouped = group[order]
+    start = np.ones(len(order), dtype=bool)
+    start[1:] = grouped[1:] != grouped[:-1]
+    starts = np.flatnonzero(start)
+    sizes = np.diff(np.append(starts, len(order)))
+    best = order[starts]
+    shared = np.repeat(sizes > 1, sizes)  # rows of groups with more than one row
+    if shared.any():
+        rows = order[shared]
+        ranked = rows[np.lexsort((*(key[rows] for key in tiebreaks), group[rows]))]
+        first = np.ones(len(ranked), dtype=bool)
+        first[1:] = group[ranked][1:] != group[ranked][:-1]
+        best[sizes > 1] = ranked[first]
+    return best
+
+
+def home_clusters(resolved: np.ndarray, labels: np.ndarray, num_ids: int) -> np.ndarray:
+    """The home cluster label of every previous ID position, -1 for none (see the docstring)."""
+    home = np.full(num_ids, -1, dtype=np.int64)
+    node = np.flatnonzero(resolved >= 0)
+    if len(node) == 0:
+        return home
+    # One row per (id, cluster): member count and smallest member. A stable sort of one
+    # packed key keeps the nodes ascending inside each pair.
+    pair_key = (resolved[node].astype(np.uint64) << np.uint64(32)) | labels[node].astype(np.uint64)
+    order = np.argsort(pair_key, kind="stable")
+    pair_key, node = pair_key[order], node[order]
+    start = np.ones(len(node), dtype=bool)
+    start[1:] = pair_key[1:] != pair_key[:-1]
+    starts = np.flatnonzero(start)
+    counts = np.diff(np.append(starts, len(node)))
+    pair_code = (pair_key[starts] >> np.uint64(32)).astype(np.int64)
+    pair_label = (pair_key[starts] & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    best = _best_of_groups(pair_code, node[starts], -counts)
+    home[pair_code[best]] = pair_label[best]
+    return home
+
+
+def _first_members(labels: np.ndarray) -> np.ndarray:
+    """The first node of every cluster, for canonical labels (label c first appears after c-1)."""
+    if len(labels) == 0:
+        return np.zeros(0, np.int64)
+    new = np.ones(len(labels), dtype=bool)
+    new[1:] = labels[1:] > np.maximum.accumulate(labels)[:-1]
+    return np.flatnonzero(new)
 
 
 def assign_ids(
@@ -179,26 +271,24 @@ def assign_ids(
 ) -> Assignment:
     """Assign an ID to every cluster and return the updated assignment, ids and redirects.
 
-    Vectorized over clusters: a first run names millions of them.
+    `labels` are canonical (`graph.canonical_labels`). Vectorized over clusters, and over
+    integer ID positions rather than ID strings: a first run names millions of clusters.
     """
-    stored, resolved = resolve_previous(keys, previous)
-    id_values, home = home_clusters(resolved, labels)
-    id_values = _flat(id_values).cast(pa.string())
+    prior = resolve_previous(keys, previous)
+    id_values = _flat(prior.issued["image_id"]).cast(pa.string())
+    home = home_clusters(prior.resolved, labels, len(id_values))
     num_clusters = int(labels.max()) + 1 if len(labels) else 0
 
-    # survivor[cluster]: index into id_values of the ID the cluster keeps, -1 for none.
+    # survivor[cluster]: position in id_values of the ID the cluster keeps, -1 for none.
     survivor = np.full(num_clusters, -1, dtype=np.int64)
     retired: dict[str, str] = {}
     homed = np.flatnonzero(home >= 0)
     if len(homed):
-        created = _created_runs(id_values, previous.ids)[homed]
-        ranks = _string_ranks(id_values)[homed]
-        order = homed[np.lexsort((ranks, created, home[homed]))]
-        cluster = home[order]
-        oldest = np.ones(len(order), dtype=bool)
-        oldest[1:] = cluster[1:] != cluster[:-1]
-        survivor[cluster[oldest]] = order[oldest]
-        losers = order[~oldest]
+        created = _flat(prior.issued["created_run"]).to_numpy()[homed]
+        # Positions follow the IDs' byte order, so `homed` itself breaks created_run ties.
+        oldest = homed[_best_of_groups(home[homed], homed, created)]
+        survivor[home[oldest]] = oldest
+        losers = homed[survivor[home[homed]] != homed]
         retired = dict(
             zip(
                 id_values.take(pa.array(losers)).to_pylist(),
@@ -207,42 +297,34 @@ def assign_ids(
             )
         )
 
-    _, first_member = np.unique(labels, return_index=True)
     unnamed = np.flatnonzero(survivor < 0)
-    seeds = _flat(keys.take(pa.array(first_member[unnamed], pa.int64())))
-    minted = mint_ids(seeds, _flat(previous.ids["image_id"]))
+    seeds = _flat(keys.take(pa.array(_first_members(labels)[unnamed], pa.int64())))
+    minted = mint_ids(seeds, id_values)
 
     # Every cluster's ID as a position in id_values followed by the minted IDs.
     position = survivor
     position[unnamed] = len(id_values) + np.arange(len(unnamed), dtype=np.int64)
+    node_position = position[labels]
     names = pa.concat_arrays([id_values, minted])
-    image_ids = names.take(pa.array(position[labels], pa.int64()))
+    image_ids = names.take(pa.array(node_position, pa.int64()))
+    # A key's row keeps its run only when its ID did not change.
+    assigned_run = np.where(node_position == prior.stored, prior.stored_run, run)
     return Assignment(
         image_ids=image_ids,
-        assignment=_updated_assignment(keys, image_ids, stored, previous.assignment, run),
-        ids=_updated_ids(previous.ids, minted, seeds, run),
+        assignment=_updated_assignment(keys, image_ids, assigned_run, prior.absent),
+        ids=_updated_ids(prior.issued, minted, seeds, run),
         redirects=_updated_redirects(previous.redirects, retired, run),
     )
 
 
 def _updated_assignment(
-    keys: pa.StringArray,
-    image_ids: pa.StringArray,
-    stored: pa.Array,
-    previous: pa.Table,
-    run: int,
+    keys: pa.StringArray, image_ids: pa.StringArray, assigned_run: np.ndarray, absent: pa.Table
 ) -> pa.Table:
-    """Present keys with their new IDs (run stamped where changed), plus absent keys' history."""
-    stored_run = _lookup(keys, previous["image_key"], previous["assigned_run"])
-    unchanged = pc.fill_null(pc.equal(stored, image_ids), False)
-    assigned_run = pc.if_else(unchanged, stored_run, pa.scalar(run, pa.int64()))
+    """Present keys with their IDs and runs, plus absent keys' history, sorted by key."""
     current = pa.table(
         {"image_key": keys, "image_id": image_ids, "assigned_run": assigned_run},
         schema=ASSIGNMENT_SCHEMA,
     )
-    absent = previous  # a first run has no history, and no 5M-key lookup to make
-    if previous.num_rows:
-        absent = previous.filter(pc.invert(pc.is_in(previous["image_key"], value_set=keys)))
     if absent.num_rows == 0:
         return current.combine_chunks()  # keys are already in sorted order
     combined = pa.concat_tables([current, absent.cast(ASSIGNMENT_SCHEMA)])
@@ -250,9 +332,9 @@ def _updated_assignment(
 
 
 def _updated_ids(
-    previous: pa.Table, minted: pa.StringArray, seeds: pa.StringArray, run: int
+    issued: pa.Table, minted: pa.StringArray, seeds: pa.StringArray, run: int
 ) -> pa.Table:
-    """Every ID ever issued, with the ones minted in this run."""
+    """Every ID ever issued (`issued` is sorted by ID), with the ones minted in this run."""
     new = pa.table(
         {
             "image_id": minted,
@@ -261,8 +343,17 @@ def _updated_ids(
         },
         schema=IDS_SCHEMA,
     )
-    combined = pa.concat_tables([previous.cast(IDS_SCHEMA), new])
-    return combined.sort_by("image_id").combine_chunks()
+    # A merge of the sorted issued IDs with the sorted new ones: each row's place is its index
+    # among its own kind plus the rows of the other kind before it (IDs never tie).
+    old_numbers, new_numbers = id_numbers(issued["image_id"]), id_numbers(minted)
+    new_order = np.argsort(new_numbers)
+    new_numbers = new_numbers[new_order]
+    old, fresh = len(old_numbers), len(new_numbers)
+    place = np.empty(old + fresh, np.int64)
+    place[np.arange(old) + np.searchsorted(new_numbers, old_numbers)] = np.arange(old)
+    place[np.arange(fresh) + np.searchsorted(old_numbers, new_numbers)] = old + new_order
+    combined = pa.concat_tables([issued.cast(IDS_SCHEMA), new])
+    return combined.take(pa.array(place)).combine_chunks()
 
 
 def _updated_redirects(previous: pa.Table, retired: dict[str, str], run: int) -> pa.Table:
