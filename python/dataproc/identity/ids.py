@@ -150,12 +150,13 @@ def _positions(sorted_numbers: np.ndarray, numbers: np.ndarray) -> np.ndarray:
     position = np.empty(len(numbers), np.int64)
     position[order] = np.searchsorted(sorted_numbers, numbers[order])
     found = sorted_numbers[np.minimum(position, len(sorted_numbers) - 1)] == numbers
-    return np.where(found, position, -1).astype(np.int64)
+    return np.where(found, position, -1)
 
 
 @dataclass(frozen=True)
 class PreviousIds:
-    """The previous state as integer positions into its issued IDs (sorted by ID).
+    """The previous state as integer positions into its issued IDs (sorted by ID, with their
+    `id_numbers`).
 
     `stored[node]`: the ID position assigned to each present key (-1 for a new key);
     `stored_run[node]`: the run that assigned it; `resolved[node]`: the stored ID followed
@@ -163,25 +164,24 @@ class PreviousIds:
     """
 
     issued: pa.Table
+    issued_numbers: np.ndarray
     stored: np.ndarray
     stored_run: np.ndarray
     resolved: np.ndarray
     absent: pa.Table
 
 
-def _sorted_by_id(ids: pa.Table) -> tuple[pa.Table, np.ndarray]:
+def _issued_numbers(ids: pa.Table) -> np.ndarray:
+    """`id_numbers` of the issued IDs, which the state keeps sorted and unique."""
     numbers = id_numbers(ids["image_id"])
     if len(numbers) > 1 and not (numbers[1:] > numbers[:-1]).all():
-        order = np.argsort(numbers, kind="stable")
-        ids, numbers = ids.take(pa.array(order)), numbers[order]
-        if (numbers[1:] == numbers[:-1]).any():
-            raise ValueError("identity state is inconsistent: an image ID is issued twice")
-    return ids, numbers
+        raise ValueError("identity state is inconsistent: issued IDs are not sorted and unique")
+    return numbers
 
 
 def resolve_previous(keys: pa.StringArray, previous: IdentityState) -> PreviousIds:
     """Each key's stored ID and that ID followed through the redirects, as ID positions."""
-    issued, issued_numbers = _sorted_by_id(previous.ids)
+    issued, issued_numbers = previous.ids, _issued_numbers(previous.ids)
     assignment = previous.assignment
     assigned = _positions(issued_numbers, id_numbers(assignment["image_id"]))
     if (assigned < 0).any():
@@ -209,7 +209,7 @@ def resolve_previous(keys: pa.StringArray, previous: IdentityState) -> PreviousI
     follow[retired] = target
     resolved = follow[stored]
     absent = assignment.filter(pa.array(~present)) if assignment.num_rows else assignment
-    return PreviousIds(issued, stored, stored_run, resolved, absent)
+    return PreviousIds(issued, issued_numbers, stored, stored_run, resolved, absent)
 
 
 def _best_of_groups(group: np.ndarray, *tiebreaks: np.ndarray) -> np.ndarray:
@@ -312,7 +312,7 @@ def assign_ids(
     return Assignment(
         image_ids=image_ids,
         assignment=_updated_assignment(keys, image_ids, assigned_run, prior.absent),
-        ids=_updated_ids(prior.issued, minted, seeds, run),
+        ids=_updated_ids(prior.issued, prior.issued_numbers, minted, seeds, run),
         redirects=_updated_redirects(previous.redirects, retired, run),
     )
 
@@ -332,9 +332,13 @@ def _updated_assignment(
 
 
 def _updated_ids(
-    issued: pa.Table, minted: pa.StringArray, seeds: pa.StringArray, run: int
+    issued: pa.Table,
+    old_numbers: np.ndarray,
+    minted: pa.StringArray,
+    seeds: pa.StringArray,
+    run: int,
 ) -> pa.Table:
-    """Every ID ever issued (`issued` is sorted by ID), with the ones minted in this run."""
+    """Every ID ever issued (`issued`, sorted, with its `id_numbers`), and this run's."""
     new = pa.table(
         {
             "image_id": minted,
@@ -345,7 +349,7 @@ def _updated_ids(
     )
     # A merge of the sorted issued IDs with the sorted new ones: each row's place is its index
     # among its own kind plus the rows of the other kind before it (IDs never tie).
-    old_numbers, new_numbers = id_numbers(issued["image_id"]), id_numbers(minted)
+    new_numbers = id_numbers(minted)
     new_order = np.argsort(new_numbers)
     new_numbers = new_numbers[new_order]
     old, fresh = len(old_numbers), len(new_numbers)
