@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +153,26 @@ def test_the_stage_reads_its_vars_and_the_deployment_from_the_environment() -> N
         read_settings(
             ImageEmbeddingSettings, {"settings": json.dumps({**values, "embed_chunk_rows": 0})}
         )
+
+
+def test_a_lake_without_images_loads_no_model(tmp_path: Path) -> None:
+    # In a fresh interpreter: this one has imported torch already.
+    script = f"""
+import sys
+import pyarrow as pa
+from dataproc.embedding.checkpoints import REF_COLUMNS, ImageEmbeddingSettings, image_embeddings
+from dataproc.embedding.contract import result_schema
+refs = pa.table({{c: pa.array([], pa.int64() if c in ("offset", "length") else pa.string())
+                  for c in REF_COLUMNS}})
+settings = ImageEmbeddingSettings("dataproc-tiny", "{tmp_path}/absent.pt", 8, 64, 1000)
+rows = image_embeddings(refs, settings).read_all()
+assert rows.num_rows == 0 and rows.schema == result_schema(64), rows.schema
+assert "torch" not in sys.modules and "open_clip" not in sys.modules
+print("ok")
+"""
+    env = {**os.environ, "DATAPROC_LAKE": str(tmp_path / "lake")}
+    env.pop("DATAPROC_EMBEDDER_URLS", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

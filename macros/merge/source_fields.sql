@@ -30,7 +30,7 @@
 
 
 {#- `max(image_key) filter (where source = '<source>') as <source>__image_key`, one per source,
-    for a `group by image_id` over representatives. -#}
+    for a `group by image_number` (or image_id) over representatives. -#}
 {% macro source_representative_key_columns() -%}
     {%- set columns = [] -%}
     {%- for source_name in var('enabled_sources') -%}

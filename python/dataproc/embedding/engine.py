@@ -34,17 +34,23 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import torch
 from PIL import Image
 
+from dataproc.embedding.contract import (
+    CONFIG_DIR,
+    TINY_MODEL,
+    EmbedSettings,
+    ModelInfo,
+    result_schema,
+)
 from dataproc.embedding.decode import (
     DEFAULT_MAX_PIXELS,
     DecodedImage,
@@ -56,71 +62,14 @@ from dataproc.embedding.decode import (
     decode_image,
     fetch_bytes,
 )
-from dataproc.lake import Lake, lake_root
+from dataproc.lake import Lake
 
-URLS_ENV = "DATAPROC_EMBEDDER_URLS"
-TOKEN_ENV = "DATAPROC_EMBEDDER_TOKEN"
-# Requests in flight per URL: 2 keeps a sidecar busy while its last answer travels back; a URL
-# that balances over many replicas (Ray Serve) wants twice its replica count.
-REQUESTS_PER_URL_ENV = "DATAPROC_EMBEDDER_REQUESTS_PER_URL"
-TINY_MODEL = "dataproc-tiny"  # tests and the demo: one 64 px patch, `smooth_patch_embedding`
-CONFIG_DIR = Path(__file__).with_name("model_configs")
 RANDOM_INIT = "random-init"
 # Autocast dtypes on CUDA by `precision`; fp32 runs without autocast.
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
 # A `pretrained` value with one of these, or a path separator, names a file, not an open_clip tag.
 WEIGHTS_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors")
 TO_TENSOR_NAMES = ("ToTensor", "MaybeToTensor")
-
-
-# -- settings --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class EmbedSettings:
-    """Everything needed to embed image refs, in-process or through sidecars.
-
-    `urls` empty means in-process: the model is loaded here and `lake` is read directly.
-    With `urls`, sidecars do the work and only the client fields (`token`, `chunk_size`,
-    `timeout_s`, `retries`, `backoff_s`, `requests_per_url`) matter here. `decode_workers=0`
-    picks a count for the device (`auto_decode_workers`). No `pretrained` means random weights,
-    refused unless `allow_random_weights` (benchmarks). `precision` is the autocast on CUDA.
-    """
-
-    model: str = "ViT-B-32"
-    pretrained: str | None = None
-    device: str = "auto"
-    lake: str = field(default_factory=lake_root)
-    batch_size: int = 32
-    decode_workers: int = 0
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    urls: tuple[str, ...] = ()
-    token: str | None = None
-    chunk_size: int = 256
-    timeout_s: float = 600.0
-    retries: int = 3
-    backoff_s: float = 0.5
-    requests_per_url: int = 2
-    allow_random_weights: bool = False
-    precision: str = "bf16"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> EmbedSettings:
-        """Settings whose lake, sidecar URLs and token come from the environment.
-
-        Keyword overrides (e.g. `model=`, `pretrained=` from dbt vars) win over defaults.
-        """
-        env = os.environ if env is None else env
-        from_env: dict[str, Any] = {
-            "lake": lake_root(env),
-            "urls": parse_urls(env.get(URLS_ENV, "")),
-            "token": env.get(TOKEN_ENV) or None,
-            "requests_per_url": int(env.get(REQUESTS_PER_URL_ENV) or 2),
-        }
-        return cls(**{**from_env, **overrides})
-
-
-def parse_urls(value: str) -> tuple[str, ...]:
-    """`"http://a:1, http://b:2/"` -> `("http://a:1", "http://b:2")`."""
-    return tuple(url.strip().rstrip("/") for url in value.split(",") if url.strip())
 
 
 # -- model -----------------------------------------------------------------------------------------
@@ -269,22 +218,6 @@ def smooth_patch_embedding(visual: torch.nn.Module, correlation: float = 1 / 8) 
         filters = noise.view(out_channels, in_channels, height, width)
         filters = filters - filters.mean(dim=(2, 3), keepdim=True)
         weight.copy_(filters * (weight.std() / filters.std()))
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a loaded model is: reported by `/info` and stored with embeddings (`model_tag`)."""
-
-    model: str
-    pretrained: str | None
-    model_tag: str
-    dim: int
-    weights_sha256: str | None
-    device: str
-    image_size: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -440,22 +373,6 @@ def uint8_chw(image: Image.Image) -> torch.Tensor:
 
 
 # -- results ---------------------------------------------------------------------------------------
-def result_schema(dim: int) -> pa.Schema:
-    """`image_key, embedding[dim], width, height, format, error, model_tag`; `error` is null
-    when ok, `format` is the extension of the format sniffed from the bytes."""
-    return pa.schema(
-        [
-            pa.field("image_key", pa.string(), nullable=False),
-            pa.field("embedding", pa.list_(pa.float32(), dim)),
-            pa.field("width", pa.int32()),
-            pa.field("height", pa.int32()),
-            pa.field("format", pa.string()),
-            pa.field("error", pa.string()),
-            pa.field("model_tag", pa.string(), nullable=False),
-        ]
-    )
-
-
 class ResultBuilder:
     """Collects per-row outcomes by index, then builds the Arrow table in one go.
 
