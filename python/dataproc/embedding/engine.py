@@ -1,7 +1,7 @@
-"""The embedding engine: settings, the open_clip model and its tag, and refs -> embeddings.
+"""The embedding engine: the open_clip model and its tag, and refs -> embeddings.
 
 In: image refs (see `decode`) and `EmbedSettings` (model, weights, device, lake, batch size,
-pixel limit). Out: one row per ref, in input order (`result_schema`): image_key, the
+pixel limit; see `contract`). Out: one row per ref, in input order (`result_schema`): image_key, the
 L2-normalized embedding, the original width and height, the format sniffed from the bytes, the
 rejection reason, and the model tag.
 
