@@ -84,8 +84,7 @@ class ImageEmbeddingSettings:
 def image_embeddings(refs: pa.Table, settings: ImageEmbeddingSettings) -> pa.RecordBatchReader:
     """`int_image_embeddings`: embed what is missing for the configured model, stream all rows."""
     engine_settings = settings.embed_settings()
-    dim = configured_dim(settings.clip_model)
-    if refs.num_rows == 0 and dim is not None:
+    if refs.num_rows == 0 and (dim := configured_dim(settings.clip_model)) is not None:
         # A lake without images (metadata only) loads no model: no rows, of the model's width.
         return pa.RecordBatchReader.from_batches(result_schema(dim), iter(()))
     backend = open_embedder(engine_settings)

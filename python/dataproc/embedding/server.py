@@ -47,7 +47,8 @@ from dataproc.embedding.decode import DEFAULT_MAX_PIXELS, ImageRef, InvalidRef, 
 from dataproc.lake import lake_root
 
 if TYPE_CHECKING:
-    from dataproc.embedding.engine import Embedder, EmbedSettings, ModelInfo
+    from dataproc.embedding.contract import EmbedSettings, ModelInfo
+    from dataproc.embedding.engine import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -354,7 +355,7 @@ def configure(
     timeout: float,
 ) -> tuple[EmbedSettings, ServerLimits]:
     """The engine's settings and the app's limits from the shared options."""
-    from dataproc.embedding.engine import EmbedSettings
+    from dataproc.embedding.contract import EmbedSettings
 
     settings = EmbedSettings(
         model=model,
@@ -376,7 +377,7 @@ def configure(
 
 
 def token_or_env(token: str | None) -> str | None:
-    from dataproc.embedding.engine import EmbedSettings
+    from dataproc.embedding.contract import EmbedSettings
 
     return token or EmbedSettings.from_env().token
 
