@@ -21,6 +21,8 @@ EDITED_POSTS = 2
 KEPT = "nothing it reads has changed, kept as built"
 PASSED_BEFORE = "nothing it reads has changed since it passed"
 BUILD = ("build", "--exclude-resource-type", "unit_test")
+# Images per batch of the full build's per-image merge models: the demo's images in several.
+BATCH_IMAGES = 40
 
 
 def add_recrawl(lake: Path) -> None:
@@ -74,10 +76,10 @@ def export_files(project: DbtProject) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def recrawled(demo_build, tmp_path_factory) -> tuple[DbtProject, DbtProject, str]:
+def recrawled(demo_build, tmp_path_factory) -> tuple[DbtProject, DbtProject, str, str]:
     """The demo build's lake after a re-crawl, built twice: incrementally on the demo build's
     database (with its data tests), and with --full-refresh into a new database on a copy of
-    the same lake."""
+    the same lake, each per-image merge model in batches of a few images."""
     work = tmp_path_factory.mktemp("recrawl")
     incremental = copy_project(demo_build, work / "incremental")
     add_recrawl(Path(incremental.lake))
@@ -86,19 +88,21 @@ def recrawled(demo_build, tmp_path_factory) -> tuple[DbtProject, DbtProject, str
     full = make_dbt_project(work / "full" / "dbt", full_lake)
     output = incremental.run(*BUILD).output
     # Seeds and models in one command; the data tests ran in the incremental build.
-    full.run(
+    full_output = full.run(
         "build",
         "--full-refresh",
         "--exclude-resource-type",
         "test",
         "--exclude-resource-type",
         "unit_test",
-    )
-    return incremental, full, output
+        "--vars",
+        json.dumps({"merge_batch_images": BATCH_IMAGES}),
+    ).output
+    return incremental, full, output, full_output
 
 
 def test_recrawl_stages_only_the_new_files(recrawled):
-    (incremental, full, output) = recrawled
+    (incremental, full, output, _) = recrawled
     for source in SOURCES:
         assert f'"stg_{source}__posts": staging only the 1 raw file(s) added' in output, source
     # The newer edit replaced the staged post, as a full staging does.
@@ -114,13 +118,13 @@ def test_recrawl_stages_only_the_new_files(recrawled):
 
 
 def test_incremental_export_is_byte_identical_to_a_full_refresh(recrawled):
-    (incremental, full, _) = recrawled
+    (incremental, full, _, _) = recrawled
     assert incremental.query("select status from exports.export_dataset") == [("published",)]
     assert export_files(incremental) == export_files(full)
 
 
 def test_rebuild_with_nothing_changed_keeps_every_table_and_publishes_nothing(recrawled):
-    (incremental, _, _) = recrawled
+    (incremental, _, _, _) = recrawled
     log = incremental.work / "logs" / "dbt.log"
     log.unlink()
     output = incremental.run(*BUILD).output
@@ -146,7 +150,7 @@ def per_image_models(project: DbtProject) -> set[str]:
 
 
 def test_recrawl_rebuilds_only_the_changed_images_of_the_merge(recrawled):
-    (incremental, full, output) = recrawled
+    (incremental, full, output, full_output) = recrawled
     models = per_image_models(full)
     assert {"int_image_representatives", "int_image_tags", "int_merged_images"} <= models
     (n_images,) = full.query("select count(*) from intermediate.int_image_digests")[0]
@@ -156,5 +160,8 @@ def test_recrawl_rebuilds_only_the_changed_images_of_the_merge(recrawled):
         # The re-crawl adds 4 posts per source and edits 2: each changes the image it joins (and
         # the one it may leave or merge), a few of all.
         assert 0 < changed <= 3 * (5 * 4 + EDITED_POSTS) < n_images, (model, line)
+        # The full build made the same rows in batches.
+        batches = -(-n_images // BATCH_IMAGES)
+        assert f'"{model}": building its {n_images} images in {batches} batches' in full_output
         rows = f"select * from intermediate.{model} order by all"
         assert incremental.query(rows) == full.query(rows), model

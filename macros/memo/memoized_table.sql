@@ -47,17 +47,10 @@
         {{ adapter.rename_relation(intermediate_relation, target_relation) }}
         {% do persist_docs(target_relation, model) %}
         {%- set relations = {'relations': [target_relation]} -%}
+    {%- elif config.get('memo_images') -%}
+        {%- set relations = memo_build_in_image_batches(target_relation) -%}
     {%- else -%}
-        {%- if config.get('memo_images') -%}
-            {#- A whole build: every image, whatever a failed per-image build left set. -#}
-            {%- call statement('memo_all_images') -%}
-                reset variable memo_image_scope
-            {%- endcall -%}
-        {%- endif -%}
         {%- set relations = materialization_table_duckdb() -%}
-        {%- if config.get('memo_images') -%}
-            {%- do memo_keep_image_digests(model) -%}
-        {%- endif -%}
     {%- endif -%}
     {%- set fingerprint = memo_fingerprint(model) if model.config.get('memo_lake_files')
         else plan.fingerprint -%}

@@ -9,13 +9,18 @@
     are the rows it already has. The model then deletes the rows of the images whose digest
     differs from the copy kept at its last build (`memo.image_digests__<model>`, images that
     came or went included) and inserts its SQL's rows for those images alone: its SQL reads
-    per-image inputs through `memo_image_scope`. Anything else rebuilds it whole. -#}
+    per-image inputs through `memo_image_scope`. Anything else rebuilds it whole, and for the
+    same reason a whole build can run in batches of images. -#}
 
 {% macro memo_image_scope(column) -%}
-    {#- True for the rows of the images being rebuilt: every image outside a per-image
-        rebuild (a whole build, a unit test, the compiled SQL run by hand). -#}
+    {#- True for the rows of the images being built: those of a per-image rebuild, or of one
+        batch of a whole build (`memo_build_in_image_batches`); every image outside both (a
+        whole build in one batch, a unit test, the compiled SQL run by hand). DuckDB binds
+        getvariable as a constant, so an unset variable folds its condition away. -#}
     (getvariable('memo_image_scope') is null
     or {{ column }} in (select unnest(getvariable('memo_image_scope'))))
+    and (getvariable('memo_image_batches') is null
+    or {{ column }} % getvariable('memo_image_batches') = getvariable('memo_image_batch'))
 {%- endmacro %}
 
 
@@ -127,6 +132,7 @@
     ) }}
     {{ run_hooks(pre_hooks) }}
     {%- call statement('main') -%}
+        reset variable memo_image_batches;
         set variable memo_image_scope = (
             select coalesce(list(image_number order by image_number), []) from memo_changed_images
         );
@@ -152,4 +158,48 @@
     {%- endcall -%}
     {{ run_hooks(post_hooks) }}
     {{ return({'relations': [target_relation]}) }}
+{%- endmacro %}
+
+
+{% macro memo_build_in_image_batches(target_relation) -%}
+    {#- A whole build of a per-image model, in batches of about `merge_batch_images` images
+        (by image_number modulo the batch count): the table is created from the first batch and
+        each further batch is inserted, so the largest aggregate holds one batch's images, not
+        all of them. The rows are those of one query over every image, since each image's rows
+        depend on its own inputs only (the top of this file). -#}
+    {%- set digests = memo_node_relation(memo_image_digests_node(model)) -%}
+    {%- set images = run_query('select count(*) from ' ~ digests).rows[0][0] -%}
+    {%- set batches = [1, (images / var('merge_batch_images')) | round(0, 'ceil') | int] | max -%}
+    {%- call statement('memo_first_image_batch') -%}
+        reset variable memo_image_scope;
+        {% if batches > 1 -%}
+            set variable memo_image_batches = {{ batches }};
+            set variable memo_image_batch = 0;
+        {%- else -%}
+            reset variable memo_image_batches;
+        {%- endif %}
+    {%- endcall -%}
+    {%- if batches > 1 -%}
+        {{ log(
+            target_relation ~ ": building its " ~ images ~ " images in " ~ batches ~ " batches",
+            info=true
+        ) }}
+    {%- endif -%}
+    {%- set relations = materialization_table_duckdb() -%}
+    {%- for batch in range(1, batches) -%}
+        {%- call statement('memo_image_batch_' ~ batch) -%}
+            set variable memo_image_batch = {{ batch }};
+
+            insert into {{ target_relation }} by name
+            select * from (
+                {{ model.compiled_code }}
+            )
+        {%- endcall -%}
+    {%- endfor -%}
+    {%- call statement('memo_image_batches_done') -%}
+        reset variable memo_image_batches;
+        reset variable memo_image_batch
+    {%- endcall -%}
+    {%- do memo_keep_image_digests(model) -%}
+    {{ return(relations) }}
 {%- endmacro %}
