@@ -140,10 +140,7 @@
         delete from {{ target_relation }}
         where {{ key }} in (select image_number from memo_changed_images);
 
-        insert into {{ target_relation }} by name
-        select * from (
-            {{ model.compiled_code }}
-        );
+        {{ memo_insert_model_rows(target_relation) }};
 
         reset variable memo_image_scope;
 
@@ -170,13 +167,13 @@
     {%- set digests = memo_node_relation(memo_image_digests_node(model)) -%}
     {%- set images = run_query('select count(*) from ' ~ digests).rows[0][0] -%}
     {%- set batches = [1, (images / var('merge_batch_images')) | round(0, 'ceil') | int] | max -%}
+    {#- Every image, whatever a failed build left set; then the first batch. -#}
     {%- call statement('memo_first_image_batch') -%}
         reset variable memo_image_scope;
-        {% if batches > 1 -%}
-            set variable memo_image_batches = {{ batches }};
-            set variable memo_image_batch = 0;
-        {%- else -%}
-            reset variable memo_image_batches;
+        reset variable memo_image_batches;
+        {%- if batches > 1 %}
+        set variable memo_image_batches = {{ batches }};
+        set variable memo_image_batch = 0;
         {%- endif %}
     {%- endcall -%}
     {%- if batches > 1 -%}
@@ -190,10 +187,7 @@
         {%- call statement('memo_image_batch_' ~ batch) -%}
             set variable memo_image_batch = {{ batch }};
 
-            insert into {{ target_relation }} by name
-            select * from (
-                {{ model.compiled_code }}
-            )
+            {{ memo_insert_model_rows(target_relation) }}
         {%- endcall -%}
     {%- endfor -%}
     {%- call statement('memo_image_batches_done') -%}
@@ -202,4 +196,13 @@
     {%- endcall -%}
     {%- do memo_keep_image_digests(model) -%}
     {{ return(relations) }}
+{%- endmacro %}
+
+
+{% macro memo_insert_model_rows(target_relation) -%}
+    {#- The model's rows (its compiled SQL, for the images in scope) added to its table. -#}
+    insert into {{ target_relation }} by name
+    select * from (
+        {{ model.compiled_code }}
+    )
 {%- endmacro %}
