@@ -366,8 +366,12 @@ def previous_sweep() -> list[str]:
     if start < 0 or stop < 0:
         return ["(No sweep in this run.)", ""]
     note = "(Not rerun with `--skip-sweep`: kept from the previous run of this bench.)"
-    kept = [line for line in current[start:stop].rstrip("\n").splitlines() if line != note]
-    return [kept[0], "", note, *kept[1:], ""]
+    heading, *body = (
+        line for line in current[start:stop].rstrip("\n").splitlines() if line != note
+    )
+    while body and not body[0]:
+        body.pop(0)
+    return [heading, "", note, "", *body, ""]
 
 
 def sweep_lines(args, swept: list[dict]) -> list[str]:
@@ -433,8 +437,14 @@ def chosen_lines(size: int, embed: dict, neigh: dict) -> list[str]:
     ]
 
 
+# Subsections this bench writes; any other `### ` subsection of its section is hand-written
+# (settings tried and rejected) and kept after them.
+GENERATED_SUBSECTIONS = ("### Sweep at", "### Chosen settings at", "### Why the edges")
+
+
 def write_section(text: str) -> None:
-    """Replace the `## neighbors` section of bench/RESULTS.md (up to the next `## `)."""
+    """Replace the `## neighbors` section of bench/RESULTS.md (up to the next `## `), keeping
+    its hand-written subsections."""
     current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     start = current.find("## neighbors")
     if start < 0:
@@ -442,6 +452,13 @@ def write_section(text: str) -> None:
         return
     end = current.find("\n## ", start + 1)
     rest = current[end + 1 :] if end >= 0 else ""
+    section = current[start : end + 1 if end >= 0 else len(current)]
+    kept = [
+        "### " + part.rstrip("\n") + "\n"
+        for part in section.split("\n### ")[1:]
+        if not ("### " + part).startswith(GENERATED_SUBSECTIONS)
+    ]
+    text = "\n".join([text.rstrip("\n") + "\n", *kept])
     RESULTS.write_text(current[:start] + text + ("\n" + rest if rest else ""))
 
 

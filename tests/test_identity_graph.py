@@ -10,7 +10,12 @@ import pyarrow as pa
 import pytest
 from dataproc.config import SettingsError, read_settings
 from dataproc.identity import IdentitySettings, compute_identity
-from dataproc.identity.graph import build_graph, component_labels, split_oversized
+from dataproc.identity.graph import (
+    build_graph,
+    component_labels,
+    key_positions,
+    split_oversized,
+)
 from dataproc.identity.state import IdentityState
 from dataproc.lake import parquet_bytes
 from identity_tables import Edge, edges_table, nodes_table
@@ -40,6 +45,17 @@ def test_components_ignore_unknown_keys_and_collapse_duplicate_edges() -> None:
     assert graph.keys.to_pylist() == ["d:1", "g:2", "p:5_p0", "z:7"]
     assert (graph.left.tolist(), graph.right.tolist()) == ([0], [1])
     assert graph.kind_names[int(graph.rank[0])] == "md5"  # the strongest evidence is kept
+
+
+def test_key_positions_look_up_several_columns_at_once() -> None:
+    keys = pa.array(["d:1", "g:2", "z:7"])
+    chunked = pa.chunked_array([["z:7", None], [], ["d:1"]])
+    left, empty, right = key_positions(
+        keys, chunked, pa.array([], pa.string()), pa.array(["y:4", "g:2"])
+    )
+    assert left.tolist() == [2, -1, 0]  # a null is absent too
+    assert empty.tolist() == []
+    assert right.tolist() == [-1, 1]
 
 
 def test_unknown_edge_kind_is_an_error() -> None:

@@ -28,7 +28,9 @@ from dataproc.identity.graph import (
     build_graph,
     cluster_sizes,
     component_labels,
+    key_positions,
     refuse_cannot_links,
+    sorted_unique_keys,
     split_oversized,
 )
 from dataproc.identity.ids import assign_ids
@@ -155,13 +157,23 @@ def compute_identity(
     when nothing changed.
     """
     edges = without_weak_embedding_edges(edges, embedding_threshold)
-    full_graph = build_graph(nodes, edges)
-    refusal = refuse_cannot_links(full_graph, CannotLinks.of(full_graph.keys, cannot_links))
+    keys = sorted_unique_keys(nodes["image_key"])
+    edge_left, edge_right, cannot_left, cannot_right, stored_nodes = key_positions(
+        keys,
+        edges["left_key"],
+        edges["right_key"],
+        cannot_links["left_key"],
+        cannot_links["right_key"],
+        previous.assignment["image_key"],
+    )
+    full_graph = build_graph(pa.table({"image_key": keys}), edges, ends=(edge_left, edge_right))
+    cannot = CannotLinks.of(keys, cannot_links, ends=(cannot_left, cannot_right))
+    refusal = refuse_cannot_links(full_graph, cannot)
     graph = refusal.graph
     labels = component_labels(graph.num_nodes, graph.left, graph.right)
     guard = split_oversized(graph, labels, settings.max_cluster_size, settings.split_threshold)
     run = previous.run + 1
-    assigned = assign_ids(graph.keys, guard.labels, previous, run)
+    assigned = assign_ids(graph.keys, guard.labels, previous, run, stored_nodes)
     identity = pa.table(
         {
             "image_key": graph.keys,

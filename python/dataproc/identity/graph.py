@@ -93,6 +93,24 @@ def sorted_unique_keys(column: pa.ChunkedArray | pa.Array) -> pa.StringArray:
     return values.take(pc.array_sort_indices(values))
 
 
+def key_positions(keys: pa.StringArray, *columns: pa.ChunkedArray | pa.Array) -> list[np.ndarray]:
+    """Every value of each column as its position in `keys`, -1 where absent or null.
+
+    All columns go through one hash lookup: building the hash table of millions of keys costs
+    more than probing it, so the graph's edges, the cannot-link pairs and the previous state's
+    keys are looked up together.
+    """
+    chunks = [
+        chunk.cast(pa.string())
+        for column in columns
+        for chunk in (column.chunks if isinstance(column, pa.ChunkedArray) else [column])
+    ]
+    probes = pa.chunked_array(chunks, pa.string())
+    positions = pc.fill_null(pc.index_in(probes, value_set=keys), -1).to_numpy()
+    bounds = np.cumsum([len(column) for column in columns])[:-1]
+    return [part.astype(np.int64, copy=False) for part in np.split(positions, bounds)]
+
+
 def _kind_ranks(kinds: pa.ChunkedArray, kind_rank: Mapping[str, int]) -> np.ndarray:
     """Rank of every edge's kind; an unknown kind is an error, not a silent guess."""
     names = sorted(kind_rank)
@@ -108,21 +126,23 @@ def build_graph(
     nodes: pa.Table,
     edges: pa.Table,
     kind_rank: Mapping[str, int] = DEFAULT_KIND_RANK,
+    ends: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> IdentityGraph:
     """Number the nodes and reduce the edges to one strongest edge per pair.
 
     Edges that touch a key missing from `nodes`, and self-loops, are ignored: the node list says
-    which images take part in this run. Duplicated and reversed edges collapse to one.
+    which images take part in this run. Duplicated and reversed edges collapse to one. `ends`
+    are the edges' `key_positions` (left, right) among the sorted node keys, when the caller
+    looked them up together with other keys; otherwise they are looked up here.
     """
     if len(set(kind_rank.values())) != len(kind_rank):
         raise ValueError("edge kind ranks must be distinct, so a cut level names one kind")
     keys = sorted_unique_keys(nodes["image_key"])
     if edges["score"].null_count:
         raise ValueError("identity edges must have a score (1.0 for md5 and link edges)")
-    # Both ends in one lookup, so the hash table of the keys is built once.
-    ends = pa.chunked_array(edges["left_key"].chunks + edges["right_key"].chunks, pa.string())
-    positions = pc.fill_null(pc.index_in(ends, value_set=keys), -1).to_numpy()
-    left, right = positions[: edges.num_rows], positions[edges.num_rows :]
+    if ends is None:
+        ends = key_positions(keys, edges["left_key"], edges["right_key"])
+    left, right = ends
     rank = _kind_ranks(edges["kind"], kind_rank) if edges.num_rows else np.zeros(0, np.int64)
     score = edges["score"].to_numpy().astype(np.float64, copy=False)
 
@@ -201,13 +221,19 @@ class CannotLinks:
     reason: pa.StringArray
 
     @classmethod
-    def of(cls, keys: pa.StringArray, pairs: pa.Table) -> CannotLinks:
-        """The pairs of `pairs` (left_key, right_key, reason) whose both keys are nodes."""
+    def of(
+        cls,
+        keys: pa.StringArray,
+        pairs: pa.Table,
+        ends: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> CannotLinks:
+        """The pairs of `pairs` (left_key, right_key, reason) whose both keys are nodes; `ends`
+        as for `build_graph`."""
         if pairs.num_rows == 0:
             return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), pa.array([], pa.string()))
-        ends = pa.chunked_array(pairs["left_key"].chunks + pairs["right_key"].chunks, pa.string())
-        positions = pc.fill_null(pc.index_in(ends, value_set=keys), -1).to_numpy()
-        left, right = positions[: pairs.num_rows], positions[pairs.num_rows :]
+        if ends is None:
+            ends = key_positions(keys, pairs["left_key"], pairs["right_key"])
+        left, right = ends
         valid = np.flatnonzero((left >= 0) & (right >= 0) & (left != right))
         return cls(
             left=np.minimum(left, right)[valid].astype(np.int64),

@@ -35,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dataproc.identity.graph import key_positions
 from dataproc.identity.state import (
     ASSIGNMENT_SCHEMA,
     IDS_SCHEMA,
@@ -179,19 +180,24 @@ def _issued_numbers(ids: pa.Table) -> np.ndarray:
     return numbers
 
 
-def resolve_previous(keys: pa.StringArray, previous: IdentityState) -> PreviousIds:
-    """Each key's stored ID and that ID followed through the redirects, as ID positions."""
+def resolve_previous(
+    keys: pa.StringArray, previous: IdentityState, stored_nodes: np.ndarray | None = None
+) -> PreviousIds:
+    """Each key's stored ID and that ID followed through the redirects, as ID positions.
+
+    `stored_nodes`: the `key_positions` of the assignment's keys among `keys`, when the caller
+    looked them up together with the graph's; otherwise they are looked up here.
+    """
     issued, issued_numbers = previous.ids, _issued_numbers(previous.ids)
     assignment = previous.assignment
     assigned = _positions(issued_numbers, id_numbers(assignment["image_id"]))
     if (assigned < 0).any():
         missing = assignment["image_id"][int(np.flatnonzero(assigned < 0)[0])].as_py()
         raise ValueError(f"identity state is inconsistent: {missing} is assigned but never issued")
-    # One hash lookup of the stored keys serves the IDs, the runs and the absent keys.
-    node = np.zeros(0, np.int64)
-    if assignment.num_rows:
-        node = pc.fill_null(pc.index_in(_flat(assignment["image_key"]), value_set=keys), -1)
-        node = node.to_numpy().astype(np.int64)
+    # One lookup of the stored keys serves the IDs, the runs and the absent keys.
+    node = stored_nodes
+    if node is None:
+        (node,) = key_positions(keys, assignment["image_key"])
     present = node >= 0
     stored = np.full(len(keys), -1, np.int64)
     stored[node[present]] = assigned[present]
@@ -267,14 +273,19 @@ def _first_members(labels: np.ndarray) -> np.ndarray:
 
 
 def assign_ids(
-    keys: pa.StringArray, labels: np.ndarray, previous: IdentityState, run: int
+    keys: pa.StringArray,
+    labels: np.ndarray,
+    previous: IdentityState,
+    run: int,
+    stored_nodes: np.ndarray | None = None,
 ) -> Assignment:
     """Assign an ID to every cluster and return the updated assignment, ids and redirects.
 
-    `labels` are canonical (`graph.canonical_labels`). Vectorized over clusters, and over
-    integer ID positions rather than ID strings: a first run names millions of clusters.
+    `labels` are canonical (`graph.canonical_labels`); `stored_nodes` as for
+    `resolve_previous`. Vectorized over clusters, and over integer ID positions rather than ID
+    strings: a first run names millions of clusters.
     """
-    prior = resolve_previous(keys, previous)
+    prior = resolve_previous(keys, previous, stored_nodes)
     id_values = _flat(prior.issued["image_id"]).cast(pa.string())
     home = home_clusters(prior.resolved, labels, len(id_values))
     num_clusters = int(labels.max()) + 1 if len(labels) else 0

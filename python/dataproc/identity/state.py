@@ -18,6 +18,7 @@ leaves the previous state intact; stale run folders are removed after the manife
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,7 +94,15 @@ def load_state(lake: Lake) -> IdentityState:
         return IdentityState.empty()
     if manifest.get("format_version") not in READABLE_FORMATS:
         raise ValueError(f"unsupported identity state format {manifest.get('format_version')}")
-    tables = {name: _read_table(lake, manifest, name) for name in TABLE_SCHEMAS}
+    # Side by side: fetching, hashing and decoding release the GIL.
+    with ThreadPoolExecutor(len(TABLE_SCHEMAS)) as pool:
+        tables = dict(
+            zip(
+                TABLE_SCHEMAS,
+                pool.map(lambda name: _read_table(lake, manifest, name), TABLE_SCHEMAS),
+                strict=True,
+            )
+        )
     return IdentityState(run=int(manifest["run"]), **tables)
 
 
@@ -120,7 +129,10 @@ def save_state(lake: Lake, state: IdentityState) -> None:
             name: {"path": paths[name], "rows": table.num_rows} for name, table in tables.items()
         },
     }
-    files = {paths[name]: parquet_bytes(table) for name, table in tables.items()}
+    # Encoded side by side (the writer releases the GIL); the bytes do not depend on it.
+    with ThreadPoolExecutor(len(tables)) as pool:
+        encoded = pool.map(parquet_bytes, tables.values())
+        files = dict(zip((paths[name] for name in tables), encoded, strict=True))
     lake.commit(files, MANIFEST_PATH, manifest)
     # Run files the manifest no longer names: older commits', or a killed commit's.
     keep = run_prefix(state.run) + "/"
