@@ -25,9 +25,9 @@ from dataproc.config import require
 from dataproc.identity.graph import (
     REFUSED_SCHEMA,
     CannotLinks,
-    build_graph,
     cluster_sizes,
     component_labels,
+    graph_of,
     key_positions,
     refuse_cannot_links,
     sorted_unique_keys,
@@ -166,7 +166,7 @@ def compute_identity(
         cannot_links["right_key"],
         previous.assignment["image_key"],
     )
-    full_graph = build_graph(pa.table({"image_key": keys}), edges, ends=(edge_left, edge_right))
+    full_graph = graph_of(keys, edges, (edge_left, edge_right))
     cannot = CannotLinks.of(keys, cannot_links, ends=(cannot_left, cannot_right))
     refusal = refuse_cannot_links(full_graph, cannot)
     graph = refusal.graph

@@ -41,7 +41,7 @@ levels from strongest to weakest: a merge that would overflow freezes its pieces
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,22 +126,30 @@ def build_graph(
     nodes: pa.Table,
     edges: pa.Table,
     kind_rank: Mapping[str, int] = DEFAULT_KIND_RANK,
-    ends: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> IdentityGraph:
     """Number the nodes and reduce the edges to one strongest edge per pair.
 
     Edges that touch a key missing from `nodes`, and self-loops, are ignored: the node list says
-    which images take part in this run. Duplicated and reversed edges collapse to one. `ends`
-    are the edges' `key_positions` (left, right) among the sorted node keys, when the caller
-    looked them up together with other keys; otherwise they are looked up here.
+    which images take part in this run. Duplicated and reversed edges collapse to one.
     """
+    keys = sorted_unique_keys(nodes["image_key"])
+    ends = key_positions(keys, edges["left_key"], edges["right_key"])
+    return graph_of(keys, edges, ends, kind_rank)
+
+
+def graph_of(
+    keys: pa.StringArray,
+    edges: pa.Table,
+    ends: Sequence[np.ndarray],
+    kind_rank: Mapping[str, int] = DEFAULT_KIND_RANK,
+) -> IdentityGraph:
+    """`build_graph` over node keys already sorted and unique (`sorted_unique_keys`), with the
+    edges' `key_positions` (left, right) among them, for a caller that looked the edges up
+    together with other keys."""
     if len(set(kind_rank.values())) != len(kind_rank):
         raise ValueError("edge kind ranks must be distinct, so a cut level names one kind")
-    keys = sorted_unique_keys(nodes["image_key"])
     if edges["score"].null_count:
         raise ValueError("identity edges must have a score (1.0 for md5 and link edges)")
-    if ends is None:
-        ends = key_positions(keys, edges["left_key"], edges["right_key"])
     left, right = ends
     rank = _kind_ranks(edges["kind"], kind_rank) if edges.num_rows else np.zeros(0, np.int64)
     score = edges["score"].to_numpy().astype(np.float64, copy=False)
@@ -225,10 +233,10 @@ class CannotLinks:
         cls,
         keys: pa.StringArray,
         pairs: pa.Table,
-        ends: tuple[np.ndarray, np.ndarray] | None = None,
+        ends: Sequence[np.ndarray] | None = None,
     ) -> CannotLinks:
         """The pairs of `pairs` (left_key, right_key, reason) whose both keys are nodes; `ends`
-        as for `build_graph`."""
+        as for `graph_of`, else looked up here."""
         if pairs.num_rows == 0:
             return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), pa.array([], pa.string()))
         if ends is None:
