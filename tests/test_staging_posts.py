@@ -179,7 +179,7 @@ def write_yandere(lake: Path) -> None:
     ])  # fmt: skip
     rows = [
         {"id": 21, "created_at": 1700000000, "rating": "s", "status": "active",
-         "file_ext": "jpg", "tags": "zz_plain"},
+         "file_ext": "jpg", "tags": "zz_plain\tzz_tabbed\r\n"},
         {"id": 22, "created_at": 0, "rating": "q", "status": "deleted"},
         {"id": 23, "created_at": 1, "rating": "e", "status": "pending"},
     ]  # fmt: skip
@@ -466,7 +466,8 @@ def test_flat_tag_sources(staged: Part, fixture: Fixture) -> None:
     assert gelbooru["11"] == ["blue_sky", "zz_plain"]
     assert gelbooru["13"] == []
     assert gelbooru["14"] is None
-    assert by_key(staged, "yandere", "tags")["21"] == ["zz_plain"]
+    # split at any whitespace, not only at spaces
+    assert by_key(staged, "yandere", "tags")["21"] == ["zz_plain", "zz_tabbed"]
     zerochan = rows(staged, "zerochan", "post_key, tags, primary_tag")
     assert zerochan == [
         ("500", sorted({"blue_sky", "long_hair", fixture.booru_tag}), fixture.booru_tag),

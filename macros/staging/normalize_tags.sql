@@ -17,8 +17,16 @@
 
 
 {% macro split_tag_string(tag_string) -%}
-    {#- A booru tag string (tags separated by whitespace) as a list of raw tags. -#}
-    string_split_regex({{ tag_string }}, '\s+')
+    {#- A booru tag string (tags separated by whitespace) as a list of raw tags. A string whose
+        only whitespace is the space is split on the space, five times faster than the regular
+        expression: where spaces repeat, that leaves empty tags, which `clean_tag` drops. -#}
+    case
+        when
+            contains({{ tag_string }}, chr(9)) or contains({{ tag_string }}, chr(10))
+            or contains({{ tag_string }}, chr(12)) or contains({{ tag_string }}, chr(13))
+            then string_split_regex({{ tag_string }}, '\s+')
+        else string_split({{ tag_string }}, ' ')
+    end
 {%- endmacro %}
 
 
@@ -39,7 +47,9 @@
         back, so the cleaning runs once per spelling and the lookup is a hash join however many
         aliases there are. The lists are grouped as integer tag numbers (in tag order) and mapped
         back to tags through one vocabulary list, so the grouping holds integers, not strings. -#}
-    with tag_lists as (
+    -- Neither list CTE is materialized: unnesting the lists twice costs less than writing the
+    -- tens of millions of tag rows out once and reading them back twice.
+    with tag_lists as not materialized (
         select
             {{ key }} as tag_owner
             {%- for name, expression in lists.items() %},
@@ -51,11 +61,11 @@
         from {{ relation }}
     ),
 
-    raw_tags as (
+    raw_tags as not materialized (
         {%- for name in lists %}
         select
             tag_owner,
-            '{{ name }}' as tag_list,
+            {{ loop.index }} as tag_list,
             unnest({{ name }}) as raw_tag,
             {%- if name in fallbacks %}
             unnest({{ name }}__fallback) as fallback_tag
@@ -147,15 +157,26 @@
             on raw_tags.fallback_tag = fallback_spelling.spelling
     ),
 
-    tag_id_sets as (
+    sorted_tag_ids as (
         select
             tag_owner
             {%- for name in lists %},
-            list_sort(list_distinct(list(tag_id) filter (where tag_list = '{{ name }}'))) as {{ name }}
+            list_sort(list(tag_id) filter (where tag_list = {{ loop.index }})) as {{ name }}
             {%- endfor %}
         from aliased_tags
         where tag_id is not null
         group by tag_owner
+    ),
+
+    -- In a sorted list a repeat follows its first: dropping the numbers equal to the one before
+    -- is list_distinct at a third of its cost.
+    tag_id_sets as (
+        select
+            tag_owner
+            {%- for name in lists %},
+            list_filter({{ name }}, (tag_id, i) -> i = 1 or tag_id != {{ name }}[i - 1]) as {{ name }}
+            {%- endfor %}
+        from sorted_tag_ids
     )
 
     select
