@@ -23,9 +23,9 @@ representatives as (
 learned_aliases as (
     select
         source,
-        map_from_entries(list(struct_pack(alias := alias, tag := tag))) as alias_tags
+        alias,
+        tag
     from {{ ref('int_tag_aliases_learned') }}
-    group by source
 ),
 
 kept_posts as (
@@ -56,13 +56,9 @@ representative_posts as (
         representatives.source,
         kept_posts.rating,
         kept_posts.created_at,
-        case
-            when learned_aliases.alias_tags is null then coalesce(kept_posts.tags, [])
-            else list_sort(list_distinct(list_transform(
-                    coalesce(kept_posts.tags, []),
-                    tag -> coalesce(learned_aliases.alias_tags[tag], tag)
-                )))
-        end as tags,
+        coalesce(kept_posts.tags, []) as staged_tags,
+        representatives.source in (select learned_aliases.source from learned_aliases)
+            as has_learned_aliases,
         case
             when kept_posts.tags_by_category is not null
                 then {
@@ -75,28 +71,76 @@ representative_posts as (
     from representatives
     inner join kept_posts on representatives.image_key = kept_posts.image_key
     left join tags_trust on representatives.source = tags_trust.source
-    left join learned_aliases on representatives.source = learned_aliases.source
+),
+
+staged_tags_of_learning_sources as (
+    select
+        image_key,
+        source,
+        unnest(staged_tags) as tag
+    from representative_posts
+    where has_learned_aliases
+),
+
+learned_alias_hits as (
+    -- Per post, the tags that have a learned alias and what they stand for: a hash join,
+    -- whatever the number of aliases (a map lookup in a lambda scans the whole map), and only the
+    -- few posts with a hit are relabelled.
+    select
+        staged_tags.image_key,
+        list(learned_aliases.alias) as aliases,
+        list(learned_aliases.tag) as alias_tags
+    from staged_tags_of_learning_sources as staged_tags
+    inner join learned_aliases
+        on
+            staged_tags.source = learned_aliases.source
+            and staged_tags.tag = learned_aliases.alias
+    group by staged_tags.image_key
+),
+
+representative_tags as (
+    select
+        representative_posts.image_id,
+        representative_posts.image_number,
+        representative_posts.image_key,
+        representative_posts.source,
+        representative_posts.rating,
+        representative_posts.created_at,
+        case
+            when learned_alias_hits.image_key is null then representative_posts.staged_tags
+            else list_sort(list_distinct(list_concat(
+                    list_filter(
+                        representative_posts.staged_tags,
+                        tag -> not list_contains(learned_alias_hits.aliases, tag)
+                    ),
+                    learned_alias_hits.alias_tags
+                )))
+        end as tags,
+        representative_posts.field_tags_by_category,
+        representative_posts.tags_weight
+    from representative_posts
+    left join learned_alias_hits on representative_posts.image_key = learned_alias_hits.image_key
 ),
 
 tag_voters as (
     select
         image_number,
         count(*) as n_tag_voters
-    from representative_posts
+    from representative_tags
     where len(tags) > 0 and tags_weight > 0
     group by image_number
 )
 
 select
-    representative_posts.image_id,
-    representative_posts.image_number,
-    representative_posts.image_key,
-    representative_posts.source,
-    representative_posts.rating,
-    representative_posts.created_at,
-    representative_posts.tags,
-    representative_posts.field_tags_by_category,
-    representative_posts.tags_weight,
+    representative_tags.image_id,
+    representative_tags.image_number,
+    representative_tags.image_key,
+    representative_tags.source,
+    representative_tags.rating,
+    representative_tags.created_at,
+    representative_tags.tags,
+    representative_tags.field_tags_by_category,
+    representative_tags.tags_weight,
     coalesce(tag_voters.n_tag_voters, 0) as n_tag_voters
-from representative_posts
-left join tag_voters on representative_posts.image_number = tag_voters.image_number
+from representative_tags
+left join tag_voters on representative_tags.image_number = tag_voters.image_number
