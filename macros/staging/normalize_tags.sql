@@ -31,8 +31,11 @@
 
 
 {% macro normalized_tag_lists(relation, key, lists, fallbacks={}) -%}
-    {#- A select with one row per row of `relation`: `tag_owner` (the value of `key`, which must be
-        unique) and one normalized tag list per entry of `lists`.
+    {#- A select with one row per row of `relation`: its columns, and one normalized tag list per
+        entry of `lists`, which replaces the column of the same name if there is one. `key` names
+        the column that identifies a row (it must be unique). The rows come out with their tags,
+        so the model needs no join back onto `relation`: that join of every row cost a quarter of
+        danbooru's staging time.
 
         `lists` maps an output column name to a SQL expression over `relation` giving the raw tags
         (varchar[]). `fallbacks` optionally maps the same name to a list of the same length whose
@@ -51,11 +54,12 @@
     -- tens of millions of tag rows out once and reading them back twice.
     with tag_lists as not materialized (
         select
+            *,
             {{ key }} as tag_owner
             {%- for name, expression in lists.items() %},
-            {{ expression }} as {{ name }}
+            {{ expression }} as {{ name }}__raw_tags
             {%- if name in fallbacks %},
-            {{ fallbacks[name] }} as {{ name }}__fallback
+            {{ fallbacks[name] }} as {{ name }}__fallback_tags
             {%- endif %}
             {%- endfor %}
         from {{ relation }}
@@ -66,9 +70,9 @@
         select
             tag_owner,
             {{ loop.index }} as tag_list,
-            unnest({{ name }}) as raw_tag,
+            unnest({{ name }}__raw_tags) as raw_tag,
             {%- if name in fallbacks %}
-            unnest({{ name }}__fallback) as fallback_tag
+            unnest({{ name }}__fallback_tags) as fallback_tag
             {%- else %}
             null::varchar as fallback_tag
             {%- endif %}
@@ -161,7 +165,7 @@
         select
             tag_owner
             {%- for name in lists %},
-            list_sort(list(tag_id) filter (where tag_list = {{ loop.index }})) as {{ name }}
+            list_sort(list(tag_id) filter (where tag_list = {{ loop.index }})) as {{ name }}__tag_ids
             {%- endfor %}
         from aliased_tags
         where tag_id is not null
@@ -174,24 +178,40 @@
         select
             tag_owner
             {%- for name in lists %},
-            list_filter({{ name }}, (tag_id, i) -> i = 1 or tag_id != {{ name }}[i - 1]) as {{ name }}
+            list_filter(
+                {{ name }}__tag_ids, (tag_id, i) -> i = 1 or tag_id != {{ name }}__tag_ids[i - 1]
+            ) as {{ name }}__tag_ids
             {%- endfor %}
         from sorted_tag_ids
+    ),
+
+    rows_with_tag_ids as (
+        select
+            tag_lists.*,
+            vocabulary_list.tags as tag_vocabulary
+            {%- for name in lists %},
+            tag_id_sets.{{ name }}__tag_ids
+            {%- endfor %}
+        from tag_lists
+        cross join vocabulary_list
+        left join tag_id_sets
+            on tag_lists.tag_owner = tag_id_sets.tag_owner
     )
 
+    {%- set working_columns = ['tag_owner', 'tag_vocabulary'] -%}
+    {%- for name in lists -%}
+        {%- do working_columns.extend([name, name ~ '__raw_tags', name ~ '__fallback_tags', name ~ '__tag_ids']) -%}
+    {%- endfor %}
+
     select
-        tag_lists.tag_owner
+        columns(column_name -> not list_contains({{ sql_string_list(working_columns) }}, column_name))
         {%- for name in lists %},
         case
-            when tag_lists.{{ name }} is not null
+            when {{ name }}__raw_tags is not null
                 then list_transform(
-                    coalesce(tag_id_sets.{{ name }}, []::bigint[]),
-                    tag_id -> vocabulary_list.tags[tag_id]
+                    coalesce({{ name }}__tag_ids, []::bigint[]), tag_id -> tag_vocabulary[tag_id]
                 )
         end as {{ name }}
         {%- endfor %}
-    from tag_lists
-    cross join vocabulary_list
-    left join tag_id_sets
-        on tag_lists.tag_owner = tag_id_sets.tag_owner
+    from rows_with_tag_ids
 {%- endmacro %}

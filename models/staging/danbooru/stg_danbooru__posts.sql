@@ -2,7 +2,7 @@ with raw_posts as (
     {{ raw_contract_select(source('danbooru', 'posts')) }}
 ),
 
-post_tags as (
+tagged_posts as (
     {{ normalized_tag_lists(
         relation='raw_posts',
         key='id',
@@ -19,41 +19,39 @@ post_tags as (
 
 posts as (
     select
-        raw_posts.id as post_id,
-        cast(raw_posts.id as varchar) as post_key,
-        {{ clean_md5('raw_posts.md5') }} as md5,
-        {{ map_rating('danbooru', 'raw_posts.rating') }} as rating,
-        raw_posts.created_at,
-        raw_posts.image_width as width,
-        raw_posts.image_height as height,
-        raw_posts.score,
-        post_tags.tags,
+        tagged_posts.id as post_id,
+        cast(tagged_posts.id as varchar) as post_key,
+        {{ clean_md5('tagged_posts.md5') }} as md5,
+        {{ map_rating('danbooru', 'tagged_posts.rating') }} as rating,
+        tagged_posts.created_at,
+        tagged_posts.image_width as width,
+        tagged_posts.image_height as height,
+        tagged_posts.score,
+        tagged_posts.tags,
         {
-            'artist': post_tags.artist,
-            'character': post_tags.character,
-            'copyright': post_tags.copyright,
-            'general': post_tags.general,
-            'meta': post_tags.meta
+            'artist': tagged_posts.artist,
+            'character': tagged_posts.character,
+            'copyright': tagged_posts.copyright,
+            'general': tagged_posts.general,
+            'meta': tagged_posts.meta
         } as tags_by_category,
-        {{ blank_to_null('raw_posts.source') }} as source_url,
-        {{ file_extension('raw_posts.file_ext') }} as file_ext,
-        raw_posts.is_deleted,
-        raw_posts.is_pending,
-        raw_posts.is_banned,
-        raw_posts.is_flagged,
-        raw_posts.raw_file,
-        raw_posts.file_row_number,
-        raw_posts.up_score,
-        raw_posts.down_score,
-        raw_posts.fav_count,
-        raw_posts.file_size,
-        raw_posts.pixiv_id,
-        raw_posts.parent_id,
-        raw_posts.has_children,
-        raw_posts.updated_at
-    from raw_posts
-    left join post_tags
-        on raw_posts.id = post_tags.tag_owner
+        {{ blank_to_null('tagged_posts.source') }} as source_url,
+        {{ file_extension('tagged_posts.file_ext') }} as file_ext,
+        tagged_posts.is_deleted,
+        tagged_posts.is_pending,
+        tagged_posts.is_banned,
+        tagged_posts.is_flagged,
+        tagged_posts.raw_file,
+        tagged_posts.file_row_number,
+        tagged_posts.up_score,
+        tagged_posts.down_score,
+        tagged_posts.fav_count,
+        tagged_posts.file_size,
+        tagged_posts.pixiv_id,
+        tagged_posts.parent_id,
+        tagged_posts.has_children,
+        tagged_posts.updated_at
+    from tagged_posts
 )
 
 select

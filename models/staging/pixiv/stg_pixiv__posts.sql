@@ -2,7 +2,7 @@ with raw_works as (
     {{ raw_contract_select(source('pixiv', 'posts')) }}
 ),
 
-work_tags as (
+tagged_works as (
     {#- Pixiv tags are (name, translated_name) pairs: an alias of the name wins, then the
         translated name, then the name itself. -#}
     {{ normalized_tag_lists(
@@ -16,13 +16,13 @@ work_tags as (
 work_pages as (
     {#- One row per image: a work with an unknown or zero page count still has its first page. -#}
     select
-        raw_works.*,
+        tagged_works.*,
         case
-            when raw_works.x_restrict > 0 then 'x_restrict:' || raw_works.x_restrict
-            else 'sanity_level:' || raw_works.sanity_level
+            when tagged_works.x_restrict > 0 then 'x_restrict:' || tagged_works.x_restrict
+            else 'sanity_level:' || tagged_works.sanity_level
         end as raw_rating,
-        unnest(range(greatest(coalesce(raw_works.page_count, 1), 1))) as page
-    from raw_works
+        unnest(range(greatest(coalesce(tagged_works.page_count, 1), 1))) as page
+    from tagged_works
 ),
 
 pages as (
@@ -36,7 +36,7 @@ pages as (
         case when work_pages.page = 0 then work_pages.width end as width,
         case when work_pages.page = 0 then work_pages.height end as height,
         work_pages.total_bookmarks as score,
-        work_tags.tags,
+        work_pages.tags,
         null as tags_by_category,
         null as source_url,
         case when lower(work_pages.type) = 'ugoira' then 'zip' end as file_ext,
@@ -62,8 +62,6 @@ pages as (
         struct_extract(work_pages.user, 'account') as user_account,
         work_pages.total_bookmarks / nullif(work_pages.total_view, 0) as bookmark_rate
     from work_pages
-    left join work_tags
-        on work_pages.id = work_tags.tag_owner
 )
 
 select

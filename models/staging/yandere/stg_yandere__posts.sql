@@ -2,7 +2,7 @@ with raw_posts as (
     {{ raw_contract_select(source('yandere', 'posts')) }}
 ),
 
-post_tags as (
+tagged_posts as (
     {{ normalized_tag_lists(
         relation='raw_posts',
         key='id',
@@ -12,28 +12,26 @@ post_tags as (
 
 posts as (
     select
-        raw_posts.id as post_id,
-        cast(raw_posts.id as varchar) as post_key,
-        {{ clean_md5('raw_posts.md5') }} as md5,
-        {{ map_rating('yandere', 'raw_posts.rating') }} as rating,
-        to_timestamp(raw_posts.created_at) as created_at,
-        raw_posts.width,
-        raw_posts.height,
-        raw_posts.score,
-        post_tags.tags,
+        tagged_posts.id as post_id,
+        cast(tagged_posts.id as varchar) as post_key,
+        {{ clean_md5('tagged_posts.md5') }} as md5,
+        {{ map_rating('yandere', 'tagged_posts.rating') }} as rating,
+        to_timestamp(tagged_posts.created_at) as created_at,
+        tagged_posts.width,
+        tagged_posts.height,
+        tagged_posts.score,
+        tagged_posts.tags,
         null as tags_by_category,
-        {{ blank_to_null('raw_posts.source') }} as source_url,
-        {{ file_extension('raw_posts.file_ext') }} as file_ext,
-        {{ booru_status_flags('raw_posts.status') }},
-        raw_posts.raw_file,
-        raw_posts.file_row_number,
-        raw_posts.file_size,
-        raw_posts.author,
-        nullif(raw_posts.parent_id, 0) as parent_id,
-        lower(raw_posts.status) as status
-    from raw_posts
-    left join post_tags
-        on raw_posts.id = post_tags.tag_owner
+        {{ blank_to_null('tagged_posts.source') }} as source_url,
+        {{ file_extension('tagged_posts.file_ext') }} as file_ext,
+        {{ booru_status_flags('tagged_posts.status') }},
+        tagged_posts.raw_file,
+        tagged_posts.file_row_number,
+        tagged_posts.file_size,
+        tagged_posts.author,
+        nullif(tagged_posts.parent_id, 0) as parent_id,
+        lower(tagged_posts.status) as status
+    from tagged_posts
 )
 
 select
