@@ -200,7 +200,9 @@
 
     {%- set working_columns = ['tag_owner', 'tag_vocabulary'] -%}
     {%- for name in lists -%}
-        {%- do working_columns.extend([name, name ~ '__raw_tags', name ~ '__fallback_tags', name ~ '__tag_ids']) -%}
+        {%- for suffix in ['', '__raw_tags', '__fallback_tags', '__tag_ids'] -%}
+            {%- do working_columns.append(name ~ suffix) -%}
+        {%- endfor -%}
     {%- endfor %}
 
     select

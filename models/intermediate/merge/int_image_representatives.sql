@@ -57,8 +57,6 @@ representative_posts as (
         kept_posts.rating,
         kept_posts.created_at,
         coalesce(kept_posts.tags, []) as staged_tags,
-        representatives.source in (select learned_aliases.source from learned_aliases)
-            as has_learned_aliases,
         case
             when kept_posts.tags_by_category is not null
                 then {
@@ -79,7 +77,7 @@ staged_tags_of_learning_sources as (
         source,
         unnest(staged_tags) as tag
     from representative_posts
-    where has_learned_aliases
+    where source in (select learned_aliases.source from learned_aliases)
 ),
 
 learned_alias_hits as (
