@@ -36,6 +36,9 @@ DEFAULT_LAKE = "lake"
 PutMode = Literal["create", "overwrite"]
 # Row groups small enough for loaders that read one row group at a time (HF `datasets`).
 ROW_GROUP_SIZE = 10_000
+# For state files, which are only ever read whole: fewer, larger row groups encode in about half
+# the time and decode faster (the identity assignment at 5.3M keys: 0.7 s against 1.3 s).
+WHOLE_READ_ROW_GROUP_SIZE = 1 << 20
 _STREAM_CHUNK = 8 << 20
 PUT_ATTEMPTS = 4  # a put whose connection broke is sent again (see Lake.put)
 
@@ -145,18 +148,18 @@ def sha256(data: bytes | memoryview) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
+def parquet_bytes(table: pa.Table, row_group_size: int = ROW_GROUP_SIZE) -> bytes:
     """`table` as parquet with the project's one pinned writer configuration.
 
-    Every option that changes bytes is fixed (compression and level, row groups, page sizes,
-    format version), and Arrow's writer stores no timestamps, so equal tables give
-    byte-identical files with the same pyarrow version.
+    Every option that changes bytes is fixed (compression and level, page sizes, format
+    version; row groups by the caller's constant), and Arrow's writer stores no timestamps, so
+    equal tables give byte-identical files with the same pyarrow version.
     """
     sink = io.BytesIO()
     pq.write_table(
         table,
         sink,
-        row_group_size=ROW_GROUP_SIZE,
+        row_group_size=row_group_size,
         version="2.6",
         compression="zstd",
         compression_level=3,

@@ -66,27 +66,29 @@ def mint_id(seed_key: str, issued: Container[str]) -> str:
     return candidate
 
 
-def mint_ids(seed_keys: pa.StringArray, issued: pa.StringArray) -> pa.StringArray:
+def mint_ids(
+    seed_keys: pa.StringArray, issued: pa.StringArray, issued_numbers: np.ndarray | None = None
+) -> pa.StringArray:
     """`mint_id` for each seed in order, each new ID counting as issued for the seeds after it.
 
     The same IDs as minting seed by seed. Normally every first choice is free, and they are
     computed in one vectorized pass (a first run mints millions); only when one clashes with an
     issued ID or with another seed's do the seeds go one by one through `mint_id`.
+    `issued_numbers`: the sorted `id_numbers` of `issued`, when the caller has them.
     """
     with duckdb.connect() as con:
         con.register("seeds", pa.table({"seed": seed_keys}))
-        con.register("issued", pa.table({"image_id": issued}))
-        con.execute(
-            "create table first_choices as select "
-            f"'{ID_PREFIX}' || sha256(seed)[1:{ID_HEX_CHARS}] as digest from seeds"
-        )
-        clashes = con.sql(
-            "select count(*) - count(distinct digest) from first_choices"
-            " union all select count(*) from first_choices semi join issued"
-            " on first_choices.digest = issued.image_id"
-        ).fetchall()
-        if not any(count for (count,) in clashes):
-            return con.table("first_choices").to_arrow_table()["digest"].combine_chunks()
+        first_choices = con.sql(
+            f"select '{ID_PREFIX}' || sha256(seed)[1:{ID_HEX_CHARS}] as digest from seeds"
+        ).to_arrow_table()["digest"]
+    first_choices = _flat(first_choices)
+    # Clashes are found on the IDs' numbers: no hash table of every ID ever issued.
+    if issued_numbers is None:
+        issued_numbers = np.sort(id_numbers(issued))
+    numbers = np.sort(id_numbers(first_choices))
+    repeated = bool((numbers[1:] == numbers[:-1]).any())
+    if not repeated and (_positions(issued_numbers, numbers) < 0).all():
+        return first_choices
     taken = set(issued.to_pylist())
     minted = []
     for seed in seed_keys.to_pylist():
@@ -310,7 +312,7 @@ def assign_ids(
 
     unnamed = np.flatnonzero(survivor < 0)
     seeds = _flat(keys.take(pa.array(_first_members(labels)[unnamed], pa.int64())))
-    minted = mint_ids(seeds, id_values)
+    minted = mint_ids(seeds, id_values, prior.issued_numbers)
 
     # Every cluster's ID as a position in id_values followed by the minted IDs.
     position = survivor

@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataproc.identity.graph import SPLITS_SCHEMA
-from dataproc.lake import Lake, parquet_bytes
+from dataproc.lake import WHOLE_READ_ROW_GROUP_SIZE, Lake, parquet_bytes
 
 STATE_PREFIX = "state/identity"
 MANIFEST_PATH = f"{STATE_PREFIX}/manifest.json"
@@ -131,7 +131,9 @@ def save_state(lake: Lake, state: IdentityState) -> None:
     }
     # Encoded side by side (the writer releases the GIL); the bytes do not depend on it.
     with ThreadPoolExecutor(len(tables)) as pool:
-        encoded = pool.map(parquet_bytes, tables.values())
+        encoded = pool.map(
+            lambda table: parquet_bytes(table, WHOLE_READ_ROW_GROUP_SIZE), tables.values()
+        )
         files = dict(zip((paths[name] for name in tables), encoded, strict=True))
     lake.commit(files, MANIFEST_PATH, manifest)
     # Run files the manifest no longer names: older commits', or a killed commit's.

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from dataproc.lake import Lake, parquet_bytes
+from dataproc.lake import WHOLE_READ_ROW_GROUP_SIZE, Lake, parquet_bytes
 
 # 3: labels may have gaps (removed keys) and the manifest records `next_label`.
 # An index of another format is rebuilt.
@@ -161,10 +161,11 @@ def save_index_state(lake: Lake, model_tag: str, state: IndexState) -> int:
         state.index.save(str(local))
         files: dict[str, bytes | Path] = {
             f"{prefix}/{names['index']}": local,
-            f"{prefix}/{names['labels']}": parquet_bytes(labels),
+            f"{prefix}/{names['labels']}": parquet_bytes(labels, WHOLE_READ_ROW_GROUP_SIZE),
         }
         if state.pairs is not None:
-            files[f"{prefix}/{names['pairs']}"] = parquet_bytes(state.pairs.cast(PAIRS_SCHEMA))
+            pairs = state.pairs.cast(PAIRS_SCHEMA)
+            files[f"{prefix}/{names['pairs']}"] = parquet_bytes(pairs, WHOLE_READ_ROW_GROUP_SIZE)
         committed = lake.commit(files, f"{prefix}/{MANIFEST}", manifest)
     keep = {f"{prefix}/{MANIFEST}", *committed["sha256"]}
     lake.delete(obj.path for obj in lake.list(prefix) if obj.path not in keep)
