@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import obstore
@@ -294,17 +295,26 @@ def test_records_hold_members_splits_and_redirects(tmp_path: Path) -> None:
     kinds = records["record_kind"].to_pylist()
     assert kinds == ["member"] * len(keys) + ["split"] * len(chain) + ["redirect"]
 
+    def of_kind(kind: str) -> pa.Table:
+        return records.filter(pa.compute.equal(records["record_kind"], kind))
+
     def rows(kind: str, schema: pa.Schema) -> pa.Table:
-        table = records.filter(pa.compute.equal(records["record_kind"], kind))
-        return table.select(schema.names).cast(schema)
+        """The records of `kind` with their details as typed columns, in `schema`."""
+        table = of_kind(kind)
+        typed = {name: table[name] for name in schema.names if name in RECORDS_SCHEMA.names}
+        own = [name for name in schema.names if name not in typed]
+        details = [json.loads(text) for text in table["details"].to_pylist()] if own else []
+        columns = typed | {name: [row[name] for row in details] for name in own}
+        return pa.table(columns).select(schema.names).cast(schema)
 
     assert rows("member", IDENTITY_SCHEMA).equals(result.identity)
     assert rows("split", SPLITS_SCHEMA).equals(result.splits)
     assert rows("redirect", REDIRECTS_SCHEMA).equals(result.redirects)
     assert result.redirects.num_rows == 1 and result.splits.num_rows == len(chain)
-    # Every column a kind does not have is null.
-    member_only = records.filter(pa.compute.equal(records["record_kind"], "member"))
-    assert member_only["retired_id"].null_count == member_only["part_key"].null_count == len(keys)
+    # Details hold exactly a kind's other columns; members, which have none, have no details.
+    (redirect,) = of_kind("redirect")["details"].to_pylist()
+    assert list(json.loads(redirect)) == ["retired_id", "retired_run"]
+    assert of_kind("member")["details"].null_count == len(keys)
 
 
 def test_state_written_by_format_1_is_still_read(tmp_path: Path) -> None:

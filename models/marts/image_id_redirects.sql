@@ -1,8 +1,8 @@
 -- Retired image IDs and the live image ID each resolves to: the `redirect` records of the
--- identity run.
+-- identity run, their details typed.
 select
-    retired_id,
+    details ->> 'retired_id' as retired_id,
     image_id,
-    retired_run
+    (details ->> 'retired_run')::bigint as retired_run
 from {{ ref('int_identity_assignment') }}
 where record_kind = 'redirect'
