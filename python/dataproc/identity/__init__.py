@@ -120,9 +120,12 @@ class IdentityResult:
         }
         tagged = []
         for kind, table in parts.items():
-            columns = {"record_kind": pa.repeat(pa.scalar(kind), table.num_rows)}
+            shared = [name for name in table.column_names if name in RECORDS_SCHEMA.names]
             own = [name for name in table.column_names if name not in RECORDS_SCHEMA.names]
-            columns.update((name, table[name]) for name in table.column_names if name not in own)
+            columns = {
+                "record_kind": pa.repeat(pa.scalar(kind), table.num_rows),
+                **{name: table[name] for name in shared},
+            }
             if own:
                 columns["details"] = json_objects(table.select(own))
             tagged.append(pa.table(columns))
